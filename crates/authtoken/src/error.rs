@@ -1,0 +1,38 @@
+//! The one error type of every strategy, store and loader call.
+
+/// A boxed error from a storage backend or a user loader.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What can go wrong. "Not authenticated" is never an error: it is `Ok(None)`.
+///
+/// A failing database is always `Err`, so an outage can neither log everyone out silently nor
+/// let anyone in.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The storage backend failed (connection lost, timeout, missing table, ...).
+    #[error("token storage failed: {0}")]
+    Store(#[source] BoxError),
+    /// A row with this token already exists; a token is never overwritten.
+    #[error("a token with this key is already stored")]
+    DuplicateToken,
+    /// The user loader failed (as opposed to answering "no such user").
+    #[error("loading the user failed: {0}")]
+    UserLoader(#[source] BoxError),
+    /// The operating system's random number generator failed.
+    #[error("the operating system's random number generator failed: {0}")]
+    Random(String),
+    /// The strategy was configured in a way that cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(&'static str),
+}
+
+impl Error {
+    /// Wraps a backend error as [`Error::Store`].
+    pub fn store(error: impl Into<BoxError>) -> Self {
+        Self::Store(error.into())
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,29 @@
+//! Database-backed opaque access tokens: the "database strategy" of web authentication.
+//!
+//! A user logs in and [`DatabaseStrategy::write_token`] mints 32 random bytes, stores a row for
+//! them and hands the plaintext to the client once. On every later request
+//! [`DatabaseStrategy::read_token`] turns the presented token back into the user, until the token
+//! expires or is revoked with [`DatabaseStrategy::destroy_token`] or
+//! [`DatabaseStrategy::destroy_all_tokens`].
+//!
+//! This crate holds the policy and the storage contract ([`AccessTokenStore`]) with an in-memory
+//! store; `authtoken-sea-orm` stores the rows on SQLite, PostgreSQL or MySQL/MariaDB.
+//!
+//! Compared with the `DatabaseStrategy` of fastapi-users, which it ports: tokens are hashed at rest
+//! by default, a database failure is an error rather than a silent logout, malformed tokens never
+//! reach the database, logout cannot delete another user's token, and expired rows can be purged.
+
+mod clock;
+mod error;
+pub mod memory;
+pub mod store;
+mod strategy;
+pub mod token;
+mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{BoxError, Error, Result};
+pub use store::{AccessToken, AccessTokenStore};
+pub use strategy::{DatabaseStrategy, Strategy};
+pub use token::{PlaintextToken, StorageMode};
+pub use user::{User, UserId, UserLoader};

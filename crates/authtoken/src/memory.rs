@@ -1,0 +1,177 @@
+//! In-memory implementations: a token store and a user directory, for tests and prototypes.
+//!
+//! They keep the storage contract exactly, so they double as its reference implementation.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::num::NonZeroU32;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{AccessToken, AccessTokenStore};
+use crate::{BoxError, Error, Result, User, UserId, UserLoader};
+
+/// A token store in a hash map behind a lock; clones share the same rows.
+#[derive(Debug)]
+pub struct MemoryStore<Id> {
+    rows: Arc<RwLock<HashMap<String, AccessToken<Id>>>>,
+}
+
+impl<Id> MemoryStore<Id> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self { rows: Arc::default() }
+    }
+
+    /// How many rows the store holds.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the store holds no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    // No method holds the lock across an await, and no panic can happen while it is held, so a
+    // poisoned lock still guards consistent data.
+    fn read(&self) -> RwLockReadGuard<'_, HashMap<String, AccessToken<Id>>> {
+        self.rows.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, HashMap<String, AccessToken<Id>>> {
+        self.rows.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<Id> Default for MemoryStore<Id> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<Id> Clone for MemoryStore<Id> {
+    fn clone(&self) -> Self {
+        Self { rows: Arc::clone(&self.rows) }
+    }
+}
+
+impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
+    type UserId = Id;
+
+    async fn get(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<AccessToken<Id>>> {
+        let rows = self.read();
+        Ok(rows
+            .get(token)
+            .filter(|row| not_before.is_none_or(|oldest| row.created_at >= oldest))
+            .cloned())
+    }
+
+    async fn create(&self, row: AccessToken<Id>) -> Result<()> {
+        match self.write().entry(row.token.clone()) {
+            Entry::Occupied(_) => Err(Error::DuplicateToken),
+            Entry::Vacant(slot) => {
+                slot.insert(row);
+                Ok(())
+            }
+        }
+    }
+
+    async fn update(&self, row: AccessToken<Id>) -> Result<bool> {
+        Ok(match self.write().get_mut(&row.token) {
+            Some(existing) => {
+                *existing = row;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete(&self, token: &str, owner: &Id) -> Result<bool> {
+        let mut rows = self.write();
+        if rows.get(token).is_some_and(|row| row.user_id == *owner) {
+            rows.remove(token);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn delete_all_of_user(&self, owner: &Id) -> Result<u64> {
+        let mut rows = self.write();
+        let before = rows.len();
+        rows.retain(|_, row| row.user_id != *owner);
+        Ok((before - rows.len()) as u64)
+    }
+
+    async fn list_of_user(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
+        let mut mine: Vec<_> =
+            self.read().values().filter(|row| row.user_id == *owner).cloned().collect();
+        mine.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
+        Ok(mine)
+    }
+
+    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+        let mut rows = self.write();
+        let mut expired: Vec<_> = rows
+            .values()
+            .filter(|row| row.created_at < cutoff)
+            .map(|row| (row.created_at, row.token.clone()))
+            .collect();
+        // Oldest first, like the SQL stores' ORDER BY created_at.
+        expired.sort_unstable();
+        expired.truncate(limit.get() as usize);
+        for (_, token) in &expired {
+            rows.remove(token);
+        }
+        Ok(expired.len() as u64)
+    }
+}
+
+/// A user directory in a hash map, implementing [`UserLoader`]; clones share the same users.
+#[derive(Debug)]
+pub struct MemoryUsers<U: User> {
+    users: Arc<RwLock<HashMap<U::Id, U>>>,
+}
+
+impl<U: User + Clone> MemoryUsers<U> {
+    /// An empty directory.
+    pub fn new() -> Self {
+        Self { users: Arc::default() }
+    }
+
+    /// Adds or replaces a user.
+    pub fn insert(&self, user: U) {
+        let id = user.id().clone();
+        self.users.write().unwrap_or_else(PoisonError::into_inner).insert(id, user);
+    }
+
+    /// Removes a user; `true` if it was there.
+    pub fn remove(&self, id: &U::Id) -> bool {
+        self.users.write().unwrap_or_else(PoisonError::into_inner).remove(id).is_some()
+    }
+}
+
+impl<U: User + Clone> Default for MemoryUsers<U> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<U: User> Clone for MemoryUsers<U> {
+    fn clone(&self) -> Self {
+        Self { users: Arc::clone(&self.users) }
+    }
+}
+
+impl<U: User + Clone> UserLoader for MemoryUsers<U> {
+    type User = U;
+
+    async fn load_user(&self, id: &U::Id) -> Result<Option<U>, BoxError> {
+        Ok(self.users.read().unwrap_or_else(PoisonError::into_inner).get(id).cloned())
+    }
+}

@@ -1,0 +1,85 @@
+//! The storage contract: what a backend must do for the strategy.
+//!
+//! The counterpart of fastapi-users' `AccessTokenDatabase` (get, create, update, delete), plus what
+//! the reference lacks: delete all of a user's tokens, list them, and delete expired rows in
+//! bounded batches.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+
+use crate::{Result, UserId};
+
+/// One row of the token table.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessToken<Id> {
+    /// What the row is keyed by: the token's hash, or in plain mode the token itself.
+    pub token: String,
+    /// The owner.
+    pub user_id: Id,
+    /// When the token was issued, in UTC. A token expires `lifetime` after this.
+    pub created_at: DateTime<Utc>,
+}
+
+impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
+    // In plain mode `token` is a live credential: show only a prefix, enough to tell rows apart.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &format_args!("{}…", self.token.get(..6).unwrap_or("")))
+            .field("user_id", &self.user_id)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// Storage for token rows.
+///
+/// `token` arguments are always the stored key (see [`StorageMode`](crate::StorageMode)), never a
+/// plaintext the store should hash. Every method reports a backend failure as
+/// [`Error::Store`](crate::Error::Store); "not found" is `None`, `false` or `0`.
+pub trait AccessTokenStore: Send + Sync {
+    /// The user id type of the `user_id` column.
+    type UserId: UserId;
+
+    /// The row for `token`, if it exists and, when `not_before` is given, was created at or after
+    /// it.
+    fn get(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<Option<AccessToken<Self::UserId>>>> + Send;
+
+    /// Inserts a row. An existing row with the same token is
+    /// [`Error::DuplicateToken`](crate::Error::DuplicateToken), never overwritten.
+    fn create(&self, row: AccessToken<Self::UserId>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Replaces the owner and creation time of the row keyed by `row.token`; `false` if there is
+    /// no such row.
+    fn update(&self, row: AccessToken<Self::UserId>) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Deletes the row for `token` if `owner` owns it; `false` if nothing was deleted.
+    fn delete(
+        &self,
+        token: &str,
+        owner: &Self::UserId,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Deletes every row of `owner`, returning how many went.
+    fn delete_all_of_user(&self, owner: &Self::UserId) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Every row of `owner`, oldest first.
+    fn list_of_user(
+        &self,
+        owner: &Self::UserId,
+    ) -> impl Future<Output = Result<Vec<AccessToken<Self::UserId>>>> + Send;
+
+    /// Deletes at most `limit` rows created strictly before `cutoff`, returning how many went.
+    ///
+    /// Bounded so that a purge of a large backlog is many short statements, never one long lock.
+    fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}

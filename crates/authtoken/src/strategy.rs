@@ -1,0 +1,253 @@
+//! The policy: how a token is issued, read back into a user, and revoked.
+
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+
+use crate::store::{AccessToken, AccessTokenStore};
+use crate::token::{PlaintextToken, StorageMode, StoredKey, is_well_formed};
+use crate::{Clock, Error, Result, SystemClock, User, UserLoader};
+
+/// The three operations every authentication strategy offers, as in fastapi-users' `Strategy`.
+///
+/// Transports (a bearer header, a cookie) are written against this trait.
+pub trait Strategy<U: User>: Send + Sync {
+    /// The user a presented token belongs to, or `None` when it authenticates nobody.
+    fn read_token<L: UserLoader<User = U>>(
+        &self,
+        token: Option<&str>,
+        users: &L,
+    ) -> impl Future<Output = Result<Option<U>>> + Send;
+
+    /// Issues a new token for `user` and returns its plaintext, the one time it is shown.
+    fn write_token(&self, user: &U) -> impl Future<Output = Result<PlaintextToken>> + Send;
+
+    /// Revokes `token` if it belongs to `user`; `true` if a token was revoked.
+    fn destroy_token(&self, token: &str, user: &U) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Tokens kept as rows in a store: the "database strategy".
+///
+/// ```
+/// use std::time::Duration;
+/// use authtoken::memory::{MemoryStore, MemoryUsers};
+/// use authtoken::{DatabaseStrategy, User};
+///
+/// #[derive(Clone)]
+/// struct Account { id: u64, email: String }
+///
+/// impl User for Account {
+///     type Id = u64;
+///     fn id(&self) -> &u64 { &self.id }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> authtoken::Result<()> {
+/// let users = MemoryUsers::new();
+/// let alice = Account { id: 1, email: "alice@example.com".into() };
+/// users.insert(alice.clone());
+///
+/// let strategy = DatabaseStrategy::new(MemoryStore::new(), Some(Duration::from_secs(3600)))?;
+///
+/// // Login: the plaintext goes to the client once; the store keeps only its hash.
+/// let token = strategy.write_token(&alice).await?;
+///
+/// // Every later request: the token the client presents turns back into the user.
+/// let user = strategy.read_token(Some(token.expose_secret()), &users).await?;
+/// assert_eq!(user.map(|u| u.email), Some("alice@example.com".to_owned()));
+///
+/// // Logout: the token stops working.
+/// assert!(strategy.destroy_token(token.expose_secret(), &alice).await?);
+/// assert!(strategy.read_token(Some(token.expose_secret()), &users).await?.is_none());
+/// # Ok(())
+/// # }
+/// ```
+pub struct DatabaseStrategy<S> {
+    store: S,
+    lifetime: Option<TimeDelta>,
+    mode: StorageMode,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: AccessTokenStore> DatabaseStrategy<S> {
+    /// A strategy over `store` whose tokens live for `lifetime` (`None`: they never expire),
+    /// hashed at rest, on the system clock.
+    ///
+    /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth (the
+    /// reference reads 0 as "forever", which is worse).
+    pub fn new(store: S, lifetime: Option<Duration>) -> Result<Self> {
+        let lifetime = match lifetime {
+            None => None,
+            Some(d) if d.is_zero() => {
+                return Err(Error::Config(
+                    "token lifetime must be positive; use None for tokens that never expire",
+                ));
+            }
+            Some(d) => Some(
+                TimeDelta::from_std(d)
+                    .map_err(|_| Error::Config("token lifetime is too large to represent"))?,
+            ),
+        };
+        Ok(Self { store, lifetime, mode: StorageMode::default(), clock: Arc::new(SystemClock) })
+    }
+
+    /// Chooses how tokens are kept in rows; see [`StorageMode`].
+    pub fn with_storage_mode(mut self, mode: StorageMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The store behind the strategy.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// How long a token lives; `None` if tokens never expire.
+    pub fn lifetime(&self) -> Option<TimeDelta> {
+        self.lifetime
+    }
+
+    /// How tokens are kept in rows.
+    pub fn storage_mode(&self) -> StorageMode {
+        self.mode
+    }
+
+    /// Issues a new token for `user`: stores its row and returns the plaintext, once.
+    pub async fn write_token<U: User<Id = S::UserId>>(&self, user: &U) -> Result<PlaintextToken> {
+        let token = PlaintextToken::generate()?;
+        let row = AccessToken {
+            token: self.mode.stored_key(token.expose_secret()).as_str().to_owned(),
+            user_id: user.id().clone(),
+            created_at: self.now(),
+        };
+        self.store.create(row).await?;
+        Ok(token)
+    }
+
+    /// The user `token` authenticates, or `None`: for no token, a malformed one (without touching
+    /// the store), an unknown or expired one, or one whose user the loader no longer finds.
+    ///
+    /// Inactive users are returned too: what they may do is the caller's decision. Reading never
+    /// writes.
+    pub async fn read_token<L>(&self, token: Option<&str>, users: &L) -> Result<Option<L::User>>
+    where
+        L: UserLoader,
+        L::User: User<Id = S::UserId>,
+    {
+        let Some(row) = self.read_token_row(token).await? else {
+            return Ok(None);
+        };
+        users.load_user(&row.user_id).await.map_err(Error::UserLoader)
+    }
+
+    /// The live row `token` stands for, without loading its user: what `read_token` checks before
+    /// it asks the user loader. `None` exactly when `read_token` would say "not authenticated"
+    /// for a reason other than a missing user.
+    pub async fn read_token_row(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Option<AccessToken<S::UserId>>> {
+        let Some(key) = self.stored_key(token) else {
+            return Ok(None);
+        };
+        let row = self.store.get(key.as_str(), self.not_before()).await?;
+        // Defence in depth: a store on a case-insensitive collation could match a key that
+        // differs in case; only the exact key authenticates.
+        Ok(row.filter(|row| row.token == key.as_str()))
+    }
+
+    /// Revokes `token` if it belongs to `user`, expired or not; `true` if a row was deleted.
+    ///
+    /// Someone else's token is left alone (the reference deletes it), and a malformed or
+    /// unknown token is a no-op.
+    pub async fn destroy_token<U: User<Id = S::UserId>>(
+        &self,
+        token: &str,
+        user: &U,
+    ) -> Result<bool> {
+        let Some(key) = self.stored_key(Some(token)) else {
+            return Ok(false);
+        };
+        self.store.delete(key.as_str(), user.id()).await
+    }
+
+    /// Revokes every token of `user` ("log out everywhere"), returning how many went.
+    pub async fn destroy_all_tokens<U: User<Id = S::UserId>>(&self, user: &U) -> Result<u64> {
+        self.store.delete_all_of_user(user.id()).await
+    }
+
+    /// Deletes every expired row, `batch_size` rows per statement, returning how many went.
+    ///
+    /// The cutoff is fixed when the purge starts, so tokens issued meanwhile are never touched and
+    /// the loop ends. With no lifetime nothing expires and nothing is deleted.
+    pub async fn purge_expired(&self, batch_size: NonZeroU32) -> Result<u64> {
+        let Some(cutoff) = self.not_before() else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        loop {
+            let deleted = self.store.delete_created_before(cutoff, batch_size).await?;
+            total += deleted;
+            tracing::debug!(deleted, total, "purged a batch of expired access tokens");
+            if deleted < u64::from(batch_size.get()) {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// The oldest creation time a live token may have now; `None` if tokens never expire.
+    pub fn not_before(&self) -> Option<DateTime<Utc>> {
+        self.lifetime.map(|lifetime| self.now() - lifetime)
+    }
+
+    /// The row key for a presented token, or `None` when it cannot be a token at all.
+    fn stored_key(&self, token: Option<&str>) -> Option<StoredKey> {
+        token.filter(|t| is_well_formed(t)).map(|t| self.mode.stored_key(t))
+    }
+
+    // Whole microseconds: PostgreSQL and MySQL keep no finer, and a boundary computed from a
+    // finer `now` would disagree with the stored creation time by the truncated nanoseconds.
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
+    }
+}
+
+impl<S, U> Strategy<U> for DatabaseStrategy<S>
+where
+    S: AccessTokenStore,
+    U: User<Id = S::UserId>,
+{
+    fn read_token<L: UserLoader<User = U>>(
+        &self,
+        token: Option<&str>,
+        users: &L,
+    ) -> impl Future<Output = Result<Option<U>>> + Send {
+        DatabaseStrategy::read_token(self, token, users)
+    }
+
+    fn write_token(&self, user: &U) -> impl Future<Output = Result<PlaintextToken>> + Send {
+        DatabaseStrategy::write_token(self, user)
+    }
+
+    fn destroy_token(&self, token: &str, user: &U) -> impl Future<Output = Result<bool>> + Send {
+        DatabaseStrategy::destroy_token(self, token, user)
+    }
+}
+
+impl<S> std::fmt::Debug for DatabaseStrategy<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseStrategy")
+            .field("lifetime", &self.lifetime)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,18 @@
+//! The conformance suite on the in-memory store, with integer and UUID user ids.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use authtoken_tests::memory::MemoryBackend;
+
+fn next_i64() -> i64 {
+    static NEXT: AtomicI64 = AtomicI64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+mod memory_i64 {
+    authtoken_tests::conformance_suite!(async { super::MemoryBackend::new(super::next_i64) });
+}
+
+mod memory_uuid {
+    authtoken_tests::conformance_suite!(async { super::MemoryBackend::new(uuid::Uuid::new_v4) });
+}
