@@ -1,1 +1,35 @@
-//! placeholder
+//! SeaORM storage for [`authtoken`]: the `access_token` entity and [`SeaOrmStore`], on SQLite,
+//! PostgreSQL and MySQL/MariaDB.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use authtoken::DatabaseStrategy;
+//! use authtoken_sea_orm::{SeaOrmStore, access_token};
+//!
+//! # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
+//! // UUID user ids:
+//! let strategy = DatabaseStrategy::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), Some(Duration::from_secs(3600)))?;
+//! // i64 user ids:
+//! let strategy = DatabaseStrategy::new(SeaOrmStore::<access_token::Entity<i64>>::new(db), None)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The table comes from the `authtoken-migration` crate.
+
+pub mod access_token;
+mod entity;
+mod store;
+mod users;
+
+pub use entity::AccessTokenEntity;
+pub use store::SeaOrmStore;
+pub use users::SeaOrmUsers;
+
+/// What [`access_token_entity!`] expansions refer to; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use authtoken::AccessToken;
+    pub use chrono::{DateTime, Utc};
+    pub use sea_orm;
+}

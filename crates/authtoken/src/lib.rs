@@ -23,7 +23,7 @@ mod user;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
-pub use store::{AccessToken, AccessTokenStore};
+pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore};
 pub use strategy::{DatabaseStrategy, Strategy};
 pub use token::{PlaintextToken, StorageMode};
 pub use user::{User, UserId, UserLoader};

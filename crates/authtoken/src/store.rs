@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Result, UserId};
+use crate::{Result, User, UserId};
 
 /// One row of the token table.
 #[derive(Clone, PartialEq, Eq)]
@@ -82,4 +82,18 @@ pub trait AccessTokenStore: Send + Sync {
         cutoff: DateTime<Utc>,
         limit: NonZeroU32,
     ) -> impl Future<Output = Result<u64>> + Send;
+}
+
+/// A store that can return a token's row and its user in one query (a join), so that reading a
+/// token costs one round trip instead of two.
+///
+/// Used by [`DatabaseStrategy::read_token_with_user`](crate::DatabaseStrategy::read_token_with_user).
+pub trait AccessTokenUserStore<U: User<Id = Self::UserId>>: AccessTokenStore {
+    /// Like [`get`](AccessTokenStore::get), with the owner joined in: `None` for the user when
+    /// it no longer exists.
+    fn get_with_user(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<Option<(AccessToken<Self::UserId>, Option<U>)>>> + Send;
 }

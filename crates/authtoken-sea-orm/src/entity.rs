@@ -1,0 +1,195 @@
+//! The `access_token` entity, written once as a macro because SeaORM's derive takes no generics.
+
+use authtoken::AccessToken;
+use sea_orm::{ActiveModelBehavior, ActiveModelTrait, EntityTrait, FromQueryResult, Value};
+
+/// An entity made by [`access_token_entity!`](crate::access_token_entity): what the store needs
+/// to know of it beyond SeaORM's own traits.
+///
+/// Implemented by the macro; there is no need to implement it by hand.
+pub trait AccessTokenEntity: EntityTrait<Model = Self::TokenModel, ActiveModel = Self::TokenActiveModel> {
+    /// The type of `user_id`, the same as the user table's key.
+    type UserId: authtoken::UserId + Into<Value>;
+    /// The entity's `Model`.
+    type TokenModel: FromQueryResult + Send + Sync;
+    /// The entity's `ActiveModel`.
+    type TokenActiveModel: ActiveModelTrait<Entity = Self> + ActiveModelBehavior + Send;
+
+    /// The `token` column (the primary key).
+    fn token_column() -> Self::Column;
+    /// The `user_id` column.
+    fn user_id_column() -> Self::Column;
+    /// The `created_at` column.
+    fn created_at_column() -> Self::Column;
+    /// A row as the core crate sees it.
+    fn into_access_token(model: Self::Model) -> AccessToken<Self::UserId>;
+    /// An active model that inserts `row`.
+    fn active_model(row: AccessToken<Self::UserId>) -> Self::ActiveModel;
+}
+
+/// Expands to an ordinary SeaORM entity for the token table, in the module where it is invoked:
+/// `Entity`, `Model`, `ActiveModel`, `Column`, `PrimaryKey` and `Relation`, as
+/// `DeriveEntityModel` makes them.
+///
+/// The columns are `token` (`VARCHAR(43)`, primary key), `user_id` (the given type, indexed) and
+/// `created_at` (a UTC timestamp, indexed). Invoke it in a module of its own:
+///
+/// ```
+/// mod user {
+///     use sea_orm::entity::prelude::*;
+///
+///     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+///     #[sea_orm(table_name = "user")]
+///     pub struct Model {
+///         #[sea_orm(primary_key)]
+///         pub id: i64,
+///         pub email: String,
+///     }
+///
+///     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+///     pub enum Relation {}
+///
+///     impl ActiveModelBehavior for ActiveModel {}
+/// }
+///
+/// mod access_token {
+///     authtoken_sea_orm::access_token_entity! {
+///         table_name = "accesstoken",
+///         user_id = i64,
+///         // Optional: relate to the app's user entity (a module path), for `find_also_related`
+///         // and `SeaOrmStore::read_token_with_user`; `user_key` defaults to `Id`.
+///         user = super::user,
+///         user_key = Id,
+///     }
+/// }
+///
+/// use sea_orm::EntityTrait;
+/// let _tokens_with_users = access_token::Entity::find().find_also_related(user::Entity);
+/// ```
+///
+/// With `user`, the expansion also writes `Related` both ways between the two entities and a
+/// `Relation::User` that cascades on delete, so the invoking crate must own the user entity
+/// (it does, when the user entity is its own).
+#[macro_export]
+macro_rules! access_token_entity {
+    (table_name = $table:literal, user_id = $id:ty $(,)?) => {
+        $crate::access_token_entity!(@entity $table, $id);
+
+        /// This token table relates to no user entity.
+        #[derive(Copy, Clone, Debug, sea_orm::EnumIter)]
+        pub enum Relation {}
+
+        impl sea_orm::RelationTrait for Relation {
+            fn def(&self) -> sea_orm::RelationDef {
+                match *self {}
+            }
+        }
+    };
+    (
+        table_name = $table:literal,
+        user_id = $id:ty,
+        user = $($user:ident)::+
+        $(, user_key = $key:ident)? $(,)?
+    ) => {
+        $crate::access_token_entity!(@entity $table, $id);
+        $crate::access_token_entity!(@relation [$($user)::+] [$($key)? Id]);
+    };
+
+    (@relation [$($user:ident)::+] [$key:ident $($default:ident)?]) => {
+        /// The token table's relations.
+        #[derive(Copy, Clone, Debug, sea_orm::EnumIter)]
+        pub enum Relation {
+            /// The token's owner. Deleting the user deletes its tokens.
+            User,
+        }
+
+        impl sea_orm::RelationTrait for Relation {
+            fn def(&self) -> sea_orm::RelationDef {
+                match self {
+                    Self::User => <Entity as sea_orm::EntityTrait>::belongs_to($($user)::+::Entity)
+                        .from(Column::UserId)
+                        .to($($user)::+::Column::$key)
+                        .on_delete(sea_orm::sea_query::ForeignKeyAction::Cascade)
+                        .into(),
+                }
+            }
+        }
+
+        impl sea_orm::Related<$($user)::+::Entity> for Entity {
+            fn to() -> sea_orm::RelationDef {
+                sea_orm::RelationTrait::def(&Relation::User)
+            }
+        }
+
+        impl sea_orm::Related<Entity> for $($user)::+::Entity {
+            fn to() -> sea_orm::RelationDef {
+                sea_orm::RelationTrait::def(&Relation::User).rev()
+            }
+        }
+    };
+
+    (@entity $table:literal, $id:ty) => {
+        // The derives below name `sea_orm::...`: resolve it to the version this crate uses.
+        #[allow(unused_imports)]
+        use $crate::__private::sea_orm;
+        // What an entity file generated by sea-orm-cli imports, and the derives expect.
+        #[allow(unused_imports)]
+        use $crate::__private::sea_orm::entity::prelude::*;
+
+        /// A row of the token table.
+        #[derive(Clone, Debug, PartialEq, Eq, sea_orm::DeriveEntityModel)]
+        #[sea_orm(table_name = $table)]
+        pub struct Model {
+            /// base64url(SHA-256(token)), or in plain mode the token itself.
+            #[sea_orm(
+                primary_key,
+                auto_increment = false,
+                column_type = "String(sea_orm::sea_query::StringLen::N(43))"
+            )]
+            pub token: String,
+            /// The owner.
+            #[sea_orm(indexed)]
+            pub user_id: $id,
+            /// When the token was issued, in UTC.
+            #[sea_orm(indexed)]
+            pub created_at: sea_orm::prelude::DateTimeUtc,
+        }
+
+        impl sea_orm::ActiveModelBehavior for ActiveModel {}
+
+        impl $crate::AccessTokenEntity for Entity {
+            type UserId = $id;
+            type TokenModel = Model;
+            type TokenActiveModel = ActiveModel;
+
+            fn token_column() -> Column {
+                Column::Token
+            }
+
+            fn user_id_column() -> Column {
+                Column::UserId
+            }
+
+            fn created_at_column() -> Column {
+                Column::CreatedAt
+            }
+
+            fn into_access_token(model: Model) -> $crate::__private::AccessToken<$id> {
+                $crate::__private::AccessToken {
+                    token: model.token,
+                    user_id: model.user_id,
+                    created_at: model.created_at,
+                }
+            }
+
+            fn active_model(row: $crate::__private::AccessToken<$id>) -> ActiveModel {
+                use sea_orm::ActiveValue::Set;
+                ActiveModel {
+                    token: Set(row.token),
+                    user_id: Set(row.user_id),
+                    created_at: Set(row.created_at),
+                }
+            }
+        }
+    };
+}

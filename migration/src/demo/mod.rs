@@ -1,0 +1,23 @@
+//! The demo schema the binary migrates: a `user` table keyed by UUID, then the token table.
+//!
+//! It also shows the layout an app's own migration crate takes: the library migration wrapped in
+//! a local, dated module, so that `sea-orm-migration generate` (which rewrites the `vec![...]`
+//! below) keeps it.
+
+use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_create_user;
+mod m20260101_000002_create_access_token;
+
+/// The demo migrator: `user`, then `access_token`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_create_user::Migration),
+            Box::new(m20260101_000002_create_access_token::Migration),
+        ]
+    }
+}
