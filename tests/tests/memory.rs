@@ -10,9 +10,9 @@ fn next_i64() -> i64 {
 }
 
 mod memory_i64 {
-    authtoken_tests::conformance_suite!(async { super::MemoryBackend::new(super::next_i64) });
+    authtoken_tests::conformance_suite!(async { Some(super::MemoryBackend::new(super::next_i64)) });
 }
 
 mod memory_uuid {
-    authtoken_tests::conformance_suite!(async { super::MemoryBackend::new(uuid::Uuid::new_v4) });
+    authtoken_tests::conformance_suite!(async { Some(super::MemoryBackend::new(uuid::Uuid::new_v4)) });
 }

@@ -1,0 +1,136 @@
+//! One fresh database per test, on each SQL engine, dropped again when the test passes.
+
+use std::path::PathBuf;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+
+/// A SQL engine the suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// A SQLite file in the temporary directory.
+    Sqlite,
+    /// The server named by `AUTHTOKEN_TEST_POSTGRES_URL`.
+    Postgres,
+    /// The server named by `AUTHTOKEN_TEST_MYSQL_URL` (MySQL or MariaDB).
+    MySql,
+}
+
+impl Engine {
+    fn server_url_variable(self) -> Option<&'static str> {
+        match self {
+            Engine::Sqlite => None,
+            Engine::Postgres => Some("AUTHTOKEN_TEST_POSTGRES_URL"),
+            Engine::MySql => Some("AUTHTOKEN_TEST_MYSQL_URL"),
+        }
+    }
+
+    /// The server URL from the environment; `None` (with a notice) when it is unset outside CI.
+    ///
+    /// In CI (`CI` set) a missing server is a failure, never a silent skip.
+    pub fn server_url(self) -> Option<String> {
+        let Some(variable) = self.server_url_variable() else {
+            return Some(String::new());
+        };
+        match std::env::var(variable) {
+            Ok(url) if !url.is_empty() => Some(url),
+            _ if std::env::var_os("CI").is_some() => {
+                panic!("{variable} is not set: CI must run every backend")
+            }
+            _ => {
+                eprintln!("SKIPPED: {variable} is not set, so this {self:?} test did not run");
+                None
+            }
+        }
+    }
+}
+
+/// A database of its own for one test.
+pub struct TestDb {
+    /// A pool on the test's database.
+    pub conn: DatabaseConnection,
+    /// The engine it lives on.
+    pub engine: Engine,
+    /// The database's URL (what a CLI would be given).
+    pub url: String,
+    name: String,
+    server_url: String,
+    file: Option<PathBuf>,
+}
+
+fn unique_name() -> String {
+    format!("authtoken_test_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// `server_url` with its database (path) replaced by `name`.
+fn database_url(server_url: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server_url).expect("a valid database server URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+async fn connect(url: &str, max_connections: u32) -> DatabaseConnection {
+    let mut options = ConnectOptions::new(url);
+    options.max_connections(max_connections).sqlx_logging(false);
+    Database::connect(options).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+impl TestDb {
+    /// Creates a new empty database on `engine`; `None` if the engine's server is not configured.
+    ///
+    /// With `session_sql` (say, a `SET TIME ZONE`), the pool holds one connection and runs it
+    /// once, so every statement of the test runs in that session. (The drivers set UTC when they
+    /// connect, so a URL parameter cannot do this.)
+    pub async fn create(engine: Engine, session_sql: Option<&str>) -> Option<Self> {
+        let server_url = engine.server_url()?;
+        let name = unique_name();
+        let (url, file) = match engine {
+            Engine::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.db"));
+                (format!("sqlite://{}?mode=rwc", file.display()), Some(file))
+            }
+            Engine::Postgres | Engine::MySql => {
+                let admin = connect(&server_url, 1).await;
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+                admin.close().await.ok();
+                (database_url(&server_url, &name), None)
+            }
+        };
+        let conn = connect(&url, if session_sql.is_some() { 1 } else { 8 }).await;
+        if let Some(sql) = session_sql {
+            conn.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        Some(Self { conn, engine, url, name, server_url, file })
+    }
+
+    /// Closes the pool and drops the database.
+    pub async fn drop_database(self) {
+        self.conn.close().await.ok();
+        if let Some(file) = &self.file {
+            for suffix in ["", "-wal", "-shm"] {
+                std::fs::remove_file(format!("{}{suffix}", file.display())).ok();
+            }
+            return;
+        }
+        let admin = connect(&self.server_url, 1).await;
+        admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}", self.name))
+            .await
+            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
+        admin.close().await.ok();
+    }
+}
+
+/// The first column of the first row of `sql`, as text.
+pub async fn query_one_string(db: &TestDb, sql: &str) -> String {
+    let backend = db.conn.get_database_backend();
+    let row = db
+        .conn
+        .query_one_raw(sea_orm::Statement::from_string(backend, sql))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: no row"));
+    row.try_get_by_index::<String>(0).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}

@@ -1,0 +1,78 @@
+//! The SQL backends: SeaORM's store over a fresh database per test, on SQLite, PostgreSQL and
+//! MySQL/MariaDB, with UUID or i64 user ids.
+
+mod db;
+pub mod spec;
+mod users;
+
+use authtoken_migration::CreateAccessTokenTable;
+use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
+use sea_orm::{ConnectionTrait, Schema};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+use crate::Backend;
+pub use db::{Engine, TestDb, query_one_string};
+pub use users::{USER_TABLE, UserSchema, i64_users, uuid_users};
+
+/// The token-table migration for schema `S`.
+pub fn token_migration<S: UserSchema>() -> CreateAccessTokenTable {
+    CreateAccessTokenTable::new(USER_TABLE, "id", S::ID_TYPE)
+}
+
+/// A fresh database with `S`'s user table and the token table made by the migration.
+pub struct SqlBackend<S: UserSchema> {
+    /// The test's database.
+    pub db: TestDb,
+    store: SeaOrmStore<access_token::Entity<S::Id>>,
+    users: SeaOrmUsers<S::UserEntity>,
+}
+
+impl<S: UserSchema> SqlBackend<S> {
+    /// Sets up a database on `engine` (its session prepared by `session_sql`, see
+    /// [`TestDb::create`]); `None` if the engine is not configured outside CI.
+    pub async fn setup(engine: Engine, session_sql: Option<&str>) -> Option<Self> {
+        let db = TestDb::create(engine, session_sql).await?;
+        let schema = Schema::new(db.conn.get_database_backend());
+        let create_users = schema.create_table_from_entity(S::UserEntity::default());
+        db.conn.execute(&create_users).await.expect("creating the user table");
+        token_migration::<S>().up(&SchemaManager::new(&db.conn)).await.expect("the token migration");
+        let store = SeaOrmStore::new(db.conn.clone());
+        let users = SeaOrmUsers::new(db.conn.clone());
+        Some(Self { db, store, users })
+    }
+
+    /// A store over the related token entity, for the one-round-trip read.
+    pub fn joined_store(&self) -> SeaOrmStore<S::TokenEntity> {
+        SeaOrmStore::new(self.db.conn.clone())
+    }
+}
+
+impl<S: UserSchema> Backend for SqlBackend<S> {
+    type User = S::User;
+    type Store = SeaOrmStore<access_token::Entity<S::Id>>;
+    type Users = SeaOrmUsers<S::UserEntity>;
+
+    fn store(&self) -> Self::Store {
+        self.store.clone()
+    }
+
+    fn users(&self) -> &Self::Users {
+        &self.users
+    }
+
+    async fn create_user(&self, active: bool) -> S::User {
+        S::create(&self.db.conn, active).await
+    }
+
+    async fn delete_user(&self, user: &S::User) {
+        S::delete(&self.db.conn, user).await
+    }
+
+    fn is_active(user: &S::User) -> bool {
+        S::is_active(user)
+    }
+
+    async fn cleanup(self) {
+        self.db.drop_database().await
+    }
+}

@@ -1,0 +1,331 @@
+//! What only a SQL backend can show: the cascade, the migration and its catalog, the joined read,
+//! exact timestamps and byte-exact token matching. Each function is one test; see [`sql_suite!`].
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use authtoken::store::{AccessToken, AccessTokenStore};
+use authtoken::{DatabaseStrategy, ManualClock, User};
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, EntityTrait, QueryFilter, Statement};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+use super::{Engine, SqlBackend, UserSchema, token_migration};
+use crate::Backend;
+use crate::spec::{LIFETIME, foreign_token, sha256_base64url};
+
+/// Instantiates every function of this module as a `#[tokio::test]` on `$setup`.
+#[macro_export]
+macro_rules! sql_suite {
+    ($setup:expr) => {
+        $crate::sql_tests! { $setup;
+            deleting_a_user_deletes_its_tokens,
+            joined_read_returns_the_user_in_one_statement,
+            migration_down_then_up_again_works,
+            migration_creates_the_documented_table,
+            timestamps_round_trip_to_the_microsecond,
+            token_lookup_is_case_sensitive,
+            entity_works_with_plain_sea_orm,
+        }
+    };
+}
+
+/// The expansion behind [`sql_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! sql_tests {
+    ($setup:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(backend) = $setup.await else { return };
+                $crate::sql::spec::$name(&backend).await;
+                $crate::Backend::cleanup(backend).await;
+            }
+        )*
+    };
+}
+
+fn noon() -> DateTime<Utc> {
+    "2026-01-01T12:00:00Z".parse().unwrap()
+}
+
+fn row<S: UserSchema>(user: &S::User, created_at: DateTime<Utc>) -> AccessToken<S::Id> {
+    AccessToken { token: foreign_token(), user_id: user.id().clone(), created_at }
+}
+
+/// The foreign key cascades: deleting a user deletes its tokens, and only its tokens.
+pub async fn deleting_a_user_deletes_its_tokens<S: UserSchema>(b: &SqlBackend<S>) {
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let alice = b.create_user(true).await;
+    let bob = b.create_user(true).await;
+    let alices = [strategy.write_token(&alice).await.unwrap(), strategy.write_token(&alice).await.unwrap()];
+    let bobs = strategy.write_token(&bob).await.unwrap();
+    b.delete_user(&alice).await;
+    assert!(b.store().list_of_user(alice.id()).await.unwrap().is_empty(), "the cascade did not fire");
+    for token in &alices {
+        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+    }
+    assert_eq!(b.store().list_of_user(bob.id()).await.unwrap().len(), 1);
+    assert!(strategy.read_token(Some(bobs.expose_secret()), b.users()).await.unwrap().is_some());
+}
+
+/// `read_token_with_user` joins the token with its user: the same answers as `read_token`, in
+/// one statement.
+pub async fn joined_read_returns_the_user_in_one_statement<S: UserSchema>(b: &SqlBackend<S>) {
+    // A pool of its own, so that its statement counter sees this test's statements alone.
+    let statements = Arc::new(AtomicUsize::new(0));
+    let mut conn = Database::connect(ConnectOptions::new(&b.db.url)).await.unwrap();
+    let counter = Arc::clone(&statements);
+    conn.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let clock = ManualClock::new(noon());
+    let store = authtoken_sea_orm::SeaOrmStore::<S::TokenEntity>::new(conn);
+    let strategy = DatabaseStrategy::new(store, Some(LIFETIME)).unwrap().with_clock(clock.clone());
+    let user = b.create_user(false).await;
+    let token = strategy.write_token(&user).await.unwrap();
+    let token = token.expose_secret();
+
+    let before = statements.load(Ordering::SeqCst);
+    let found: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    assert_eq!(statements.load(Ordering::SeqCst) - before, 1, "one statement per read");
+    let found = found.expect("the token's user");
+    assert_eq!(found.id(), user.id());
+    assert!(!S::is_active(&found), "the user's own columns come back");
+
+    let unknown: Option<S::User> = strategy.read_token_with_user(Some(&foreign_token())).await.unwrap();
+    assert!(unknown.is_none());
+    let before = statements.load(Ordering::SeqCst);
+    let malformed: Option<S::User> = strategy.read_token_with_user(Some("nope")).await.unwrap();
+    assert!(malformed.is_none());
+    assert_eq!(statements.load(Ordering::SeqCst), before, "no statement for a malformed token");
+
+    clock.advance(TimeDelta::from_std(LIFETIME).unwrap() + TimeDelta::seconds(1));
+    let expired: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    assert!(expired.is_none());
+    clock.set(noon());
+    b.delete_user(&user).await;
+    let gone: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    assert!(gone.is_none());
+}
+
+/// `down` drops what `up` made, and `up` works again after it.
+pub async fn migration_down_then_up_again_works<S: UserSchema>(b: &SqlBackend<S>) {
+    let manager = SchemaManager::new(&b.db.conn);
+    let migration = token_migration::<S>();
+    assert_eq!(tables(b).await, ["access_token", "app_user"]);
+    migration.down(&manager).await.expect("down");
+    assert_eq!(tables(b).await, ["app_user"], "down drops the token table and nothing else");
+    migration.up(&manager).await.expect("up again");
+    migration_creates_the_documented_table(b).await;
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let token = strategy.write_token(&user).await.unwrap();
+    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    assert_eq!(read.as_ref().map(User::id), Some(user.id()));
+}
+
+async fn strings(b: &SqlBackend<impl UserSchema>, sql: &str) -> Vec<Vec<String>> {
+    let backend = b.db.conn.get_database_backend();
+    let rows = b.db.conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            (0..row.column_names().len())
+                .map(|i| {
+                    row.try_get_by_index::<Option<String>>(i)
+                        .or_else(|_| row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string())))
+                        .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The tables of the test's database, by name, without the engine's own.
+async fn tables(b: &SqlBackend<impl UserSchema>) -> Vec<String> {
+    let sql = match b.db.engine {
+        Engine::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        Engine::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY table_name"
+        }
+        Engine::MySql => {
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
+        }
+    };
+    strings(b, sql).await.into_iter().map(|mut row| row.remove(0)).collect()
+}
+
+fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter().map(|row| row.iter().map(|s| s.to_string()).collect()).collect()
+}
+
+/// The table is exactly what DESIGN.md lists, read from the database's own catalog.
+pub async fn migration_creates_the_documented_table<S: UserSchema>(b: &SqlBackend<S>) {
+    use authtoken_migration::UserIdType;
+    match b.db.engine {
+        Engine::Postgres => {
+            let user_id = match S::ID_TYPE {
+                UserIdType::Uuid => "uuid",
+                UserIdType::Int64 => "bigint",
+                UserIdType::Int32 => "integer",
+                UserIdType::String => "character varying",
+            };
+            let columns = strings(b, "SELECT column_name::text, data_type::text, \
+                COALESCE(character_maximum_length::text, ''), is_nullable::text \
+                FROM information_schema.columns WHERE table_name = 'access_token' ORDER BY ordinal_position").await;
+            assert_eq!(columns, table(&[
+                &["token", "character varying", "43", "NO"],
+                &["user_id", user_id, "", "NO"],
+                &["created_at", "timestamp with time zone", "", "NO"],
+            ]));
+            let indexes = strings(b, "SELECT indexdef FROM pg_indexes \
+                WHERE tablename = 'access_token' ORDER BY indexname").await;
+            assert_eq!(indexes, table(&[
+                &["CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"],
+                &["CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"],
+                &["CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"],
+            ]));
+            let keys = strings(b, "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                WHERE conrelid = 'access_token'::regclass AND contype = 'f'").await;
+            assert_eq!(keys, table(&[&[&format!("FOREIGN KEY (user_id) REFERENCES app_user(id) ON DELETE CASCADE")]]));
+        }
+        Engine::MySql => {
+            let user_id = match S::ID_TYPE {
+                UserIdType::Uuid => "binary(16)",
+                UserIdType::Int64 => "bigint(20)",
+                UserIdType::Int32 => "int(11)",
+                UserIdType::String => "varchar(255)",
+            };
+            let columns = strings(b, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE, COLUMN_KEY \
+                FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' \
+                ORDER BY ORDINAL_POSITION").await;
+            assert_eq!(columns, table(&[
+                &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
+                &["user_id", user_id, "", "NO", "MUL"],
+                &["created_at", "datetime(6)", "", "NO", "MUL"],
+            ]));
+            let indexes = strings(b, "SELECT INDEX_NAME, COLUMN_NAME, CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME").await;
+            assert_eq!(indexes, table(&[
+                &["idx_access_token_created_at", "created_at", "1"],
+                &["idx_access_token_user_id", "user_id", "1"],
+                &["PRIMARY", "token", "0"],
+            ]));
+            let keys = strings(b, "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
+                FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+                WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = 'access_token'").await;
+            assert_eq!(keys, table(&[&["user_id", "app_user", "id", "CASCADE"]]));
+        }
+        Engine::Sqlite => {
+            let user_id = match S::ID_TYPE {
+                UserIdType::Uuid => "uuid_text",
+                // SQLite has one integer type; sea-query spells it so for both widths.
+                UserIdType::Int64 | UserIdType::Int32 => "INTEGER",
+                UserIdType::String => "varchar",
+            };
+            let columns = strings(b, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('access_token') ORDER BY cid").await;
+            assert_eq!(columns, table(&[
+                &["token", "varchar(43)", "1", "1"],
+                &["user_id", user_id, "1", "0"],
+                &["created_at", "timestamp_with_timezone_text", "1", "0"],
+            ]));
+            let indexes = strings(b, "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
+                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name").await;
+            assert_eq!(indexes, table(&[
+                &["idx_access_token_created_at", "created_at"],
+                &["idx_access_token_user_id", "user_id"],
+            ]));
+            let keys = strings(b, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('access_token')").await;
+            assert_eq!(keys, table(&[&["user_id", "app_user", "id", "CASCADE"]]));
+            let enforced = strings(b, "PRAGMA foreign_keys").await;
+            assert_eq!(enforced, table(&[&["1"]]), "SQLite must enforce foreign keys");
+        }
+    }
+}
+
+/// Creation times come back exactly as written, to the microsecond, in UTC.
+pub async fn timestamps_round_trip_to_the_microsecond<S: UserSchema>(b: &SqlBackend<S>) {
+    let store = b.store();
+    let user = b.create_user(true).await;
+    let at = noon() + TimeDelta::microseconds(123_456);
+    let written = row::<S>(&user, at);
+    store.create(written.clone()).await.unwrap();
+    assert_eq!(store.get(&written.token, None).await.unwrap(), Some(written.clone()));
+    assert_eq!(store.get(&written.token, Some(at)).await.unwrap(), Some(written.clone()));
+    assert_eq!(store.get(&written.token, Some(at + TimeDelta::microseconds(1))).await.unwrap(), None);
+    // A token issued on the system clock (nanoseconds) is live at once and at its boundary.
+    let clock = ManualClock::new(Utc::now());
+    let strategy = DatabaseStrategy::new(b.store(), Some(Duration::from_secs(60)))
+        .unwrap()
+        .with_clock(clock.clone());
+    let token = strategy.write_token(&user).await.unwrap();
+    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+    clock.advance(TimeDelta::seconds(60));
+    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+    clock.advance(TimeDelta::milliseconds(1));
+    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+}
+
+/// The database itself matches tokens byte for byte (no case-insensitive collation).
+pub async fn token_lookup_is_case_sensitive<S: UserSchema>(b: &SqlBackend<S>) {
+    let store = b.store();
+    let user = b.create_user(true).await;
+    let mut written = row::<S>(&user, noon());
+    written.token = sha256_base64url("case").replace(|c: char| c.is_ascii_digit(), "a");
+    store.create(written.clone()).await.unwrap();
+    let lower = written.token.to_ascii_lowercase();
+    let upper = written.token.to_ascii_uppercase();
+    assert_ne!(lower, written.token);
+    assert_eq!(store.get(&lower, None).await.unwrap(), None);
+    assert_eq!(store.get(&upper, None).await.unwrap(), None);
+    assert!(!store.delete(&lower, user.id()).await.unwrap());
+    // A second row that differs only in case is a different token, not a duplicate.
+    let twin = AccessToken { token: upper, ..written.clone() };
+    store.create(twin).await.unwrap();
+    assert_eq!(store.list_of_user(user.id()).await.unwrap().len(), 2);
+}
+
+/// The macro's entity behaves like any SeaORM entity: insert, filter, join both ways, delete.
+pub async fn entity_works_with_plain_sea_orm<S: UserSchema>(b: &SqlBackend<S>) {
+    use authtoken_sea_orm::AccessTokenEntity;
+    use sea_orm::ColumnTrait;
+    let db = &b.db.conn;
+    let user = b.create_user(true).await;
+    let written = row::<S>(&user, noon());
+    S::TokenEntity::insert(S::TokenEntity::active_model(written.clone()))
+        .exec_without_returning(db)
+        .await
+        .unwrap();
+    let mine = S::TokenEntity::find()
+        .filter(S::TokenEntity::user_id_column().eq(user.id().clone()))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(mine.into_iter().map(S::TokenEntity::into_access_token).collect::<Vec<_>>(), vec![
+        written.clone()
+    ]);
+    let by_token = S::TokenEntity::token_column().eq(written.token.as_str());
+    let (_, owner) = S::TokenEntity::find()
+        .filter(by_token.clone())
+        .find_also_related(S::UserEntity::default())
+        .one(db)
+        .await
+        .unwrap()
+        .expect("the row");
+    assert_eq!(owner.as_ref().map(User::id), Some(user.id()));
+    let users_with_tokens =
+        S::UserEntity::find().find_with_related(S::TokenEntity::default()).all(db).await.unwrap();
+    assert_eq!(users_with_tokens.len(), 1);
+    assert_eq!(users_with_tokens[0].1.len(), 1);
+    let deleted = S::TokenEntity::delete_many().filter(by_token).exec(db).await.unwrap();
+    assert_eq!(deleted.rows_affected, 1);
+    assert!(b.store().get(&written.token, None).await.unwrap().is_none());
+}
