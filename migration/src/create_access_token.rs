@@ -94,7 +94,9 @@ fn token_column(backend: DatabaseBackend) -> ColumnDef {
     match backend {
         // MySQL's default collations compare case-insensitively and ignore trailing spaces;
         // a token must match byte for byte.
-        DatabaseBackend::MySql => column.custom("VARCHAR(43) CHARACTER SET ascii COLLATE ascii_bin"),
+        DatabaseBackend::MySql => {
+            column.custom("VARCHAR(43) CHARACTER SET ascii COLLATE ascii_bin")
+        }
         _ => column.string_len(43),
     };
     column.not_null().primary_key().take()
@@ -141,7 +143,11 @@ impl MigrationTrait for CreateAccessTokenTable {
             )
             .await?;
         for column in ["user_id", "created_at"] {
-            let index = Index::create().name(self.index_name(column)).table(table.clone()).col(column).take();
+            let index = Index::create()
+                .name(self.index_name(column))
+                .table(table.clone())
+                .col(column)
+                .take();
             manager.create_index(index).await?;
         }
         Ok(())

@@ -14,5 +14,7 @@ mod memory_i64 {
 }
 
 mod memory_uuid {
-    authtoken_tests::conformance_suite!(async { Some(super::MemoryBackend::new(uuid::Uuid::new_v4)) });
+    authtoken_tests::conformance_suite!(async {
+        Some(super::MemoryBackend::new(uuid::Uuid::new_v4))
+    });
 }

@@ -20,13 +20,19 @@ mod mysql_i64 {
 
 mod mysql_i64_far_time_zone {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)));
+    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(
+        Engine::MySql,
+        Some(FAR_ZONE)
+    ));
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)));
 
     #[tokio::test]
     async fn the_session_really_is_in_the_far_zone() {
-        let Some(b) = SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)).await else { return };
-        let zone = authtoken_tests::sql::query_one_string(&b.db, "SELECT @@session.time_zone").await;
+        let Some(b) = SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)).await else {
+            return;
+        };
+        let zone =
+            authtoken_tests::sql::query_one_string(&b.db, "SELECT @@session.time_zone").await;
         assert_eq!(zone, "+05:45");
         authtoken_tests::Backend::cleanup(b).await;
     }

@@ -20,13 +20,20 @@ mod postgres_i64 {
 
 mod postgres_i64_far_time_zone {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)));
+    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(
+        Engine::Postgres,
+        Some(FAR_ZONE)
+    ));
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)));
 
     #[tokio::test]
     async fn the_session_really_is_in_the_far_zone() {
-        let Some(b) = SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)).await else { return };
-        let zone = authtoken_tests::sql::query_one_string(&b.db, "SELECT current_setting('TimeZone')").await;
+        let Some(b) = SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)).await else {
+            return;
+        };
+        let zone =
+            authtoken_tests::sql::query_one_string(&b.db, "SELECT current_setting('TimeZone')")
+                .await;
         assert_eq!(zone, "Pacific/Chatham");
         authtoken_tests::Backend::cleanup(b).await;
     }

@@ -7,7 +7,9 @@ use sea_orm::{ActiveModelBehavior, ActiveModelTrait, EntityTrait, FromQueryResul
 /// to know of it beyond SeaORM's own traits.
 ///
 /// Implemented by the macro; there is no need to implement it by hand.
-pub trait AccessTokenEntity: EntityTrait<Model = Self::TokenModel, ActiveModel = Self::TokenActiveModel> {
+pub trait AccessTokenEntity:
+    EntityTrait<Model = Self::TokenModel, ActiveModel = Self::TokenActiveModel>
+{
     /// The type of `user_id`, the same as the user table's key.
     type UserId: authtoken::UserId + Into<Value>;
     /// The entity's `Model`.
@@ -64,7 +66,10 @@ pub trait AccessTokenEntity: EntityTrait<Model = Self::TokenModel, ActiveModel =
 /// }
 ///
 /// use sea_orm::EntityTrait;
+///
+/// # fn main() {
 /// let _tokens_with_users = access_token::Entity::find().find_also_related(user::Entity);
+/// # }
 /// ```
 ///
 /// With `user`, the expansion also writes `Related` both ways between the two entities and a

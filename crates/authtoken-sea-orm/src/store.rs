@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
 
-use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore};
+use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Order, Query};
@@ -89,7 +89,10 @@ where
     }
 
     async fn create(&self, row: AccessToken<E::UserId>) -> Result<()> {
-        E::insert(E::active_model(row)).exec_without_returning(&self.conn).await.map_err(store_error)?;
+        E::insert(E::active_model(row))
+            .exec_without_returning(&self.conn)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -172,7 +175,7 @@ where
         &self,
         token: &str,
         not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<(AccessToken<E::UserId>, Option<M>)>> {
+    ) -> Result<Option<RowWithUser<E::UserId, M>>> {
         let found = Self::live(Self::by_token(token), not_before)
             .find_also_related(M::Entity::default())
             .one(&self.conn)

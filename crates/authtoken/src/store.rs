@@ -84,16 +84,18 @@ pub trait AccessTokenStore: Send + Sync {
     ) -> impl Future<Output = Result<u64>> + Send;
 }
 
+/// A token's row with its owner joined in: `None` for the owner when the user no longer exists.
+pub type RowWithUser<Id, U> = (AccessToken<Id>, Option<U>);
+
 /// A store that can return a token's row and its user in one query (a join), so that reading a
 /// token costs one round trip instead of two.
 ///
 /// Used by [`DatabaseStrategy::read_token_with_user`](crate::DatabaseStrategy::read_token_with_user).
 pub trait AccessTokenUserStore<U: User<Id = Self::UserId>>: AccessTokenStore {
-    /// Like [`get`](AccessTokenStore::get), with the owner joined in: `None` for the user when
-    /// it no longer exists.
+    /// Like [`get`](AccessTokenStore::get), with the owner joined in.
     fn get_with_user(
         &self,
         token: &str,
         not_before: Option<DateTime<Utc>>,
-    ) -> impl Future<Output = Result<Option<(AccessToken<Self::UserId>, Option<U>)>>> + Send;
+    ) -> impl Future<Output = Result<Option<RowWithUser<Self::UserId, U>>>> + Send;
 }

@@ -35,7 +35,10 @@ impl<S: UserSchema> SqlBackend<S> {
         let schema = Schema::new(db.conn.get_database_backend());
         let create_users = schema.create_table_from_entity(S::UserEntity::default());
         db.conn.execute(&create_users).await.expect("creating the user table");
-        token_migration::<S>().up(&SchemaManager::new(&db.conn)).await.expect("the token migration");
+        token_migration::<S>()
+            .up(&SchemaManager::new(&db.conn))
+            .await
+            .expect("the token migration");
         let store = SeaOrmStore::new(db.conn.clone());
         let users = SeaOrmUsers::new(db.conn.clone());
         Some(Self { db, store, users })

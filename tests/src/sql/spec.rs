@@ -1,5 +1,5 @@
 //! What only a SQL backend can show: the cascade, the migration and its catalog, the joined read,
-//! exact timestamps and byte-exact token matching. Each function is one test; see [`sql_suite!`].
+//! exact timestamps and byte-exact token matching. Each function is one test; see [`sql_suite!`](crate::sql_suite).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use super::{Engine, SqlBackend, UserSchema, token_migration};
 use crate::Backend;
 use crate::spec::{LIFETIME, foreign_token, sha256_base64url};
 
-/// Instantiates every function of this module as a `#[tokio::test]` on `$setup`.
+/// Instantiates every function of `sql::spec` as a `#[tokio::test]` on `$setup`.
 #[macro_export]
 macro_rules! sql_suite {
     ($setup:expr) => {
@@ -31,7 +31,7 @@ macro_rules! sql_suite {
     };
 }
 
-/// The expansion behind [`sql_suite!`].
+/// The expansion behind [`sql_suite!`](crate::sql_suite).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! sql_tests {
@@ -60,10 +60,14 @@ pub async fn deleting_a_user_deletes_its_tokens<S: UserSchema>(b: &SqlBackend<S>
     let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
     let alice = b.create_user(true).await;
     let bob = b.create_user(true).await;
-    let alices = [strategy.write_token(&alice).await.unwrap(), strategy.write_token(&alice).await.unwrap()];
+    let alices =
+        [strategy.write_token(&alice).await.unwrap(), strategy.write_token(&alice).await.unwrap()];
     let bobs = strategy.write_token(&bob).await.unwrap();
     b.delete_user(&alice).await;
-    assert!(b.store().list_of_user(alice.id()).await.unwrap().is_empty(), "the cascade did not fire");
+    assert!(
+        b.store().list_of_user(alice.id()).await.unwrap().is_empty(),
+        "the cascade did not fire"
+    );
     for token in &alices {
         assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
     }
@@ -95,7 +99,8 @@ pub async fn joined_read_returns_the_user_in_one_statement<S: UserSchema>(b: &Sq
     assert_eq!(found.id(), user.id());
     assert!(!S::is_active(&found), "the user's own columns come back");
 
-    let unknown: Option<S::User> = strategy.read_token_with_user(Some(&foreign_token())).await.unwrap();
+    let unknown: Option<S::User> =
+        strategy.read_token_with_user(Some(&foreign_token())).await.unwrap();
     assert!(unknown.is_none());
     let before = statements.load(Ordering::SeqCst);
     let malformed: Option<S::User> = strategy.read_token_with_user(Some("nope")).await.unwrap();
@@ -135,7 +140,9 @@ async fn strings(b: &SqlBackend<impl UserSchema>, sql: &str) -> Vec<Vec<String>>
             (0..row.column_names().len())
                 .map(|i| {
                     row.try_get_by_index::<Option<String>>(i)
-                        .or_else(|_| row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string())))
+                        .or_else(|_| {
+                            row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string()))
+                        })
                         .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
                         .unwrap_or_default()
                 })
@@ -180,21 +187,44 @@ pub async fn migration_creates_the_documented_table<S: UserSchema>(b: &SqlBacken
             let columns = strings(b, "SELECT column_name::text, data_type::text, \
                 COALESCE(character_maximum_length::text, ''), is_nullable::text \
                 FROM information_schema.columns WHERE table_name = 'access_token' ORDER BY ordinal_position").await;
-            assert_eq!(columns, table(&[
-                &["token", "character varying", "43", "NO"],
-                &["user_id", user_id, "", "NO"],
-                &["created_at", "timestamp with time zone", "", "NO"],
-            ]));
-            let indexes = strings(b, "SELECT indexdef FROM pg_indexes \
-                WHERE tablename = 'access_token' ORDER BY indexname").await;
-            assert_eq!(indexes, table(&[
-                &["CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"],
-                &["CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"],
-                &["CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"],
-            ]));
-            let keys = strings(b, "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-                WHERE conrelid = 'access_token'::regclass AND contype = 'f'").await;
-            assert_eq!(keys, table(&[&[&format!("FOREIGN KEY (user_id) REFERENCES app_user(id) ON DELETE CASCADE")]]));
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "character varying", "43", "NO"],
+                    &["user_id", user_id, "", "NO"],
+                    &["created_at", "timestamp with time zone", "", "NO"],
+                ])
+            );
+            let indexes = strings(
+                b,
+                "SELECT indexdef FROM pg_indexes \
+                WHERE tablename = 'access_token' ORDER BY indexname",
+            )
+            .await;
+            assert_eq!(
+                indexes,
+                table(&[
+                    &[
+                        "CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"
+                    ],
+                    &[
+                        "CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"
+                    ],
+                    &[
+                        "CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"
+                    ],
+                ])
+            );
+            let keys = strings(
+                b,
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                WHERE conrelid = 'access_token'::regclass AND contype = 'f'",
+            )
+            .await;
+            assert_eq!(
+                keys,
+                table(&[&["FOREIGN KEY (user_id) REFERENCES app_user(id) ON DELETE CASCADE"]])
+            );
         }
         Engine::MySql => {
             let user_id = match S::ID_TYPE {
@@ -206,18 +236,24 @@ pub async fn migration_creates_the_documented_table<S: UserSchema>(b: &SqlBacken
             let columns = strings(b, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE, COLUMN_KEY \
                 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' \
                 ORDER BY ORDINAL_POSITION").await;
-            assert_eq!(columns, table(&[
-                &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
-                &["user_id", user_id, "", "NO", "MUL"],
-                &["created_at", "datetime(6)", "", "NO", "MUL"],
-            ]));
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
+                    &["user_id", user_id, "", "NO", "MUL"],
+                    &["created_at", "datetime(6)", "", "NO", "MUL"],
+                ])
+            );
             let indexes = strings(b, "SELECT INDEX_NAME, COLUMN_NAME, CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME").await;
-            assert_eq!(indexes, table(&[
-                &["idx_access_token_created_at", "created_at", "1"],
-                &["idx_access_token_user_id", "user_id", "1"],
-                &["PRIMARY", "token", "0"],
-            ]));
+            assert_eq!(
+                indexes,
+                table(&[
+                    &["idx_access_token_created_at", "created_at", "1"],
+                    &["idx_access_token_user_id", "user_id", "1"],
+                    &["PRIMARY", "token", "0"],
+                ])
+            );
             let keys = strings(b, "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
                 FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
                 ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
@@ -232,17 +268,27 @@ pub async fn migration_creates_the_documented_table<S: UserSchema>(b: &SqlBacken
                 UserIdType::String => "varchar",
             };
             let columns = strings(b, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('access_token') ORDER BY cid").await;
-            assert_eq!(columns, table(&[
-                &["token", "varchar(43)", "1", "1"],
-                &["user_id", user_id, "1", "0"],
-                &["created_at", "timestamp_with_timezone_text", "1", "0"],
-            ]));
-            let indexes = strings(b, "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
-                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name").await;
-            assert_eq!(indexes, table(&[
-                &["idx_access_token_created_at", "created_at"],
-                &["idx_access_token_user_id", "user_id"],
-            ]));
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "varchar(43)", "1", "1"],
+                    &["user_id", user_id, "1", "0"],
+                    &["created_at", "timestamp_with_timezone_text", "1", "0"],
+                ])
+            );
+            let indexes = strings(
+                b,
+                "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
+                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name",
+            )
+            .await;
+            assert_eq!(
+                indexes,
+                table(&[
+                    &["idx_access_token_created_at", "created_at"],
+                    &["idx_access_token_user_id", "user_id"],
+                ])
+            );
             let keys = strings(b, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('access_token')").await;
             assert_eq!(keys, table(&[&["user_id", "app_user", "id", "CASCADE"]]));
             let enforced = strings(b, "PRAGMA foreign_keys").await;
@@ -260,7 +306,10 @@ pub async fn timestamps_round_trip_to_the_microsecond<S: UserSchema>(b: &SqlBack
     store.create(written.clone()).await.unwrap();
     assert_eq!(store.get(&written.token, None).await.unwrap(), Some(written.clone()));
     assert_eq!(store.get(&written.token, Some(at)).await.unwrap(), Some(written.clone()));
-    assert_eq!(store.get(&written.token, Some(at + TimeDelta::microseconds(1))).await.unwrap(), None);
+    assert_eq!(
+        store.get(&written.token, Some(at + TimeDelta::microseconds(1))).await.unwrap(),
+        None
+    );
     // A token issued on the system clock (nanoseconds) is live at once and at its boundary.
     let clock = ManualClock::new(Utc::now());
     let strategy = DatabaseStrategy::new(b.store(), Some(Duration::from_secs(60)))
@@ -309,9 +358,10 @@ pub async fn entity_works_with_plain_sea_orm<S: UserSchema>(b: &SqlBackend<S>) {
         .all(db)
         .await
         .unwrap();
-    assert_eq!(mine.into_iter().map(S::TokenEntity::into_access_token).collect::<Vec<_>>(), vec![
-        written.clone()
-    ]);
+    assert_eq!(
+        mine.into_iter().map(S::TokenEntity::into_access_token).collect::<Vec<_>>(),
+        vec![written.clone()]
+    );
     let by_token = S::TokenEntity::token_column().eq(written.token.as_str());
     let (_, owner) = S::TokenEntity::find()
         .filter(by_token.clone())

@@ -7,7 +7,9 @@ use authtoken::User;
 use authtoken_migration::UserIdType;
 use authtoken_sea_orm::AccessTokenEntity;
 use authtoken_sea_orm::access_token::AccessTokenId;
-use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, ModelTrait, PrimaryKeyTrait, Related};
+use sea_orm::{
+    DatabaseConnection, EntityTrait, FromQueryResult, ModelTrait, PrimaryKeyTrait, Related,
+};
 
 /// The name of the test user table.
 pub const USER_TABLE: &str = "app_user";
@@ -112,7 +114,10 @@ macro_rules! test_users {
                 }
 
                 async fn delete(db: &DatabaseConnection, user: &user::Model) {
-                    user::Entity::delete_by_id(user.id.clone()).exec(db).await.expect("deleting a user");
+                    user::Entity::delete_by_id(user.id.clone())
+                        .exec(db)
+                        .await
+                        .expect("deleting a user");
                 }
 
                 fn is_active(user: &user::Model) -> bool {
