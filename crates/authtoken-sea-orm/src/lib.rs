@@ -19,6 +19,7 @@
 
 pub mod access_token;
 mod entity;
+mod statements;
 mod store;
 mod users;
 

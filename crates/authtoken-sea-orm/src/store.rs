@@ -2,18 +2,19 @@
 
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Order, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    FromQueryResult, ModelTrait, QueryFilter, QueryOrder, QueryTrait, Related, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    ModelTrait, QueryFilter, QueryResult, Related, SqlErr, Statement, Value,
 };
 
 use crate::AccessTokenEntity;
 use crate::access_token;
+use crate::statements::Statements;
 
 /// Token rows in the table of entity `E` (any entity
 /// [`access_token_entity!`](crate::access_token_entity) made), over a SeaORM connection `C`.
@@ -21,15 +22,38 @@ use crate::access_token;
 /// `C` is a [`DatabaseConnection`] (a pool) by default; a
 /// [`DatabaseExecutor`](sea_orm::DatabaseExecutor) made from a caller's transaction runs every
 /// call inside that transaction instead.
+///
+/// Each operation is one statement, rendered once when the store is made. A lookup is a
+/// primary-key `SELECT`; the expiry check happens on the row it returns, so it is exact on every
+/// backend whatever form a timestamp was written in.
 pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
     conn: C,
+    sql: Arc<Statements>,
+    custom_table: bool,
     entity: PhantomData<fn() -> E>,
 }
 
 impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
-    /// A store over `conn`.
+    /// A store over `conn`, on `E`'s table.
     pub fn new(conn: C) -> Self {
-        Self { conn, entity: PhantomData }
+        let entity = E::default();
+        let table = match entity.schema_name() {
+            Some(schema) => format!("{schema}.{}", entity.table_name()),
+            None => entity.table_name().to_owned(),
+        };
+        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table));
+        Self { conn, sql, custom_table: false, entity: PhantomData }
+    }
+
+    /// Uses the table `name` (`schema.table` also works) instead of `E`'s own, for a table
+    /// name known only at run time; `E` still gives the user id type.
+    ///
+    /// [`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user) joins through
+    /// `E`'s SeaORM relation and refuses to run on a renamed store.
+    pub fn with_table(mut self, name: &str) -> Self {
+        self.sql = Arc::new(Statements::new(self.conn.get_database_backend(), name));
+        self.custom_table = true;
+        self
     }
 
     /// The connection the store runs its statements on.
@@ -37,27 +61,58 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         &self.conn
     }
 
-    fn by_token(token: &str) -> sea_orm::Select<E> {
-        E::find().filter(E::token_column().eq(token))
+    /// How many rows were created strictly before `cutoff`: what a purge would delete.
+    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        let row = self
+            .query_one(&self.sql.count_created_before, self.sql.expired_values(cutoff))
+            .await?
+            .ok_or_else(|| Error::store("COUNT(*) returned no row"))?;
+        let count: i64 = row.try_get("", "expired").map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
-    fn live(query: sea_orm::Select<E>, not_before: Option<DateTime<Utc>>) -> sea_orm::Select<E> {
-        match not_before {
-            Some(oldest) => query.filter(E::created_at_column().gte(oldest)),
-            None => query,
-        }
+    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.sql.backend, sql, values)
     }
+
+    async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
+        let result =
+            self.conn.execute_raw(self.statement(sql, values)).await.map_err(store_error)?;
+        Ok(result.rows_affected())
+    }
+
+    async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
+        self.conn.query_one_raw(self.statement(sql, values)).await.map_err(store_error)
+    }
+
+    fn decode(row: &QueryResult) -> Result<AccessToken<E::UserId>> {
+        let model = E::Model::from_query_result(row, "").map_err(store_error)?;
+        Ok(E::into_access_token(model))
+    }
+}
+
+/// Whether a row is still live for a lookup with this `not_before`.
+fn is_live<Id>(row: &AccessToken<Id>, not_before: Option<DateTime<Utc>>) -> bool {
+    not_before.is_none_or(|oldest| row.created_at >= oldest)
 }
 
 impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
     fn clone(&self) -> Self {
-        Self { conn: self.conn.clone(), entity: PhantomData }
+        Self {
+            conn: self.conn.clone(),
+            sql: Arc::clone(&self.sql),
+            custom_table: self.custom_table,
+            entity: PhantomData,
+        }
     }
 }
 
 impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SeaOrmStore").field("table", &std::any::type_name::<E>()).finish()
+        f.debug_struct("SeaOrmStore")
+            .field("entity", &std::any::type_name::<E>())
+            .field("backend", &self.sql.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,86 +136,47 @@ where
         token: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<Option<AccessToken<E::UserId>>> {
-        let row = Self::live(Self::by_token(token), not_before)
-            .one(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(row.map(E::into_access_token))
+        let Some(row) = self.query_one(&self.sql.get, vec![token.into()]).await? else {
+            return Ok(None);
+        };
+        let row = Self::decode(&row)?;
+        Ok(is_live(&row, not_before).then_some(row))
     }
 
     async fn create(&self, row: AccessToken<E::UserId>) -> Result<()> {
-        E::insert(E::active_model(row))
-            .exec_without_returning(&self.conn)
-            .await
-            .map_err(store_error)?;
+        let values = vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
+        self.execute(&self.sql.insert, values).await?;
         Ok(())
     }
 
     async fn update(&self, row: AccessToken<E::UserId>) -> Result<bool> {
-        let result = E::update_many()
-            .col_expr(E::user_id_column(), Expr::value(row.user_id))
-            .col_expr(E::created_at_column(), Expr::value(row.created_at))
-            .filter(E::token_column().eq(row.token))
-            .exec(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected > 0)
+        let values = vec![row.user_id.into(), self.sql.timestamp(row.created_at), row.token.into()];
+        Ok(self.execute(&self.sql.update, values).await? > 0)
     }
 
     async fn delete(&self, token: &str, owner: &E::UserId) -> Result<bool> {
-        let result = E::delete_many()
-            .filter(E::token_column().eq(token))
-            .filter(E::user_id_column().eq(owner.clone()))
-            .exec(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected > 0)
+        let values = vec![token.into(), owner.clone().into()];
+        Ok(self.execute(&self.sql.delete, values).await? > 0)
     }
 
     async fn delete_all_of_user(&self, owner: &E::UserId) -> Result<u64> {
-        let result = E::delete_many()
-            .filter(E::user_id_column().eq(owner.clone()))
-            .exec(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(result.rows_affected)
+        self.execute(&self.sql.delete_all_of_user, vec![owner.clone().into()]).await
     }
 
     async fn list_of_user(&self, owner: &E::UserId) -> Result<Vec<AccessToken<E::UserId>>> {
-        let rows = E::find()
-            .filter(E::user_id_column().eq(owner.clone()))
-            .order_by_asc(E::created_at_column())
-            .order_by_asc(E::token_column())
-            .all(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(rows.into_iter().map(E::into_access_token).collect())
+        let statement = self.statement(&self.sql.list_of_user, vec![owner.clone().into()]);
+        let rows = self.conn.query_all_raw(statement).await.map_err(store_error)?;
+        let mut rows = rows.iter().map(Self::decode).collect::<Result<Vec<_>>>()?;
+        // The SQL orders too, but SQLite orders text, and rows written in two text forms only
+        // order correctly as times.
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
+        Ok(rows)
     }
 
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        let expired = E::created_at_column().lt(cutoff);
-        let statement = match self.conn.get_database_backend() {
-            // MySQL takes ORDER BY and LIMIT on DELETE itself, but not LIMIT in an IN subquery.
-            DatabaseBackend::MySql => E::delete_many()
-                .filter(expired)
-                .into_query()
-                .order_by(E::created_at_column(), Order::Asc)
-                .limit(u64::from(limit.get()))
-                .to_owned(),
-            // PostgreSQL has no DELETE ... LIMIT, and SQLite only when compiled with it.
-            _ => {
-                let oldest = Query::select()
-                    .column(E::token_column())
-                    .from(E::default())
-                    .and_where(expired)
-                    .order_by(E::created_at_column(), Order::Asc)
-                    .limit(u64::from(limit.get()))
-                    .to_owned();
-                E::delete_many().filter(E::token_column().in_subquery(oldest)).into_query()
-            }
-        };
-        let result = self.conn.execute(&statement).await.map_err(store_error)?;
-        Ok(result.rows_affected())
+        let mut values = self.sql.expired_values(cutoff);
+        values.push(limit.get().into());
+        self.execute(&self.sql.delete_created_before, values).await
     }
 }
 
@@ -176,11 +192,19 @@ where
         token: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<Option<RowWithUser<E::UserId, M>>> {
-        let found = Self::live(Self::by_token(token), not_before)
+        if self.custom_table {
+            return Err(Error::Config(
+                "the joined read uses the entity's own table, not with_table",
+            ));
+        }
+        let found = E::find()
+            .filter(E::token_column().eq(token))
             .find_also_related(M::Entity::default())
             .one(&self.conn)
             .await
             .map_err(store_error)?;
-        Ok(found.map(|(row, user)| (E::into_access_token(row), user)))
+        Ok(found
+            .map(|(row, user)| (E::into_access_token(row), user))
+            .filter(|(row, _)| is_live(row, not_before)))
     }
 }

@@ -44,9 +44,9 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(Self { db, store, users })
     }
 
-    /// A store over the related token entity, for the one-round-trip read.
-    pub fn joined_store(&self) -> SeaOrmStore<S::TokenEntity> {
-        SeaOrmStore::new(self.db.conn.clone())
+    /// The store under test, with its inherent (SeaORM-only) methods.
+    pub fn db_store(&self) -> SeaOrmStore<access_token::Entity<S::Id>> {
+        self.store.clone()
     }
 }
 

@@ -27,6 +27,8 @@ macro_rules! sql_suite {
             timestamps_round_trip_to_the_microsecond,
             token_lookup_is_case_sensitive,
             entity_works_with_plain_sea_orm,
+            rows_in_every_timestamp_form_expire_and_purge_exactly,
+            store_runs_on_a_table_named_at_run_time,
         }
     };
 }
@@ -378,4 +380,104 @@ pub async fn entity_works_with_plain_sea_orm<S: UserSchema>(b: &SqlBackend<S>) {
     let deleted = S::TokenEntity::delete_many().filter(by_token).exec(db).await.unwrap();
     assert_eq!(deleted.rows_affected, 1);
     assert!(b.store().get(&written.token, None).await.unwrap().is_none());
+}
+
+/// Insert a row by hand, its creation time written as `created_at_sql` (an SQL literal).
+async fn insert_raw<S: UserSchema>(
+    b: &SqlBackend<S>,
+    token: &str,
+    user: &S::User,
+    created_at_sql: &str,
+) {
+    let backend = b.db.conn.get_database_backend();
+    let owner: sea_orm::Value = user.id().clone().into();
+    let sql = format!(
+        "INSERT INTO access_token (token, user_id, created_at) VALUES ({}, {}, {created_at_sql})",
+        if backend == sea_orm::DbBackend::Postgres { "$1" } else { "?" },
+        if backend == sea_orm::DbBackend::Postgres { "$2" } else { "?" },
+    );
+    let statement = Statement::from_sql_and_values(backend, sql, [token.into(), owner]);
+    b.db.conn.execute_raw(statement).await.expect("a hand-written row");
+}
+
+/// Rows written by other programs (SQL literals; on SQLite both text forms, SQLAlchemy's and
+/// RFC 3339) expire and purge at exactly the same instants as the store's own rows.
+pub async fn rows_in_every_timestamp_form_expire_and_purge_exactly<S: UserSchema>(
+    b: &SqlBackend<S>,
+) {
+    let user = b.create_user(true).await;
+    // One second either side of the cutoff, 11:00:00 UTC, plus one exactly at it.
+    let literals: Vec<(&str, &str)> = match b.db.engine {
+        Engine::Sqlite => vec![
+            ("'2026-01-01 10:59:59.999999'", "old"),
+            ("'2026-01-01 11:00:00.000000'", "live"),
+            ("'2026-01-01 11:00:01.000000'", "live"),
+            ("'2026-01-01T10:59:59.999999+00:00'", "old"),
+            ("'2026-01-01T11:00:00.000000+00:00'", "live"),
+            ("'2026-01-01T11:00:00.5+00:00'", "live"),
+        ],
+        Engine::Postgres => vec![
+            ("'2026-01-01 10:59:59.999999+00'", "old"),
+            ("'2026-01-01 11:00:00+00'", "live"),
+            ("'2026-01-01 16:45:00.000001+05:45'", "live"),
+        ],
+        Engine::MySql => vec![
+            ("'2026-01-01 10:59:59.999999'", "old"),
+            ("'2026-01-01 11:00:00.000000'", "live"),
+            ("'2026-01-01 11:00:01.000000'", "live"),
+        ],
+    };
+    let cutoff: DateTime<Utc> = "2026-01-01T11:00:00Z".parse().unwrap();
+    let mut expected_live = Vec::new();
+    for (literal, fate) in &literals {
+        let token = foreign_token();
+        insert_raw(b, &token, &user, literal).await;
+        let live = b.store().get(&token, Some(cutoff)).await.unwrap().is_some();
+        assert_eq!(
+            live,
+            *fate == "live",
+            "{literal} read as {}",
+            if live { "live" } else { "expired" }
+        );
+        if *fate == "live" {
+            expected_live.push(token);
+        }
+    }
+    let old = literals.iter().filter(|(_, fate)| *fate == "old").count() as u64;
+    assert_eq!(b.db_store().count_created_before(cutoff).await.unwrap(), old);
+    let purged = b
+        .store()
+        .delete_created_before(cutoff, std::num::NonZeroU32::new(100).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(purged, old);
+    let mut left: Vec<String> =
+        b.store().list_of_user(user.id()).await.unwrap().into_iter().map(|r| r.token).collect();
+    left.sort();
+    expected_live.sort();
+    assert_eq!(left, expected_live);
+}
+
+/// `with_table` points a store at a table named at run time; the joined read refuses it.
+pub async fn store_runs_on_a_table_named_at_run_time<S: UserSchema>(b: &SqlBackend<S>) {
+    let manager = SchemaManager::new(&b.db.conn);
+    let other = token_migration::<S>().with_token_table("tokens_elsewhere").with_name("m_other");
+    other.up(&manager).await.expect("a second token table");
+    let store = b.db_store().with_table("tokens_elsewhere");
+    let strategy = DatabaseStrategy::new(store.clone(), Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let token = strategy.write_token(&user).await.unwrap();
+    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    assert_eq!(read.as_ref().map(User::id), Some(user.id()));
+    assert!(
+        b.store().list_of_user(user.id()).await.unwrap().is_empty(),
+        "the default table is untouched"
+    );
+    assert_eq!(store.list_of_user(user.id()).await.unwrap().len(), 1);
+    let joined = authtoken_sea_orm::SeaOrmStore::<S::TokenEntity>::new(b.db.conn.clone())
+        .with_table("tokens_elsewhere");
+    let strategy = DatabaseStrategy::new(joined, Some(LIFETIME)).unwrap();
+    let refused = strategy.read_token_with_user::<S::User>(Some(token.expose_secret())).await;
+    assert!(matches!(refused, Err(authtoken::Error::Config(_))), "{refused:?}");
+    other.down(&manager).await.expect("dropping the second table");
 }

@@ -1,0 +1,168 @@
+//! The SQL of every store operation, written once per backend and table when the store is made.
+//!
+//! Rendering at construction keeps query building off the per-request path, and lets the driver
+//! reuse one prepared statement per operation (sqlx caches them by SQL text).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseBackend, Value};
+
+/// SQLite keeps timestamps as text. Written in one fixed-width form, text order is time order;
+/// this form (`2026-01-01 12:00:00.000000`) is also what SQLAlchemy writes, so a table shared with
+/// fastapi-users compares correctly from both sides.
+const SQLITE_TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// The RFC 3339 form sqlx writes when a SeaORM `ActiveModel` inserts a row on SQLite.
+const SQLITE_RFC3339_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%S%.6f+00:00";
+
+/// Pre-rendered statements for one token table on one backend.
+#[derive(Debug, Clone)]
+pub(crate) struct Statements {
+    pub backend: DatabaseBackend,
+    pub get: String,
+    pub insert: String,
+    pub update: String,
+    pub delete: String,
+    pub delete_all_of_user: String,
+    pub list_of_user: String,
+    pub delete_created_before: String,
+    pub count_created_before: String,
+}
+
+impl Statements {
+    pub fn new(backend: DatabaseBackend, table: &str) -> Self {
+        let t = quote(backend, table);
+        let p = |n: usize| placeholder(backend, n);
+        let columns = "token, user_id, created_at";
+        let expired = expired_condition(backend, 1);
+        let batch_limit = p(expired_parameter_count(backend) + 1);
+        let delete_created_before = match backend {
+            // MySQL takes ORDER BY and LIMIT on DELETE itself, but not LIMIT in an IN subquery.
+            DatabaseBackend::MySql => {
+                format!("DELETE FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit}")
+            }
+            // PostgreSQL has no DELETE ... LIMIT, and SQLite has it only when compiled with it.
+            _ => format!(
+                "DELETE FROM {t} WHERE token IN \
+                 (SELECT token FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit})"
+            ),
+        };
+        Self {
+            backend,
+            get: format!("SELECT {columns} FROM {t} WHERE token = {}", p(1)),
+            insert: format!("INSERT INTO {t} ({columns}) VALUES ({}, {}, {})", p(1), p(2), p(3)),
+            update: format!(
+                "UPDATE {t} SET user_id = {}, created_at = {} WHERE token = {}",
+                p(1),
+                p(2),
+                p(3)
+            ),
+            delete: format!("DELETE FROM {t} WHERE token = {} AND user_id = {}", p(1), p(2)),
+            delete_all_of_user: format!("DELETE FROM {t} WHERE user_id = {}", p(1)),
+            list_of_user: format!(
+                "SELECT {columns} FROM {t} WHERE user_id = {} ORDER BY created_at, token",
+                p(1)
+            ),
+            delete_created_before,
+            count_created_before: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {expired}"),
+        }
+    }
+
+    /// A creation time as this backend stores it.
+    pub fn timestamp(&self, at: DateTime<Utc>) -> Value {
+        match self.backend {
+            DatabaseBackend::Sqlite => at.format(SQLITE_TIMESTAMP).to_string().into(),
+            _ => at.into(),
+        }
+    }
+
+    /// The values for [`expired_condition`]'s placeholders: rows created before `cutoff`.
+    pub fn expired_values(&self, cutoff: DateTime<Utc>) -> Vec<Value> {
+        match self.backend {
+            DatabaseBackend::Sqlite => vec![
+                self.timestamp(cutoff),
+                cutoff.format(SQLITE_RFC3339_TIMESTAMP).to_string().into(),
+            ],
+            _ => vec![cutoff.into()],
+        }
+    }
+}
+
+/// `created_at` strictly before the cutoff, with placeholders numbered from `first`.
+///
+/// On SQLite a row may hold either text form (ours, or RFC 3339 from a SeaORM `ActiveModel`); each
+/// is compared with the cutoff written in its own form, since the two do not order against each
+/// other (`' '` sorts before `'T'`).
+fn expired_condition(backend: DatabaseBackend, first: usize) -> String {
+    match backend {
+        DatabaseBackend::Sqlite => format!(
+            "((substr(created_at, 11, 1) = ' ' AND created_at < {}) \
+             OR (substr(created_at, 11, 1) = 'T' AND created_at < {}))",
+            placeholder(backend, first),
+            placeholder(backend, first + 1)
+        ),
+        _ => format!("created_at < {}", placeholder(backend, first)),
+    }
+}
+
+fn expired_parameter_count(backend: DatabaseBackend) -> usize {
+    if backend == DatabaseBackend::Sqlite { 2 } else { 1 }
+}
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// Quotes a table name, each part of a `schema.table` name on its own.
+fn quote(backend: DatabaseBackend, name: &str) -> String {
+    let (open, close) = if backend == DatabaseBackend::MySql { ('`', "``") } else { ('"', "\"\"") };
+    name.split('.')
+        .map(|part| format!("{open}{}{open}", part.replace(open, close)))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_per_backend() {
+        assert_eq!(
+            quote(DatabaseBackend::Postgres, "auth.access_token"),
+            r#""auth"."access_token""#
+        );
+        assert_eq!(quote(DatabaseBackend::MySql, "weird`name"), "`weird``name`");
+        assert_eq!(quote(DatabaseBackend::Sqlite, r#"a"b"#), r#""a""b""#);
+    }
+
+    #[test]
+    fn placeholders_are_numbered_on_postgres_only() {
+        let pg = Statements::new(DatabaseBackend::Postgres, "t");
+        assert_eq!(pg.delete, r#"DELETE FROM "t" WHERE token = $1 AND user_id = $2"#);
+        assert!(pg.delete_created_before.ends_with("LIMIT $2)"));
+        let sqlite = Statements::new(DatabaseBackend::Sqlite, "t");
+        assert!(sqlite.delete_created_before.ends_with("LIMIT ?)"));
+        let mysql = Statements::new(DatabaseBackend::MySql, "t");
+        assert_eq!(
+            mysql.delete_created_before,
+            "DELETE FROM `t` WHERE created_at < ? ORDER BY created_at LIMIT ?"
+        );
+    }
+
+    #[test]
+    fn sqlite_timestamps_are_fixed_width_and_ordered() {
+        let s = Statements::new(DatabaseBackend::Sqlite, "t");
+        let whole: DateTime<Utc> = "2026-01-01T12:00:00Z".parse().unwrap();
+        let later = whole + chrono::TimeDelta::microseconds(1);
+        let text = |v: Value| match v {
+            Value::String(Some(s)) => s.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(s.timestamp(whole)), "2026-01-01 12:00:00.000000");
+        assert_eq!(text(s.timestamp(later)), "2026-01-01 12:00:00.000001");
+        assert!(text(s.timestamp(whole)) < text(s.timestamp(later)));
+    }
+}
