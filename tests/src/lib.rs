@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod faults;
+pub mod logs;
 pub mod memory;
 pub mod spec;
 pub mod sql;
@@ -55,6 +56,8 @@ macro_rules! conformance_suite {
             store_get_respects_not_before,
             store_lists_a_users_tokens_oldest_first,
             concurrent_logins_give_distinct_valid_tokens,
+            inspect_token_tells_unknown_from_expired,
+            operator_revoke_deletes_any_users_token,
         }
     };
 }

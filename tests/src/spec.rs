@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use authtoken::store::{AccessToken, AccessTokenStore};
 use authtoken::token::TOKEN_LEN;
-use authtoken::{DatabaseStrategy, Error, ManualClock, PlaintextToken, StorageMode, User};
+use authtoken::{
+    DatabaseStrategy, Error, ManualClock, PlaintextToken, StorageMode, TokenStatus, User,
+};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -583,4 +585,36 @@ pub async fn concurrent_logins_give_distinct_valid_tokens<B: Backend>(b: &B) {
         assert_eq!(read.as_ref().map(User::id), Some(user.id()));
     }
     assert_eq!(strategy.store().list_of_user(user.id()).await.unwrap().len(), TASKS * PER_TASK);
+}
+
+// ---- operator tools ----
+
+/// `inspect_token` tells malformed, unknown, expired and valid apart, and changes nothing.
+pub async fn inspect_token_tells_unknown_from_expired<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let token = login::<B, _>(&h, &user).await;
+    assert_eq!(h.strategy.inspect_token("nope").await.unwrap(), TokenStatus::Malformed);
+    assert_eq!(h.strategy.inspect_token(&foreign_token()).await.unwrap(), TokenStatus::Unknown);
+    let TokenStatus::Valid(row) = h.strategy.inspect_token(&token).await.unwrap() else {
+        panic!("a fresh token is valid");
+    };
+    assert_eq!(&row.user_id, user.id());
+    assert_eq!(h.strategy.expires_at(row.created_at), Some(start_time() + TimeDelta::hours(1)));
+    h.clock.advance(TimeDelta::hours(1) + TimeDelta::seconds(1));
+    assert!(matches!(h.strategy.inspect_token(&token).await.unwrap(), TokenStatus::Expired(_)));
+    assert_eq!(rows_of::<B, _>(&h, &user).await.len(), 1);
+}
+
+/// An operator's revoke deletes a token whoever owns it; unknown and malformed ones are no-ops.
+pub async fn operator_revoke_deletes_any_users_token<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let token = login::<B, _>(&h, &user).await;
+    let kept = login::<B, _>(&h, &user).await;
+    assert!(!h.strategy.revoke_token(&foreign_token()).await.unwrap());
+    assert!(!h.strategy.revoke_token("nope").await.unwrap());
+    assert!(h.strategy.revoke_token(&token).await.unwrap());
+    assert_eq!(reader(b, &h, &token).await, None);
+    assert_eq!(reader(b, &h, &kept).await.as_ref(), Some(user.id()));
 }

@@ -120,6 +120,7 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
 fn store_error(error: DbErr) -> Error {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::DuplicateToken,
+        Some(SqlErr::ForeignKeyConstraintViolation(_)) => Error::UnknownUser,
         _ => Error::store(error),
     }
 }

@@ -16,6 +16,12 @@ pub enum Error {
     /// A row with this token already exists; a token is never overwritten.
     #[error("a token with this key is already stored")]
     DuplicateToken,
+    /// A token row names a user that does not exist (the database's foreign key refused it).
+    #[error("no such user: the token's user_id matches no user")]
+    UnknownUser,
+    /// The token table is missing or does not have the expected columns and types.
+    #[error("the token table does not match: {0}")]
+    Schema(String),
     /// The user loader failed (as opposed to answering "no such user").
     #[error("loading the user failed: {0}")]
     UserLoader(#[source] BoxError),

@@ -16,6 +16,8 @@
 mod clock;
 mod error;
 pub mod memory;
+#[cfg(feature = "tokio")]
+pub mod purge;
 pub mod store;
 mod strategy;
 pub mod token;
@@ -24,6 +26,6 @@ mod user;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore};
-pub use strategy::{DatabaseStrategy, Strategy};
+pub use strategy::{DatabaseStrategy, Strategy, TokenStatus};
 pub use token::{PlaintextToken, StorageMode};
 pub use user::{User, UserId, UserLoader};

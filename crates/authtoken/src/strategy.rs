@@ -29,6 +29,19 @@ pub trait Strategy<U: User>: Send + Sync {
     fn destroy_token(&self, token: &str, user: &U) -> impl Future<Output = Result<bool>> + Send;
 }
 
+/// What [`DatabaseStrategy::inspect_token`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenStatus<Id> {
+    /// Not the shape of a token; the store was not asked.
+    Malformed,
+    /// Well-formed, but no row holds it (never issued, revoked, or purged).
+    Unknown,
+    /// Its row is older than the lifetime.
+    Expired(AccessToken<Id>),
+    /// Live: `read_token` would load this row's user.
+    Valid(AccessToken<Id>),
+}
+
 /// Tokens kept as rows in a store: the "database strategy".
 ///
 /// ```
@@ -179,6 +192,39 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         Ok(row.filter(|row| row.token == key.as_str()))
     }
 
+    /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
+    /// an unknown token from an expired one. It never changes anything.
+    pub async fn inspect_token(&self, token: &str) -> Result<TokenStatus<S::UserId>> {
+        let Some(key) = self.stored_key(Some(token)) else {
+            return Ok(TokenStatus::Malformed);
+        };
+        let Some(row) = self.store.get(key.as_str(), None).await? else {
+            return Ok(TokenStatus::Unknown);
+        };
+        if row.token != key.as_str() {
+            return Ok(TokenStatus::Unknown);
+        }
+        Ok(match self.not_before() {
+            Some(oldest) if row.created_at < oldest => TokenStatus::Expired(row),
+            _ => TokenStatus::Valid(row),
+        })
+    }
+
+    /// When a token created at `created_at` expires; `None` if tokens never expire.
+    pub fn expires_at(&self, created_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.lifetime.map(|lifetime| created_at + lifetime)
+    }
+
+    /// Revokes `token` whoever owns it (an operator's revoke); `true` if a row was deleted.
+    pub async fn revoke_token(&self, token: &str) -> Result<bool> {
+        match self.inspect_token(token).await? {
+            TokenStatus::Valid(row) | TokenStatus::Expired(row) => {
+                self.store.delete(&row.token, &row.user_id).await
+            }
+            TokenStatus::Malformed | TokenStatus::Unknown => Ok(false),
+        }
+    }
+
     /// Revokes `token` if it belongs to `user`, expired or not; `true` if a row was deleted.
     ///
     /// Someone else's token is left alone (the reference deletes it), and a malformed or
@@ -204,6 +250,16 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// The cutoff is fixed when the purge starts, so tokens issued meanwhile are never touched and
     /// the loop ends. With no lifetime nothing expires and nothing is deleted.
     pub async fn purge_expired(&self, batch_size: NonZeroU32) -> Result<u64> {
+        self.purge_expired_with_progress(batch_size, |_| {}).await
+    }
+
+    /// [`purge_expired`](Self::purge_expired), calling `on_batch` with the rows each batch
+    /// deleted (for a progress bar).
+    pub async fn purge_expired_with_progress(
+        &self,
+        batch_size: NonZeroU32,
+        mut on_batch: impl FnMut(u64) + Send,
+    ) -> Result<u64> {
         let Some(cutoff) = self.not_before() else {
             return Ok(0);
         };
@@ -211,6 +267,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         loop {
             let deleted = self.store.delete_created_before(cutoff, batch_size).await?;
             total += deleted;
+            on_batch(deleted);
             tracing::debug!(deleted, total, "purged a batch of expired access tokens");
             if deleted < u64::from(batch_size.get()) {
                 return Ok(total);

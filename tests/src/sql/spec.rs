@@ -29,6 +29,7 @@ macro_rules! sql_suite {
             entity_works_with_plain_sea_orm,
             rows_in_every_timestamp_form_expire_and_purge_exactly,
             store_runs_on_a_table_named_at_run_time,
+            token_for_a_missing_user_is_refused_by_the_foreign_key,
         }
     };
 }
@@ -480,4 +481,14 @@ pub async fn store_runs_on_a_table_named_at_run_time<S: UserSchema>(b: &SqlBacke
     let refused = strategy.read_token_with_user::<S::User>(Some(token.expose_secret())).await;
     assert!(matches!(refused, Err(authtoken::Error::Config(_))), "{refused:?}");
     other.down(&manager).await.expect("dropping the second table");
+}
+
+/// A row for a user that does not exist is refused by the foreign key, as `UnknownUser`.
+pub async fn token_for_a_missing_user_is_refused_by_the_foreign_key<S: UserSchema>(
+    b: &SqlBackend<S>,
+) {
+    let user = b.create_user(true).await;
+    b.delete_user(&user).await;
+    let result = b.store().create(row::<S>(&user, noon())).await;
+    assert!(matches!(result, Err(authtoken::Error::UnknownUser)), "{result:?}");
 }
