@@ -18,6 +18,8 @@ const SQLITE_RFC3339_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%S%.6f+00:00";
 #[derive(Debug, Clone)]
 pub(crate) struct Statements {
     pub backend: DatabaseBackend,
+    pub table: String,
+    pub probe: String,
     pub get: String,
     pub insert: String,
     pub update: String,
@@ -48,6 +50,8 @@ impl Statements {
         };
         Self {
             backend,
+            table: table.to_owned(),
+            probe: format!("SELECT {columns} FROM {t} LIMIT 1"),
             get: format!("SELECT {columns} FROM {t} WHERE token = {}", p(1)),
             insert: format!("INSERT INTO {t} ({columns}) VALUES ({}, {}, {})", p(1), p(2), p(3)),
             update: format!(

@@ -61,6 +61,24 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         &self.conn
     }
 
+    /// Checks that the token table exists with its three columns and, if it holds a row, that
+    /// the row reads as `E`'s types (a `user_id` of another type shows here): an
+    /// [`Error::Schema`] that names the table and the problem otherwise.
+    pub async fn check_table(&self) -> Result<()> {
+        let table = &self.sql.table;
+        let row = self.conn.query_one_raw(self.statement(&self.sql.probe, vec![])).await;
+        let row = row.map_err(|e| Error::Schema(format!("cannot read table `{table}`: {e}")))?;
+        if let Some(row) = row {
+            Self::decode(&row).map_err(|e| {
+                let expected = std::any::type_name::<E::UserId>();
+                Error::Schema(format!(
+                    "a row of `{table}` does not read as user_id {expected}: {e}"
+                ))
+            })?;
+        }
+        Ok(())
+    }
+
     /// How many rows were created strictly before `cutoff`: what a purge would delete.
     pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         let row = self

@@ -94,6 +94,21 @@ impl StorageMode {
     }
 }
 
+/// A short, safe name for a row, for listings and logs: the first 8 characters of the token's
+/// SHA-256 (base64url), whichever mode the row was written in. It identifies a token to an
+/// operator without revealing it.
+pub fn fingerprint(stored_key: &str, mode: StorageMode) -> String {
+    let hashed;
+    let hash = match mode {
+        StorageMode::Hashed => stored_key,
+        StorageMode::Plain => {
+            hashed = StoredKey::hash_of(stored_key);
+            hashed.as_str()
+        }
+    };
+    hash.chars().take(8).collect()
+}
+
 /// The 43 characters a row holds for a token (its hash, or the token itself in plain mode).
 ///
 /// Kept on the stack: computing it costs no allocation on the per-request path.
@@ -166,6 +181,15 @@ mod tests {
         // SHA-256("abc"), a published test vector, in base64url.
         let key = StorageMode::Hashed.stored_key("abc");
         assert_eq!(key.as_str(), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+    }
+
+    #[test]
+    fn fingerprint_is_the_hash_prefix_in_both_modes() {
+        let token = PlaintextToken::generate().unwrap();
+        let hashed = StorageMode::Hashed.stored_key(token.expose_secret());
+        let expected = &hashed.as_str()[..8];
+        assert_eq!(fingerprint(hashed.as_str(), StorageMode::Hashed), expected);
+        assert_eq!(fingerprint(token.expose_secret(), StorageMode::Plain), expected);
     }
 
     #[test]

@@ -1,0 +1,128 @@
+//! The command line: subcommands and the options they share, each also read from the environment.
+
+use std::time::Duration;
+
+use authtoken::StorageMode;
+use authtoken_migration::DEFAULT_DATABASE_URL;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Operate on authtoken's access tokens: issue, verify, revoke, list, purge.
+#[derive(Debug, Parser)]
+#[command(name = "authtoken", version)]
+pub struct Cli {
+    /// Where and how the tokens are stored.
+    #[command(flatten)]
+    pub table: TableOptions,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the token table is and how it is laid out; match the application's configuration.
+#[derive(Debug, Args)]
+pub struct TableOptions {
+    /// The database: sqlite://FILE, postgres://... or mysql://...
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// The token table (`accesstoken` for a table shared with fastapi-users).
+    #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
+    pub table: String,
+    /// The type of `user_id`, the same as the user table's key.
+    #[arg(long, global = true, env = "AUTHTOKEN_USER_ID_TYPE", value_enum, default_value_t = UserIdType::Uuid)]
+    pub user_id_type: UserIdType,
+    /// How tokens are kept: `hashed` (SHA-256, the default) or `plain` (fastapi-users' way).
+    #[arg(long, global = true, env = "AUTHTOKEN_STORAGE", value_enum, default_value_t = Storage::Hashed)]
+    pub storage: Storage,
+    /// How long a token lives, e.g. `1h`, `30min`, `7days`; `none` if tokens never expire.
+    #[arg(long, global = true, env = "AUTHTOKEN_LIFETIME", default_value = "none", value_parser = parse_lifetime)]
+    pub lifetime: Lifetime,
+}
+
+/// `Option<Duration>` under a name clap does not read as "optional argument".
+pub type Lifetime = Option<Duration>;
+
+fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    let lifetime = humantime::parse_duration(text)
+        .map_err(|e| format!("{e} (expected a duration such as 1h, 30min, 7days, or none)"))?;
+    if lifetime.is_zero() {
+        return Err(
+            "a zero lifetime would expire every token at once; use none for no expiry".into()
+        );
+    }
+    Ok(Some(lifetime))
+}
+
+/// The user id types the token table's `user_id` can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UserIdType {
+    /// A UUID (native on PostgreSQL, `binary(16)` on MySQL, a blob on SQLite).
+    Uuid,
+    /// A 32-bit integer.
+    I32,
+    /// A 64-bit integer.
+    I64,
+    /// Text (also a UUID kept as text, as fastapi-users does on SQLite).
+    String,
+}
+
+/// The storage modes, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Storage {
+    /// Rows hold the SHA-256 of the token.
+    Hashed,
+    /// Rows hold the token itself (fastapi-users compatibility).
+    Plain,
+}
+
+impl From<Storage> for StorageMode {
+    fn from(storage: Storage) -> Self {
+        match storage {
+            Storage::Hashed => StorageMode::Hashed,
+            Storage::Plain => StorageMode::Plain,
+        }
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Issue a new token for a user and print it (the one time it is shown).
+    Issue {
+        /// The user's id.
+        #[arg(long = "user")]
+        user: String,
+    },
+    /// Say whether a token is valid and for whom, or why not; exit 0 if valid, 1 if not.
+    Verify {
+        /// The token, as the client presents it.
+        token: String,
+    },
+    /// Revoke one token, whoever owns it; exit 1 if there was no such token.
+    Revoke {
+        /// The token, as the client presents it.
+        token: String,
+    },
+    /// Revoke every token of a user ("log out everywhere") and print how many went.
+    RevokeUser {
+        /// The user's id.
+        user: String,
+    },
+    /// List a user's tokens: fingerprint, created, expires. Never a token itself.
+    List {
+        /// The user's id.
+        #[arg(long = "user")]
+        user: String,
+    },
+    /// Delete expired tokens in batches, with a progress bar on a terminal.
+    Purge {
+        /// Count what would be deleted, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows per DELETE statement: smaller batches hold locks for less time.
+        #[arg(long, default_value_t = std::num::NonZeroU32::new(1000).unwrap())]
+        batch_size: std::num::NonZeroU32,
+    },
+}

@@ -1,0 +1,33 @@
+//! `authtoken issue --user ID`
+
+use anyhow::anyhow;
+use authtoken::{Error, User};
+use authtoken_sea_orm::AccessTokenEntity;
+
+use crate::app::{CliUserId, Context, Outcome};
+
+/// The id a token is issued for: `write_token` takes a user, the CLI has only its id.
+struct UserById<Id>(Id);
+
+impl<Id: authtoken::UserId> User for UserById<Id> {
+    type Id = Id;
+
+    fn id(&self) -> &Id {
+        &self.0
+    }
+}
+
+/// Issues a token and prints it on stdout, alone, so it can be piped; the rest goes to stderr.
+pub async fn issue<E>(context: &Context<E>, user: &str) -> anyhow::Result<Outcome>
+where
+    E: AccessTokenEntity<UserId: CliUserId>,
+{
+    let user = UserById(context.user_id(user)?);
+    let token = context.strategy.write_token(&user).await.map_err(|e| match e {
+        Error::UnknownUser => anyhow!("no user with id {}", user.0),
+        other => other.into(),
+    })?;
+    println!("{}", token.expose_secret());
+    eprintln!("issued a token for user {}; it is shown only this once", user.0);
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,43 @@
+//! `authtoken verify TOKEN`
+
+use authtoken::TokenStatus;
+use authtoken_sea_orm::AccessTokenEntity;
+
+use super::{expiry, when};
+use crate::app::{CliUserId, Context, Outcome};
+
+/// Says whether the token is valid and for whom, or why not.
+pub async fn verify<E>(context: &Context<E>, token: &str) -> anyhow::Result<Outcome>
+where
+    E: AccessTokenEntity<UserId: CliUserId>,
+{
+    let strategy = &context.strategy;
+    Ok(match strategy.inspect_token(token).await? {
+        TokenStatus::Valid(row) => {
+            let expires = expiry(strategy.expires_at(row.created_at));
+            println!(
+                "valid: user {}, created {}, expires {expires}",
+                row.user_id,
+                when(row.created_at)
+            );
+            Outcome::Done
+        }
+        TokenStatus::Expired(row) => {
+            let expired = expiry(strategy.expires_at(row.created_at));
+            println!(
+                "invalid: expired at {expired} (user {}, created {})",
+                row.user_id,
+                when(row.created_at)
+            );
+            Outcome::No
+        }
+        TokenStatus::Unknown => {
+            println!("invalid: unknown token (never issued, revoked, or purged)");
+            Outcome::No
+        }
+        TokenStatus::Malformed => {
+            println!("invalid: not a token (a token is 43 characters of A-Z a-z 0-9 - _)");
+            Outcome::No
+        }
+    })
+}

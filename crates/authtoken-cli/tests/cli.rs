@@ -1,0 +1,292 @@
+//! The real `authtoken` binary against SQLite and PostgreSQL: every subcommand, and bad input
+//! answered with one `error:` line and a non-zero exit.
+
+use std::process::{Command, Output};
+
+use authtoken::store::{AccessToken, AccessTokenStore};
+use authtoken_sea_orm::SeaOrmStore;
+use authtoken_tests::sql::{Engine, TestDb};
+use chrono::{TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, Statement, Value};
+use sea_orm_migration::MigratorTrait;
+
+/// A fresh database with the demo schema (`user` with UUID ids, `access_token`) and one user.
+struct Fixture {
+    db: TestDb,
+    user: uuid::Uuid,
+}
+
+impl Fixture {
+    async fn new(engine: Engine) -> Option<Self> {
+        let db = TestDb::create(engine, None).await?;
+        authtoken_migration::demo::Migrator::up(&db.conn, None).await.expect("the demo schema");
+        let fixture = Self { db, user: uuid::Uuid::new_v4() };
+        fixture.add_user(fixture.user).await;
+        Some(fixture)
+    }
+
+    async fn add_user(&self, id: uuid::Uuid) {
+        let backend = self.db.conn.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                r#"INSERT INTO "user" (id, email, is_active) VALUES ($1, $2, true)"#
+            }
+            _ => "INSERT INTO user (id, email, is_active) VALUES (?, ?, true)",
+        };
+        let values: [Value; 2] = [id.into(), format!("{id}@example.com").into()];
+        self.db
+            .conn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .unwrap();
+    }
+
+    fn store(&self) -> SeaOrmStore {
+        SeaOrmStore::new(self.db.conn.clone())
+    }
+
+    /// Runs `authtoken` on this database with `args`; the environment cannot leak in.
+    fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authtoken"));
+        for variable in [
+            "DATABASE_URL",
+            "AUTHTOKEN_TABLE",
+            "AUTHTOKEN_USER_ID_TYPE",
+            "AUTHTOKEN_STORAGE",
+            "AUTHTOKEN_LIFETIME",
+        ] {
+            command.env_remove(variable);
+        }
+        command
+            .arg("--database-url")
+            .arg(&self.db.url)
+            .args(args)
+            .output()
+            .expect("running authtoken")
+    }
+
+    /// Adds `count` rows for the user, created `age` ago.
+    async fn add_rows(&self, count: usize, age: TimeDelta) {
+        for _ in 0..count {
+            let token = authtoken_tests::spec::foreign_token();
+            let row = AccessToken { token, user_id: self.user, created_at: Utc::now() - age };
+            self.store().create(row).await.unwrap();
+        }
+    }
+
+    async fn rows(&self) -> usize {
+        self.store().list_of_user(&self.user).await.unwrap().len()
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A failure reported as it should be: exit 2, one `error:` line, no panic, nothing on stdout.
+fn assert_clean_error(output: &Output, mentions: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {err}");
+    assert!(stdout(output).is_empty(), "stdout: {}", stdout(output));
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{err}");
+    assert!(first.contains(mentions), "expected {mentions:?} in {first:?}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+}
+
+async fn issue_verify_revoke_round_trip(f: &Fixture) {
+    let user = f.user.to_string();
+    let issued = f.run(&["issue", "--user", &user]);
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = stdout(&issued).trim().to_owned();
+    assert_eq!(token.len(), 43);
+    assert!(stderr(&issued).contains("shown only this once"));
+    assert!(!stderr(&issued).contains(&token), "the token is printed once, on stdout only");
+
+    let verified = f.run(&["--lifetime", "1h", "verify", &token]);
+    assert_eq!(verified.status.code(), Some(0));
+    assert!(
+        stdout(&verified).starts_with(&format!("valid: user {user}, created ")),
+        "{}",
+        stdout(&verified)
+    );
+
+    let revoked = f.run(&["revoke", &token]);
+    assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
+    let again = f.run(&["revoke", &token]);
+    assert_eq!(again.status.code(), Some(1));
+    let verified = f.run(&["verify", &token]);
+    assert_eq!(verified.status.code(), Some(1));
+    assert!(stdout(&verified).starts_with("invalid: unknown token"));
+}
+
+async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
+    f.add_rows(1, TimeDelta::hours(2)).await;
+    let row = f.store().list_of_user(&f.user).await.unwrap().remove(0);
+    // Plain mode, so the row's key is the token a client would present.
+    let expired = f.run(&["--storage", "plain", "--lifetime", "1h", "verify", &row.token]);
+    assert_eq!(expired.status.code(), Some(1));
+    assert!(stdout(&expired).starts_with("invalid: expired at "), "{}", stdout(&expired));
+    let forever = f.run(&["--storage", "plain", "--lifetime", "none", "verify", &row.token]);
+    assert_eq!(forever.status.code(), Some(0), "{}", stdout(&forever));
+    assert!(stdout(&forever).contains("expires never"));
+    let hashed = f.run(&["verify", &row.token]);
+    assert_eq!(hashed.status.code(), Some(1), "in hashed mode the stored key is not a token");
+    let malformed = f.run(&["verify", "not-a-token"]);
+    assert_eq!(malformed.status.code(), Some(1));
+    assert!(stdout(&malformed).starts_with("invalid: not a token"));
+}
+
+async fn revoke_user_and_list(f: &Fixture) {
+    let user = f.user.to_string();
+    let tokens: Vec<String> =
+        (0..3).map(|_| stdout(&f.run(&["issue", "--user", &user])).trim().to_owned()).collect();
+    let listed = f.run(&["--lifetime", "1h", "list", "--user", &user]);
+    assert!(listed.status.success());
+    let text = stdout(&listed);
+    assert!(text.contains("3 token(s) of user"), "{text}");
+    assert_eq!(text.matches(" live").count(), 3, "{text}");
+    for token in &tokens {
+        assert!(!text.contains(token.as_str()), "list must never show a token");
+    }
+    let other = uuid::Uuid::new_v4();
+    f.add_user(other).await;
+    f.run(&["issue", "--user", &other.to_string()]);
+    let revoked = f.run(&["revoke-user", &user]);
+    assert_eq!(stdout(&revoked).trim(), format!("revoked 3 token(s) of user {user}"));
+    assert_eq!(f.rows().await, 0);
+    let others = f.store().list_of_user(&other).await.unwrap();
+    assert_eq!(others.len(), 1, "other users keep their tokens");
+}
+
+async fn purge_deletes_expired_rows_in_batches(f: &Fixture) {
+    f.add_rows(25, TimeDelta::hours(2)).await;
+    f.add_rows(5, TimeDelta::minutes(5)).await;
+    let dry = f.run(&["--lifetime", "1h", "purge", "--dry-run"]);
+    assert!(stdout(&dry).starts_with("25 expired token(s) created before "), "{}", stdout(&dry));
+    assert_eq!(f.rows().await, 30, "a dry run deletes nothing");
+
+    let purged = f.run(&["--lifetime", "1h", "purge", "--batch-size", "10"]);
+    assert!(purged.status.success(), "{}", stderr(&purged));
+    assert!(
+        stdout(&purged).starts_with("purged 25 expired token(s) created before "),
+        "{}",
+        stdout(&purged)
+    );
+    assert!(stdout(&purged).contains("batches of 10"));
+    // Not a terminal: a plain line per batch instead of a progress bar.
+    assert_eq!(
+        stderr(&purged).lines().collect::<Vec<_>>(),
+        ["purged 10/25", "purged 20/25", "purged 25/25"]
+    );
+    assert_eq!(f.rows().await, 5);
+    assert_clean_error(&f.run(&["purge"]), "purge needs --lifetime");
+}
+
+async fn options_come_from_the_environment(f: &Fixture) {
+    f.add_rows(2, TimeDelta::hours(2)).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .env("DATABASE_URL", &f.db.url)
+        .env("AUTHTOKEN_TABLE", "access_token")
+        .env("AUTHTOKEN_USER_ID_TYPE", "uuid")
+        .env("AUTHTOKEN_STORAGE", "hashed")
+        .env("AUTHTOKEN_LIFETIME", "90min")
+        .args(["purge", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&output).starts_with("2 expired token(s)"),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
+}
+
+async fn bad_input_gets_one_clear_line(f: &Fixture) {
+    let token = authtoken_tests::spec::foreign_token();
+    assert_clean_error(
+        &f.run(&["issue", "--user", "not-a-uuid"]),
+        "malformed user id `not-a-uuid`",
+    );
+    assert_clean_error(
+        &f.run(&["issue", "--user", &uuid::Uuid::new_v4().to_string()]),
+        "no user with id",
+    );
+    assert_clean_error(
+        &f.run(&["--table", "no_such_table", "verify", &token]),
+        "cannot read table `no_such_table`",
+    );
+    f.add_rows(1, TimeDelta::zero()).await;
+    assert_clean_error(
+        &f.run(&["--user-id-type", "i64", "verify", &token]),
+        "does not read as user_id i64",
+    );
+    assert_clean_error(&f.run(&["--lifetime", "soon", "verify", &token]), "invalid value 'soon'");
+    assert_clean_error(&f.run(&["--lifetime", "0s", "verify", &token]), "zero lifetime");
+    assert_clean_error(&f.run(&["--storage", "rot13", "verify", &token]), "invalid value 'rot13'");
+    assert_clean_error(&f.run(&["list", "--user", "42"]), "malformed user id `42`");
+}
+
+macro_rules! on_engine {
+    ($module:ident, $engine:expr) => {
+        mod $module {
+            use super::*;
+
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let Some(f) = Fixture::new($engine).await else { return };
+                        super::$name(&f).await;
+                        f.db.drop_database().await;
+                    }
+                };
+            }
+
+            case!(issue_verify_revoke_round_trip);
+            case!(verify_tells_expired_unknown_and_malformed);
+            case!(revoke_user_and_list);
+            case!(purge_deletes_expired_rows_in_batches);
+            case!(options_come_from_the_environment);
+            case!(bad_input_gets_one_clear_line);
+        }
+    };
+}
+
+on_engine!(sqlite, Engine::Sqlite);
+on_engine!(postgres, Engine::Postgres);
+
+#[test]
+fn unreachable_and_unparsable_databases_are_one_clear_line() {
+    let run = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", url, "verify", "x"])
+            .output()
+            .unwrap()
+    };
+    assert_clean_error(
+        &run("postgres://u:hunter2@127.0.0.1:1/nowhere"),
+        "cannot connect to postgres://u:***@127.0.0.1:1/nowhere",
+    );
+    assert!(!stderr(&run("postgres://u:hunter2@127.0.0.1:1/nowhere")).contains("hunter2"));
+    assert_clean_error(&run("::not a url::"), "cannot connect");
+    assert_clean_error(&run("sqlite:///no/such/dir/x.db"), "cannot connect");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for subcommand in ["issue", "verify", "revoke", "revoke-user", "list", "purge"] {
+        let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args([subcommand, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{subcommand} --help");
+        let text = stdout(&output);
+        assert!(text.contains("Usage: authtoken"), "{subcommand}: {text}");
+        assert!(text.contains("--database-url"), "{subcommand} lists the shared options: {text}");
+    }
+}
