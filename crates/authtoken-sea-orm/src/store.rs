@@ -1,15 +1,19 @@
 //! [`SeaOrmStore`]: the storage contract on any SeaORM connection.
 
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
+use sea_orm::query::{SelectA, SelectB};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    ModelTrait, QueryFilter, QueryResult, Related, SqlErr, Statement, Value,
+    IdenStatic, ModelTrait, QueryFilter, QueryResult, QuerySelect, Related, SqlErr, Statement,
+    Value,
 };
 
 use crate::AccessTokenEntity;
@@ -30,6 +34,8 @@ pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
     conn: C,
     sql: Arc<Statements>,
     custom_table: bool,
+    /// The joined read's SQL for each user model it has served, rendered by SeaORM on first use.
+    joined_sql: Arc<RwLock<HashMap<TypeId, Arc<str>>>>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -42,7 +48,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             None => entity.table_name().to_owned(),
         };
         let sql = Arc::new(Statements::new(conn.get_database_backend(), &table));
-        Self { conn, sql, custom_table: false, entity: PhantomData }
+        Self { conn, sql, custom_table: false, joined_sql: Arc::default(), entity: PhantomData }
     }
 
     /// Uses the table `name` (`schema.table` also works) instead of `E`'s own, for a table
@@ -120,6 +126,7 @@ impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
             conn: self.conn.clone(),
             sql: Arc::clone(&self.sql),
             custom_table: self.custom_table,
+            joined_sql: Arc::clone(&self.joined_sql),
             entity: PhantomData,
         }
     }
@@ -203,7 +210,7 @@ impl<E, C, M> AccessTokenUserStore<M> for SeaOrmStore<E, C>
 where
     E: AccessTokenEntity + Related<M::Entity>,
     C: ConnectionTrait + Send + Sync,
-    M: ModelTrait + FromQueryResult + User<Id = E::UserId>,
+    M: ModelTrait + FromQueryResult + User<Id = E::UserId> + 'static,
     M::Entity: EntityTrait<Model = M>,
 {
     async fn get_with_user(
@@ -216,14 +223,39 @@ where
                 "the joined read uses the entity's own table, not with_table",
             ));
         }
-        let found = E::find()
-            .filter(E::token_column().eq(token))
-            .find_also_related(M::Entity::default())
-            .one(&self.conn)
-            .await
-            .map_err(store_error)?;
-        Ok(found
-            .map(|(row, user)| (E::into_access_token(row), user))
-            .filter(|(row, _)| is_live(row, not_before)))
+        let statement = self.statement(&self.joined_sql::<M>(), vec![token.into()]);
+        let Some(row) = self.conn.query_one_raw(statement).await.map_err(store_error)? else {
+            return Ok(None);
+        };
+        let token_row = E::Model::from_query_result(&row, SelectA.as_str()).map_err(store_error)?;
+        let user = M::from_query_result_optional(&row, SelectB.as_str()).map_err(store_error)?;
+        let token_row = E::into_access_token(token_row);
+        Ok(is_live(&token_row, not_before).then_some((token_row, user)))
+    }
+}
+
+impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
+    /// `SELECT token.*, user.* FROM token LEFT JOIN user ... WHERE token = ?`, as SeaORM's
+    /// `find_also_related` writes it; built once per user model, since building it costs more
+    /// than the query itself.
+    fn joined_sql<M>(&self) -> Arc<str>
+    where
+        E: Related<M::Entity>,
+        M: ModelTrait + 'static,
+    {
+        let key = TypeId::of::<M>();
+        if let Some(sql) = self.joined_sql.read().unwrap_or_else(PoisonError::into_inner).get(&key)
+        {
+            return Arc::clone(sql);
+        }
+        let mut select =
+            E::find().filter(E::token_column().eq("")).find_also_related(M::Entity::default());
+        let statement = self.sql.backend.build(QuerySelect::query(&mut select));
+        let sql: Arc<str> = statement.sql.into();
+        self.joined_sql
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Arc::clone(&sql));
+        sql
     }
 }

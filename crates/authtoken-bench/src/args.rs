@@ -1,0 +1,31 @@
+//! The benchmark's command line.
+
+use clap::Parser;
+
+/// Times each authtoken operation, at each concurrency level, beside the bare SQL it stands on.
+#[derive(Debug, Parser)]
+#[command(name = "authtoken-bench")]
+pub struct Args {
+    /// The server or file to benchmark on. The benchmark makes a fresh database there (a new
+    /// SQLite file beside the one named), prints its name, and drops it at the end.
+    #[arg(long)]
+    pub database_url: String,
+    /// Users to create.
+    #[arg(long, default_value_t = 1000)]
+    pub users: usize,
+    /// Operations per measurement.
+    #[arg(long, default_value_t = 5000)]
+    pub ops: usize,
+    /// Concurrency levels: N tasks on a pool of N connections.
+    #[arg(long, value_delimiter = ',', default_value = "1,16")]
+    pub concurrency: Vec<usize>,
+    /// After the main run, fill the table to this many rows and measure `read_token` again.
+    #[arg(long, default_value_t = 0)]
+    pub tokens: usize,
+    /// Purge this many expired rows while `read_token` runs at the highest concurrency.
+    #[arg(long, default_value_t = 0)]
+    pub purge_rows: usize,
+    /// One JSON object per measurement instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

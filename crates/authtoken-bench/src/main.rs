@@ -1,0 +1,119 @@
+//! `authtoken-bench`: each strategy operation timed beside the bare SQL it stands on, on SQLite,
+//! PostgreSQL or MySQL/MariaDB, checked for correctness while it runs.
+//!
+//! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
+//! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json]`
+
+mod args;
+mod database;
+mod floor;
+mod measure;
+mod ops;
+mod purge_load;
+mod report;
+mod schema;
+
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::database::FreshDatabase;
+use crate::measure::Measurement;
+use crate::ops::Bench;
+
+/// Operations for the malformed-token measurement: enough to time a path with no I/O.
+const MALFORMED_OPS: usize = 200_000;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args::Args::parse();
+    anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
+    anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "concurrency levels must be positive");
+    let fresh = FreshDatabase::create(&args.database_url).await?;
+    eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
+    let outcome = run(&args, &fresh).await;
+    let backend = fresh.backend;
+    fresh.drop_database().await?;
+    let (results, purge) = outcome?;
+    if args.json {
+        report::json(backend, &results, purge.as_ref());
+    } else {
+        report::table(backend, &results, purge.as_ref());
+    }
+    Ok(())
+}
+
+async fn run(
+    args: &args::Args,
+    fresh: &FreshDatabase,
+) -> anyhow::Result<(Vec<Measurement>, Option<purge_load::PurgeReport>)> {
+    let setup = fresh.pool(1).await?;
+    schema::create(&setup, args.users).await?;
+    setup.close().await?;
+
+    let mut results = Vec::new();
+    for &concurrency in &args.concurrency {
+        eprintln!("concurrency {concurrency}");
+        let bench = Bench::new(fresh.pool(concurrency as u32).await?, args.users)?;
+        results.push(bench.write_token(concurrency, args.ops).await?);
+        results.push(bench.floor_insert(concurrency, args.ops).await?);
+        let tokens = bench.issue(args.ops).await?;
+        results.push(bench.read_token("read_token", concurrency, tokens.clone()).await?);
+        results.push(bench.floor_select(concurrency, args.ops).await?);
+        results.push(bench.read_token_two_queries(concurrency, tokens.clone()).await?);
+        results.push(bench.read_token_unknown(concurrency, args.ops).await?);
+        results.push(bench.read_token_malformed(concurrency, MALFORMED_OPS.max(args.ops)).await?);
+        results.push(bench.destroy_token(concurrency, tokens).await?);
+        bench.issue(args.ops.min(args.users)).await?;
+        results.push(bench.destroy_all_tokens(concurrency, args.ops).await?);
+        bench.db.close().await?;
+    }
+
+    let widest = args.concurrency.iter().copied().max().unwrap_or(1);
+    if args.tokens > 0 {
+        let bench = Bench::new(fresh.pool(widest as u32).await?, args.users)?;
+        let tokens = bench.issue(args.ops).await?;
+        for concurrency in [1, widest] {
+            let rows = count_rows(&bench).await?;
+            results.push(
+                bench
+                    .read_token(&format!("read_token@{rows}"), concurrency, tokens.clone())
+                    .await?,
+            );
+        }
+        let rows = count_rows(&bench).await? as usize;
+        if args.tokens > rows {
+            eprintln!("filling to {} rows", args.tokens);
+            floor::fill(&bench.db, args.tokens - rows, args.users, chrono::Utc::now()).await?;
+        }
+        for concurrency in [1, widest] {
+            let rows = count_rows(&bench).await?;
+            results.push(
+                bench
+                    .read_token(&format!("read_token@{rows}"), concurrency, tokens.clone())
+                    .await?,
+            );
+        }
+        bench.db.close().await?;
+    }
+
+    let mut purge = None;
+    if args.purge_rows > 0 {
+        let bench = Bench::new(fresh.pool(widest as u32 + 1).await?, args.users)?;
+        let tokens = bench.issue(args.ops).await?;
+        results.push(bench.read_token("read_token_before_purge", widest, tokens.clone()).await?);
+        eprintln!("purging {} expired rows under load", args.purge_rows);
+        let report = purge_load::purge_under_load(&bench, widest, args.purge_rows, tokens).await?;
+        results.push(report.reads_during.clone());
+        purge = Some(report);
+        bench.db.close().await?;
+    }
+    Ok((results, purge))
+}
+
+async fn count_rows(bench: &Bench) -> anyhow::Result<i64> {
+    let backend = bench.db.get_database_backend();
+    let statement = Statement::from_string(backend, "SELECT COUNT(*) AS n FROM access_token");
+    let row =
+        bench.db.query_one_raw(statement).await?.ok_or_else(|| anyhow::anyhow!("no count"))?;
+    Ok(row.try_get("", "n")?)
+}

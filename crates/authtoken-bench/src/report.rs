@@ -1,0 +1,60 @@
+//! Prints measurements: a table with each operation's ratio to its floor, or JSON lines.
+
+use crate::measure::Measurement;
+use crate::purge_load::{BATCH, PurgeReport};
+
+/// The floor an operation is compared with, if any.
+fn floor_of(op: &str) -> Option<&'static str> {
+    match op {
+        "write_token" => Some("floor_insert"),
+        "read_token_malformed" => None,
+        op if op.starts_with("read_token") => Some("floor_select"),
+        _ => None,
+    }
+}
+
+/// One JSON object per line.
+pub fn json(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>) {
+    for m in results {
+        let line = serde_json::json!({
+            "backend": backend, "op": m.op, "concurrency": m.concurrency, "ops": m.ops,
+            "ops_per_sec": m.ops_per_sec, "p50_us": m.p50_us, "p99_us": m.p99_us,
+        });
+        println!("{line}");
+    }
+    if let Some(p) = purge {
+        let line = serde_json::json!({
+            "backend": backend, "op": "purge_expired", "rows": p.rows,
+            "seconds": p.elapsed.as_secs_f64(), "batch": BATCH,
+        });
+        println!("{line}");
+    }
+}
+
+/// A table, each operation beside its floor at the same concurrency.
+pub fn table(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>) {
+    println!(
+        "{:<8} {:<26} {:>4} {:>12} {:>10} {:>10}  vs floor",
+        "backend", "op", "conc", "ops/s", "p50 µs", "p99 µs"
+    );
+    for m in results {
+        let ratio = floor_of(&m.op)
+            .and_then(|floor| {
+                results.iter().find(|f| f.op == floor && f.concurrency == m.concurrency)
+            })
+            .map(|f| format!("{:.2} × {}", m.ops_per_sec / f.ops_per_sec, f.op))
+            .unwrap_or_default();
+        println!(
+            "{backend:<8} {:<26} {:>4} {:>12.0} {:>10.1} {:>10.1}  {ratio}",
+            m.op, m.concurrency, m.ops_per_sec, m.p50_us, m.p99_us
+        );
+    }
+    if let Some(p) = purge {
+        println!(
+            "{backend:<8} purge_expired: {} rows in {:.2}s ({:.0} rows/s, batches of {BATCH})",
+            p.rows,
+            p.elapsed.as_secs_f64(),
+            p.rows as f64 / p.elapsed.as_secs_f64().max(1e-9)
+        );
+    }
+}
