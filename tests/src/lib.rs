@@ -8,6 +8,7 @@ pub mod backend;
 pub mod faults;
 pub mod logs;
 pub mod memory;
+pub mod proxy;
 pub mod spec;
 pub mod sql;
 

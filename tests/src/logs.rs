@@ -20,6 +20,27 @@ impl CapturedLogs {
         (logs, tracing::subscriber::set_default(subscriber))
     }
 
+    /// Captures TRACE and above from every thread of the process, for the rest of its life
+    /// (the first call installs it; later calls share it). For code that logs from threads of
+    /// its own, as sqlx's SQLite driver does.
+    pub fn global() -> Self {
+        static GLOBAL: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+        GLOBAL
+            .get_or_init(|| {
+                let logs = Self::default();
+                let writer = logs.clone();
+                let subscriber = tracing_subscriber::fmt()
+                    .with_max_level(tracing::Level::TRACE)
+                    .with_ansi(false)
+                    .with_writer(move || writer.clone())
+                    .finish();
+                tracing::subscriber::set_global_default(subscriber)
+                    .expect("no other global subscriber");
+                logs
+            })
+            .clone()
+    }
+
     /// The captured text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()

@@ -231,6 +231,57 @@ async fn bad_input_gets_one_clear_line(f: &Fixture) {
     assert_clean_error(&f.run(&["list", "--user", "42"]), "malformed user id `42`");
 }
 
+/// Arbitrary strings given to `verify`: each a clean "invalid" (exit 1), never an error or a panic.
+async fn verify_refuses_arbitrary_strings_cleanly(f: &Fixture) {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::default();
+    // Command-line arguments cannot hold NUL; everything else goes.
+    let strings = proptest::string::string_regex("[^\\x00]{0,80}|[A-Za-z0-9_-]{43}").unwrap();
+    for case in 0..60 {
+        let candidate = strings.new_tree(&mut runner).unwrap().current();
+        let candidate =
+            if candidate.starts_with('-') { format!("x{candidate}") } else { candidate };
+        let output = f.run(&["verify", "--", &candidate]);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "case {case}: {candidate:?}: {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).starts_with("invalid: "), "{candidate:?}: {}", stdout(&output));
+        assert!(stderr(&output).is_empty(), "{candidate:?}: {}", stderr(&output));
+    }
+    assert_eq!(f.rows().await, 0, "verify wrote nothing");
+}
+
+/// The machine's time zone (TZ) changes neither what the CLI decides nor the times it prints.
+async fn the_local_time_zone_changes_nothing(f: &Fixture) {
+    f.add_rows(1, TimeDelta::minutes(59)).await;
+    f.add_rows(1, TimeDelta::minutes(61)).await;
+    let rows = f.store().list_of_user(&f.user).await.unwrap(); // oldest (expired) first
+    for zone in ["UTC", "Pacific/Chatham", "America/St_Johns"] {
+        for (row, expected) in rows.iter().zip([Some(1), Some(0)]) {
+            let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+                .env("TZ", zone)
+                .args([
+                    "--database-url",
+                    &f.db.url,
+                    "--storage",
+                    "plain",
+                    "--lifetime",
+                    "1h",
+                    "verify",
+                    &row.token,
+                ])
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), expected, "TZ={zone}: {}", stdout(&output));
+            assert!(stdout(&output).contains("Z"), "times are printed in UTC: {}", stdout(&output));
+        }
+    }
+}
+
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
         mod $module {
@@ -253,6 +304,8 @@ macro_rules! on_engine {
             case!(purge_deletes_expired_rows_in_batches);
             case!(options_come_from_the_environment);
             case!(bad_input_gets_one_clear_line);
+            case!(verify_refuses_arbitrary_strings_cleanly);
+            case!(the_local_time_zone_changes_nothing);
         }
     };
 }

@@ -2,9 +2,11 @@
 
 use std::any::TypeId;
 use std::collections::HashMap;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
@@ -34,6 +36,7 @@ pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
     conn: C,
     sql: Arc<Statements>,
     custom_table: bool,
+    timeout: Option<Duration>,
     /// The joined read's SQL for each user model it has served, rendered by SeaORM on first use.
     joined_sql: Arc<RwLock<HashMap<TypeId, Arc<str>>>>,
     entity: PhantomData<fn() -> E>,
@@ -48,7 +51,14 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             None => entity.table_name().to_owned(),
         };
         let sql = Arc::new(Statements::new(conn.get_database_backend(), &table));
-        Self { conn, sql, custom_table: false, joined_sql: Arc::default(), entity: PhantomData }
+        Self {
+            conn,
+            sql,
+            custom_table: false,
+            timeout: None,
+            joined_sql: Arc::default(),
+            entity: PhantomData,
+        }
     }
 
     /// Uses the table `name` (`schema.table` also works) instead of `E`'s own, for a table
@@ -62,6 +72,16 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         self
     }
 
+    /// Bounds every database call: one that has not answered within `timeout` (a stalled
+    /// network, a locked table) fails with [`Error::Store`] instead of hanging the request.
+    ///
+    /// The pool's own acquire timeout (`ConnectOptions::acquire_timeout`) bounds the wait for a
+    /// connection; this bounds the whole call, the statement included.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
     /// The connection the store runs its statements on.
     pub fn connection(&self) -> &C {
         &self.conn
@@ -72,7 +92,8 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// [`Error::Schema`] that names the table and the problem otherwise.
     pub async fn check_table(&self) -> Result<()> {
         let table = &self.sql.table;
-        let row = self.conn.query_one_raw(self.statement(&self.sql.probe, vec![])).await;
+        let row =
+            self.bounded(self.conn.query_one_raw(self.statement(&self.sql.probe, vec![]))).await;
         let row = row.map_err(|e| Error::Schema(format!("cannot read table `{table}`: {e}")))?;
         if let Some(row) = row {
             Self::decode(&row).map_err(|e| {
@@ -99,14 +120,24 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         Statement::from_sql_and_values(self.sql.backend, sql, values)
     }
 
+    /// Runs one database call under the store's timeout, if it has one.
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T, DbErr>>) -> Result<T> {
+        let Some(limit) = self.timeout else {
+            return call.await.map_err(store_error);
+        };
+        match tokio::time::timeout(limit, call).await {
+            Ok(result) => result.map_err(store_error),
+            Err(_) => Err(Error::store(format!("the database did not answer within {limit:?}"))),
+        }
+    }
+
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let result =
-            self.conn.execute_raw(self.statement(sql, values)).await.map_err(store_error)?;
+        let result = self.bounded(self.conn.execute_raw(self.statement(sql, values))).await?;
         Ok(result.rows_affected())
     }
 
     async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
-        self.conn.query_one_raw(self.statement(sql, values)).await.map_err(store_error)
+        self.bounded(self.conn.query_one_raw(self.statement(sql, values))).await
     }
 
     fn decode(row: &QueryResult) -> Result<AccessToken<E::UserId>> {
@@ -126,6 +157,7 @@ impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
             conn: self.conn.clone(),
             sql: Arc::clone(&self.sql),
             custom_table: self.custom_table,
+            timeout: self.timeout,
             joined_sql: Arc::clone(&self.joined_sql),
             entity: PhantomData,
         }
@@ -191,7 +223,7 @@ where
 
     async fn list_of_user(&self, owner: &E::UserId) -> Result<Vec<AccessToken<E::UserId>>> {
         let statement = self.statement(&self.sql.list_of_user, vec![owner.clone().into()]);
-        let rows = self.conn.query_all_raw(statement).await.map_err(store_error)?;
+        let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
         let mut rows = rows.iter().map(Self::decode).collect::<Result<Vec<_>>>()?;
         // The SQL orders too, but SQLite orders text, and rows written in two text forms only
         // order correctly as times.
@@ -224,7 +256,7 @@ where
             ));
         }
         let statement = self.statement(&self.joined_sql::<M>(), vec![token.into()]);
-        let Some(row) = self.conn.query_one_raw(statement).await.map_err(store_error)? else {
+        let Some(row) = self.bounded(self.conn.query_one_raw(statement)).await? else {
             return Ok(None);
         };
         let token_row = E::Model::from_query_result(&row, SelectA.as_str()).map_err(store_error)?;

@@ -30,6 +30,7 @@ macro_rules! sql_suite {
             rows_in_every_timestamp_form_expire_and_purge_exactly,
             store_runs_on_a_table_named_at_run_time,
             token_for_a_missing_user_is_refused_by_the_foreign_key,
+            check_table_names_a_missing_table_and_a_wrong_id_type,
         }
     };
 }
@@ -491,4 +492,30 @@ pub async fn token_for_a_missing_user_is_refused_by_the_foreign_key<S: UserSchem
     b.delete_user(&user).await;
     let result = b.store().create(row::<S>(&user, noon())).await;
     assert!(matches!(result, Err(authtoken::Error::UnknownUser)), "{result:?}");
+}
+
+/// A misconfigured store (a table that is not there, a user id type that is not the column's) is
+/// one clear `Schema` error that names the table and the problem.
+pub async fn check_table_names_a_missing_table_and_a_wrong_id_type<S: UserSchema>(
+    b: &SqlBackend<S>,
+) {
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+    let message = |result: authtoken::Result<()>| match result {
+        Err(authtoken::Error::Schema(message)) => message,
+        other => panic!("expected a schema error, got {other:?}"),
+    };
+    b.db_store().check_table().await.expect("the real table checks out");
+    let missing = b.db_store().with_table("no_such_tokens").check_table().await;
+    assert!(message(missing).contains("cannot read table `no_such_tokens`"));
+
+    let user = b.create_user(true).await;
+    b.store().create(row::<S>(&user, noon())).await.unwrap();
+    let wrong = match S::ID_TYPE {
+        authtoken_migration::UserIdType::Uuid => {
+            SeaOrmStore::<access_token::Entity<i64>>::new(b.db.conn.clone()).check_table().await
+        }
+        _ => SeaOrmStore::<access_token::Entity>::new(b.db.conn.clone()).check_table().await,
+    };
+    let wrong = message(wrong);
+    assert!(wrong.contains("does not read as user_id"), "{wrong}");
 }
