@@ -1,0 +1,17 @@
+//! What the extractors need to know about a user beyond its id.
+
+/// A user the extractors can apply policies to, as fastapi-users' user model does.
+pub trait AuthUser: authtoken::User + Clone + Send + Sync + 'static {
+    /// Whether the user may use the service at all; an inactive user is "not authenticated".
+    fn is_active(&self) -> bool;
+
+    /// Whether the user has verified their address; only [`Verified`](crate::Verified) asks.
+    fn is_verified(&self) -> bool {
+        false
+    }
+
+    /// Whether the user is an administrator; only [`Superuser`](crate::Superuser) asks.
+    fn is_superuser(&self) -> bool {
+        false
+    }
+}

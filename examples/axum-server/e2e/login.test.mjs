@@ -1,0 +1,77 @@
+// The demo page of examples/axum-server in headless Chromium (Debian's /usr/bin/chromium, driven
+// by playwright-core, which downloads no browser of its own).
+//
+//   node login.test.mjs http://127.0.0.1:3000 [screenshot.png]
+//
+// Logs in as alice, sees her name, reloads and is still logged in (the HttpOnly cookie), logs
+// out, and is refused by /me afterwards. Prints "N passed, N failed" and exits non-zero on failure.
+import { chromium } from "playwright-core";
+
+const base = process.argv[2] ?? "http://127.0.0.1:3000";
+const screenshot = process.argv[3] ?? "after-login.png";
+let passed = 0;
+let failed = 0;
+
+async function check(name, body) {
+  try {
+    await body();
+    passed += 1;
+    console.log(`ok   ${name}`);
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL ${name}: ${error.message}`);
+  }
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(base);
+
+  await check("a visitor sees the login form", async () => {
+    await page.locator("#login").waitFor({ state: "visible", timeout: 5000 });
+  });
+  await check("a wrong password is refused", async () => {
+    await page.fill("#username", "alice");
+    await page.fill("#password", "not-the-password");
+    await page.click("#submit");
+    await page.locator("#status", { hasText: "Wrong username or password." }).waitFor({ timeout: 5000 });
+  });
+  await check("alice logs in and sees who she is", async () => {
+    await page.fill("#username", "alice");
+    await page.fill("#password", "wonderland");
+    await page.click("#submit");
+    await page.locator("#whoami", { hasText: "Signed in as alice" }).waitFor({ timeout: 5000 });
+    await page.screenshot({ path: screenshot, fullPage: true });
+  });
+  await check("the session cookie is HttpOnly, out of the page's reach", async () => {
+    const [cookie] = (await context.cookies()).filter((c) => c.name === "authtoken");
+    expect(cookie && cookie.httpOnly && cookie.sameSite === "Lax", JSON.stringify(cookie));
+    expect(!(await page.evaluate(() => document.cookie)).includes("authtoken"), "visible to scripts");
+  });
+  await check("a reload keeps her logged in", async () => {
+    await page.reload();
+    await page.locator("#whoami", { hasText: "Signed in as alice" }).waitFor({ timeout: 5000 });
+  });
+  await check("logging out shows the login form again", async () => {
+    await page.click("#logout");
+    await page.locator("#login").waitFor({ state: "visible", timeout: 5000 });
+  });
+  await check("after logout /me refuses the browser", async () => {
+    const response = await page.request.get(`${base}/me`);
+    expect(response.status() === 401, `status ${response.status()}`);
+  });
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && passed > 0 ? 0 : 1);

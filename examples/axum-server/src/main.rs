@@ -1,0 +1,127 @@
+//! authtoken in an axum service, on an embedded SQLite file.
+//!
+//! `cargo run -p axum-server`, then open http://127.0.0.1:3000 and log in as `alice` /
+//! `wonderland`. Routes: `POST /auth/cookie/{login,logout,logout-all}` (the page uses these),
+//! `POST /auth/bearer/{login,logout,logout-all}` (for API clients), `GET /me`.
+//! `PORT` and `DATABASE_URL` override the defaults.
+
+mod migration;
+mod passwords;
+mod users;
+
+use std::time::Duration;
+
+use authtoken::DatabaseStrategy;
+use authtoken_axum::{
+    AuthBackend, Authenticator, CookieTransport, CurrentUser, Joined, Transport, auth_router,
+};
+use authtoken_sea_orm::SeaOrmStore;
+use axum::Json;
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use sea_orm::ActiveValue::Set;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use sea_orm_migration::MigratorTrait;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+const LIFETIME: Duration = Duration::from_secs(3600);
+
+async fn me(CurrentUser(user, ..): CurrentUser<users::Model>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "id": user.id, "username": user.username }))
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}
+
+/// The demo user, created on first start.
+async fn seed(db: &DatabaseConnection) -> Result<(), Error> {
+    let exists = users::Entity::find().filter(users::Column::Username.eq("alice")).one(db).await?;
+    if exists.is_none() {
+        users::ActiveModel {
+            username: Set("alice".to_owned()),
+            password_hash: Set(passwords::hash("wonderland")?),
+            is_active: Set(true),
+            is_verified: Set(true),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+fn strategy(db: &DatabaseConnection) -> Result<Joined<SeaOrmStore<users::token::Entity>>, Error> {
+    let store = SeaOrmStore::new(db.clone()).with_timeout(Duration::from_secs(5));
+    Ok(Joined(DatabaseStrategy::new(store, Some(LIFETIME))?))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://axum-server.db?mode=rwc".into());
+    let db = Database::connect(&url).await?;
+    migration::Migrator::up(&db, None).await?;
+    seed(&db).await?;
+
+    let cookie = CookieTransport {
+        max_age: Some(LIFETIME),
+        // This demo serves plain HTTP on 127.0.0.1; behind TLS keep the default (`true`).
+        secure: false,
+        ..CookieTransport::default()
+    };
+    let auth = Authenticator::new(vec![
+        AuthBackend::new("cookie", Transport::Cookie(cookie), strategy(&db)?),
+        AuthBackend::new("bearer", Transport::Bearer, strategy(&db)?),
+    ])?;
+    let app = Router::new()
+        .route("/", get(page))
+        .route("/me", get(me))
+        .nest(
+            "/auth/cookie",
+            auth_router(auth.clone(), "cookie", passwords::Passwords::new(db.clone())?)?,
+        )
+        .nest(
+            "/auth/bearer",
+            auth_router(auth.clone(), "bearer", passwords::Passwords::new(db.clone())?)?,
+        )
+        .with_state(auth);
+
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    println!("listening on http://{} (log in as alice / wonderland)", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            tokio::signal::ctrl_c().await.ok();
+        })
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use authtoken_axum::Credentials;
+
+    use super::*;
+
+    /// Unknown users cost one argon2 verification, as a wrong password does: the timing of a
+    /// refused login does not reveal whether the username exists.
+    #[tokio::test]
+    async fn unknown_users_cost_what_wrong_passwords_cost() -> Result<(), Error> {
+        let db = Database::connect("sqlite::memory:").await?;
+        migration::Migrator::up(&db, None).await?;
+        seed(&db).await?;
+        let passwords = passwords::Passwords::new(db)?;
+        assert!(passwords.verify("alice", "wonderland").await?.is_some());
+        assert!(passwords.verify("alice", "wrong").await?.is_none());
+        assert!(passwords.verify("nobody", "wonderland").await?.is_none());
+        assert_eq!(passwords.verifications.load(Ordering::Relaxed), 3, "one argon2 check each");
+        Ok(())
+    }
+}
