@@ -11,13 +11,8 @@ impl CapturedLogs {
     /// Starts capturing TRACE and above on this thread until the guard is dropped.
     pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
         let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+        let guard = tracing::subscriber::set_default(logs.subscriber());
+        (logs, guard)
     }
 
     /// Captures TRACE and above from every thread of the process, for the rest of its life

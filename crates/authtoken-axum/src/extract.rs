@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
-use crate::{AuthRejection, AuthUser, Authenticator};
+use crate::{AuthRejection, AuthUser, Authenticated, Authenticator};
 
 /// What a user must be for an extractor to accept them.
 pub trait Policy: Send + Sync + 'static {
@@ -59,6 +59,22 @@ policy!(
     AnyStatus, false, false, false
 );
 
+/// The request's user, who must pass policy `P`; the authenticator, for callers that need more.
+async fn authenticate<U, P, S>(
+    parts: &Parts,
+    state: &S,
+) -> Result<(Authenticated<U>, Authenticator<U>), AuthRejection>
+where
+    U: AuthUser,
+    P: Policy,
+    Authenticator<U>: FromRef<S>,
+{
+    let auth = Authenticator::<U>::from_ref(state);
+    let found = auth.authenticate(parts).await?.ok_or(AuthRejection::Unauthorized)?;
+    P::check(&found.user)?;
+    Ok((found, auth))
+}
+
 /// The authenticated user, under policy `P` ([`Active`] unless given): 401 for a missing,
 /// unknown or expired token or an inactive user, 403 where `P` asks more, 500 when the store
 /// fails. As `Option<CurrentUser<U, P>>`, refusals become `None` (failures stay 500).
@@ -90,10 +106,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let found = Authenticator::<U>::from_ref(state).authenticate(parts).await?;
-        let user = found.ok_or(AuthRejection::Unauthorized)?.user;
-        P::check(&user)?;
-        Ok(Self(user, PhantomData))
+        let (found, _) = authenticate::<U, P, S>(parts, state).await?;
+        Ok(Self(found.user, PhantomData))
     }
 }
 
@@ -139,9 +153,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let auth = Authenticator::<U>::from_ref(state);
-        let found = auth.authenticate(parts).await?.ok_or(AuthRejection::Unauthorized)?;
-        Active::check(&found.user)?;
+        let (found, auth) = authenticate::<U, Active, S>(parts, state).await?;
         let backend = auth.backend(found.backend).name.clone();
         Ok(Self { user: found.user, token: found.token, backend })
     }
