@@ -23,17 +23,21 @@ impl CapturedLogs {
         GLOBAL
             .get_or_init(|| {
                 let logs = Self::default();
-                let writer = logs.clone();
-                let subscriber = tracing_subscriber::fmt()
-                    .with_max_level(tracing::Level::TRACE)
-                    .with_ansi(false)
-                    .with_writer(move || writer.clone())
-                    .finish();
-                tracing::subscriber::set_global_default(subscriber)
+                tracing::subscriber::set_global_default(logs.subscriber())
                     .expect("no other global subscriber");
                 logs
             })
             .clone()
+    }
+
+    /// A subscriber writing everything, TRACE and up, into these logs.
+    fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + use<> {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish()
     }
 
     /// The captured text.
