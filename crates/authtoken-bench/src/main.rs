@@ -54,14 +54,18 @@ async fn run(
     for &concurrency in &args.concurrency {
         eprintln!("concurrency {concurrency}");
         let bench = Bench::new(fresh.pool(concurrency as u32).await?, args.users)?;
-        results.push(bench.write_token(concurrency, args.ops).await?);
-        results.push(bench.floor_insert(concurrency, args.ops).await?);
+        // Reads first, on a table no write has just disturbed, each beside the floor it is
+        // compared with; then the writes.
         let tokens = bench.issue(args.ops).await?;
+        let floor_keys = bench.floor_rows(args.ops).await?;
+        bench.warm_up(&tokens, &floor_keys).await?;
+        results.push(bench.floor_select("floor_select", concurrency, floor_keys.clone()).await?);
         results.push(bench.read_token("read_token", concurrency, tokens.clone()).await?);
-        results.push(bench.floor_select(concurrency, args.ops).await?);
         results.push(bench.read_token_two_queries(concurrency, tokens.clone()).await?);
         results.push(bench.read_token_unknown(concurrency, args.ops).await?);
         results.push(bench.read_token_malformed(concurrency, MALFORMED_OPS.max(args.ops)).await?);
+        results.push(bench.floor_insert(concurrency, args.ops).await?);
+        results.push(bench.write_token(concurrency, args.ops).await?);
         results.push(bench.destroy_token(concurrency, tokens).await?);
         bench.issue(args.ops.min(args.users)).await?;
         results.push(bench.destroy_all_tokens(concurrency, args.ops).await?);
@@ -72,26 +76,23 @@ async fn run(
     if args.tokens > 0 {
         let bench = Bench::new(fresh.pool(widest as u32).await?, args.users)?;
         let tokens = bench.issue(args.ops).await?;
-        for concurrency in [1, widest] {
+        let floor_keys = bench.floor_rows(args.ops).await?;
+        let small = count_rows(&bench).await?;
+        // Measure at the small size, fill, measure again: the same tokens and keys each time.
+        for target in [small, args.tokens.max(small)] {
             let rows = count_rows(&bench).await?;
-            results.push(
-                bench
-                    .read_token(&format!("read_token@{rows}"), concurrency, tokens.clone())
-                    .await?,
-            );
-        }
-        let rows = count_rows(&bench).await? as usize;
-        if args.tokens > rows {
-            eprintln!("filling to {} rows", args.tokens);
-            floor::fill(&bench.db, args.tokens - rows, args.users, chrono::Utc::now()).await?;
-        }
-        for concurrency in [1, widest] {
+            if target > rows {
+                eprintln!("filling to {target} rows");
+                floor::fill(&bench.db, target - rows, args.users, chrono::Utc::now()).await?;
+            }
             let rows = count_rows(&bench).await?;
-            results.push(
-                bench
-                    .read_token(&format!("read_token@{rows}"), concurrency, tokens.clone())
-                    .await?,
-            );
+            bench.warm_up(&tokens, &floor_keys).await?;
+            for concurrency in [1, widest] {
+                let floor = format!("floor_select@{rows}");
+                results.push(bench.floor_select(&floor, concurrency, floor_keys.clone()).await?);
+                let read = format!("read_token@{rows}");
+                results.push(bench.read_token(&read, concurrency, tokens.clone()).await?);
+            }
         }
         bench.db.close().await?;
     }
@@ -110,10 +111,11 @@ async fn run(
     Ok((results, purge))
 }
 
-async fn count_rows(bench: &Bench) -> anyhow::Result<i64> {
+async fn count_rows(bench: &Bench) -> anyhow::Result<usize> {
     let backend = bench.db.get_database_backend();
     let statement = Statement::from_string(backend, "SELECT COUNT(*) AS n FROM access_token");
     let row =
         bench.db.query_one_raw(statement).await?.ok_or_else(|| anyhow::anyhow!("no count"))?;
-    Ok(row.try_get("", "n")?)
+    let rows: i64 = row.try_get("", "n")?;
+    Ok(usize::try_from(rows)?)
 }

@@ -166,18 +166,34 @@ impl Bench {
         .await
     }
 
-    /// The floor under a request: a bare primary-key SELECT of an existing row.
-    pub async fn floor_select(
-        &self,
-        concurrency: usize,
-        ops: usize,
-    ) -> anyhow::Result<Measurement> {
-        let keys = Arc::new((0..ops).map(|_| random_key()).collect::<anyhow::Result<Vec<_>>>()?);
+    /// Rows for the floor to select, inserted untimed; their keys.
+    pub async fn floor_rows(&self, count: usize) -> anyhow::Result<Arc<Vec<String>>> {
+        let keys = (0..count).map(|_| random_key()).collect::<anyhow::Result<Vec<_>>>()?;
         for (i, key) in keys.iter().enumerate() {
             floor::insert(&self.db, key, self.user(i).id, Utc::now()).await?;
         }
+        Ok(Arc::new(keys))
+    }
+
+    /// Reads every token and floor row once, untimed, so that neither measurement pays for
+    /// cold caches and fresh connections that the other does not.
+    pub async fn warm_up(&self, tokens: &[String], keys: &[String]) -> anyhow::Result<()> {
+        for (token, key) in tokens.iter().zip(keys) {
+            let _: Option<user::Model> = self.strategy.read_token_with_user(Some(token)).await?;
+            floor::select(&self.db, key).await?;
+        }
+        Ok(())
+    }
+
+    /// The floor under a request: a bare primary-key SELECT of an existing row.
+    pub async fn floor_select(
+        &self,
+        name: &str,
+        concurrency: usize,
+        keys: Arc<Vec<String>>,
+    ) -> anyhow::Result<Measurement> {
         let bench = self.clone();
-        measure("floor_select", concurrency, ops, move |i| {
+        measure(name, concurrency, keys.len(), move |i| {
             let (bench, keys) = (bench.clone(), Arc::clone(&keys));
             async move {
                 ensure!(floor::select(&bench.db, &keys[i]).await?, "the floor missed a row");

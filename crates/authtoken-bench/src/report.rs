@@ -4,11 +4,13 @@ use crate::measure::Measurement;
 use crate::purge_load::{BATCH, PurgeReport};
 
 /// The floor an operation is compared with, if any.
-fn floor_of(op: &str) -> Option<&'static str> {
+fn floor_of(op: &str) -> Option<String> {
     match op {
-        "write_token" => Some("floor_insert"),
+        "write_token" => Some("floor_insert".to_owned()),
         "read_token_malformed" => None,
-        op if op.starts_with("read_token") => Some("floor_select"),
+        // read_token@N is compared with the floor at the same table size.
+        op if op.starts_with("read_token@") => Some(op.replacen("read_token", "floor_select", 1)),
+        op if op.starts_with("read_token") => Some("floor_select".to_owned()),
         _ => None,
     }
 }
