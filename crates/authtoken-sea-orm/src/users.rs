@@ -1,27 +1,36 @@
 //! [`SeaOrmUsers`]: the user loader for users kept in a SeaORM entity.
 
 use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
 
 use authtoken::{BoxError, User, UserLoader};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PrimaryKeyTrait};
+use sea_orm::sea_query::IntoValueTuple;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, PrimaryKeyTrait,
+    QuerySelect, Statement, Value,
+};
 
 /// Loads users of entity `U` by primary key. Its `Model` implements [`User`], whose id is the
 /// primary key's type.
+///
+/// The `SELECT` is SeaORM's own `find_by_id`, rendered once on the first load and reused: building
+/// it costs more than running it.
 pub struct SeaOrmUsers<U, C = DatabaseConnection> {
     conn: C,
+    by_id: Arc<OnceLock<String>>,
     entity: PhantomData<fn() -> U>,
 }
 
 impl<U: EntityTrait, C: ConnectionTrait> SeaOrmUsers<U, C> {
     /// A loader over `conn`.
     pub fn new(conn: C) -> Self {
-        Self { conn, entity: PhantomData }
+        Self { conn, by_id: Arc::default(), entity: PhantomData }
     }
 }
 
 impl<U, C: Clone> Clone for SeaOrmUsers<U, C> {
     fn clone(&self) -> Self {
-        Self { conn: self.conn.clone(), entity: PhantomData }
+        Self { conn: self.conn.clone(), by_id: Arc::clone(&self.by_id), entity: PhantomData }
     }
 }
 
@@ -41,6 +50,22 @@ where
     type User = U::Model;
 
     async fn load_user(&self, id: &<U::Model as User>::Id) -> Result<Option<U::Model>, BoxError> {
-        Ok(U::find_by_id(id.clone()).one(&self.conn).await?)
+        let backend = self.conn.get_database_backend();
+        let key: <U::PrimaryKey as PrimaryKeyTrait>::ValueType = id.clone().into();
+        let values: Vec<Value> = key.into_value_tuple().into_iter().collect();
+        let statement = match self.by_id.get() {
+            Some(sql) => Statement::from_sql_and_values(backend, sql.as_str(), values),
+            None => {
+                let mut select = U::find_by_id(id.clone());
+                let statement = backend.build(QuerySelect::query(&mut select));
+                // Reusable when the key's values are all it binds.
+                if statement.values.as_ref().map_or(0, |v| v.0.len()) == values.len() {
+                    let _ = self.by_id.set(statement.sql.clone());
+                }
+                statement
+            }
+        };
+        let row = self.conn.query_one_raw(statement).await?;
+        Ok(row.map(|row| U::Model::from_query_result(&row, "")).transpose()?)
     }
 }

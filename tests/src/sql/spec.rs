@@ -31,6 +31,7 @@ macro_rules! sql_suite {
             store_runs_on_a_table_named_at_run_time,
             token_for_a_missing_user_is_refused_by_the_foreign_key,
             check_table_names_a_missing_table_and_a_wrong_id_type,
+            store_runs_inside_a_callers_transaction,
         }
     };
 }
@@ -518,4 +519,28 @@ pub async fn check_table_names_a_missing_table_and_a_wrong_id_type<S: UserSchema
     };
     let wrong = message(wrong);
     assert!(wrong.contains("does not read as user_id"), "{wrong}");
+}
+
+/// Over a `DatabaseExecutor` made from the caller's transaction, the store's writes commit or roll
+/// back with it.
+pub async fn store_runs_inside_a_callers_transaction<S: UserSchema>(b: &SqlBackend<S>) {
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+    use sea_orm::{DatabaseExecutor, TransactionTrait};
+    let user = b.create_user(true).await;
+    for commit in [false, true] {
+        let txn = b.db.conn.begin().await.unwrap();
+        let store =
+            SeaOrmStore::<access_token::Entity<S::Id>, _>::new(DatabaseExecutor::from(&txn));
+        let strategy = DatabaseStrategy::new(store, Some(LIFETIME)).unwrap();
+        let token = strategy.write_token(&user).await.unwrap();
+        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+        drop(strategy);
+        if commit {
+            txn.commit().await.unwrap()
+        } else {
+            txn.rollback().await.unwrap()
+        }
+        let seen = b.store().list_of_user(user.id()).await.unwrap().len();
+        assert_eq!(seen, usize::from(commit), "commit = {commit}");
+    }
 }
