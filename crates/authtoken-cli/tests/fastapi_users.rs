@@ -6,6 +6,7 @@
 //! `AUTHTOKEN_INTEROP_PYTHON` names a Python with `tests/interop/requirements.txt` installed;
 //! `.ci/run` makes one.
 
+use std::io::Write;
 use std::process::{Command, Output};
 
 use authtoken::store::AccessTokenStore;
@@ -24,7 +25,9 @@ fn python() -> Option<String> {
             )
         }
         _ => {
-            eprintln!(
+            // Straight to stderr: the test harness captures eprintln! of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: AUTHTOKEN_INTEROP_PYTHON is not set, so the interop test did not run"
             );
             None
