@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use authtoken::token::is_well_formed;
-use authtoken::{AccessTokenStore, DatabaseStrategy, ManualClock, StorageMode, User};
+use authtoken::{DatabaseStrategy, ListTokens, ManualClock, StorageMode, User};
 use authtoken_tests::Backend;
 use authtoken_tests::memory::MemoryBackend;
 use authtoken_tests::spec::{harness, malformed_tokens, sha256_base64url};
@@ -47,7 +47,7 @@ fn candidates(valid: String) -> impl Strategy<Value = String> {
     ]
 }
 
-async fn check_store<B: Backend>(backend: B) {
+async fn check_store<B: Backend<Store: ListTokens>>(backend: B) {
     let h = harness(&backend, Some(Duration::from_secs(3600)), StorageMode::Hashed);
     let user = backend.create_user(true).await;
     let valid = h.strategy.write_token(&user).await.unwrap().into_secret();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use authtoken::{AccessTokenStore, DatabaseStrategy, ManualClock, User};
+use authtoken::{DatabaseStrategy, ListTokens, ManualClock, User};
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers};
 use authtoken_tests::Backend;
 use authtoken_tests::spec::sha256_base64url;

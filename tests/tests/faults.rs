@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use authtoken::{AccessTokenStore, DatabaseStrategy, Error, User};
+use authtoken::{DatabaseStrategy, Error, ListTokens, User};
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers};
 use authtoken_tests::Backend;
 use authtoken_tests::proxy::{FaultProxy, Mode};

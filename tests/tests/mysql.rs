@@ -8,22 +8,31 @@ const FAR_ZONE: &str = "SET time_zone = '+05:45'";
 
 mod mysql_uuid {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<UuidUsers>::setup(Engine::MySql, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<UuidUsers>::setup(Engine::MySql, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::MySql, None));
 }
 
 mod mysql_i64 {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup(Engine::MySql, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, None));
 }
 
 mod mysql_i64_far_time_zone {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(
-        Engine::MySql,
-        Some(FAR_ZONE)
-    ));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)));
 
     #[tokio::test]

@@ -8,22 +8,31 @@ const FAR_ZONE: &str = "SET TIME ZONE 'Pacific/Chatham'";
 
 mod postgres_uuid {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<UuidUsers>::setup(Engine::Postgres, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<UuidUsers>::setup(Engine::Postgres, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::Postgres, None));
 }
 
 mod postgres_i64 {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup(Engine::Postgres, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, None));
 }
 
 mod postgres_i64_far_time_zone {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(
-        Engine::Postgres,
-        Some(FAR_ZONE)
-    ));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)));
 
     #[tokio::test]

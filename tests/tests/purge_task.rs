@@ -35,7 +35,7 @@ async fn purges_every_tick_survives_a_failure_and_stops_when_cancelled() {
         .unwrap()
         .with_clock(clock.clone());
     for n in 0..5 {
-        memory.create(row(n, &clock)).await.unwrap();
+        memory.create(row(n, &clock), None).await.unwrap();
     }
     let every = Duration::from_secs(10);
     let task = PurgeTask::spawn(Arc::new(strategy), every, NonZeroU32::new(2).unwrap());
@@ -56,7 +56,7 @@ async fn purges_every_tick_survives_a_failure_and_stops_when_cancelled() {
     assert!(logs.text().contains("deleted=5"), "{}", logs.text());
     assert!(!task.is_finished());
 
-    memory.create(row(10, &clock)).await.unwrap();
+    memory.create(row(10, &clock), None).await.unwrap();
     clock.advance(TimeDelta::seconds(61));
     task.cancel();
     tokio::time::advance(every * 3).await;

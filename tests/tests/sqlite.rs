@@ -4,12 +4,20 @@ use authtoken_tests::sql::{Engine, SqlBackend, i64_users::I64Users, uuid_users::
 
 mod sqlite_uuid {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None));
 }
 
 mod sqlite_i64 {
     use super::*;
-    authtoken_tests::conformance_suite!(SqlBackend::<I64Users>::setup(Engine::Sqlite, None));
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup(Engine::Sqlite, None),
+        listing,
+        purging
+    );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Sqlite, None));
 }

@@ -4,19 +4,19 @@ use std::sync::Arc;
 
 use axum::http::request::Parts;
 
-use crate::strategy::TokenAuth;
 use crate::transport::Transport;
+use authtoken::AuthStrategy;
 
 /// One way to authenticate: a transport paired with a strategy, under a name.
 pub struct AuthBackend<U> {
     pub(crate) name: String,
     pub(crate) transport: Transport,
-    pub(crate) strategy: Arc<dyn TokenAuth<U>>,
+    pub(crate) strategy: Arc<dyn AuthStrategy<U>>,
 }
 
-impl<U> AuthBackend<U> {
+impl<U: authtoken::User> AuthBackend<U> {
     /// A backend called `name`, reading tokens with `transport` and checking them with `strategy`.
-    pub fn new(name: &str, transport: Transport, strategy: impl TokenAuth<U>) -> Self {
+    pub fn new(name: &str, transport: Transport, strategy: impl AuthStrategy<U> + 'static) -> Self {
         Self { name: name.to_owned(), transport, strategy: Arc::new(strategy) }
     }
 
@@ -61,7 +61,7 @@ pub struct Authenticated<U> {
     pub backend: usize,
 }
 
-impl<U: Send + Sync + 'static> Authenticator<U> {
+impl<U: authtoken::User + 'static> Authenticator<U> {
     /// Checks the list: at least one backend, no two with one name.
     pub fn new(backends: Vec<AuthBackend<U>>) -> Result<Self, ConfigError> {
         if backends.is_empty() {

@@ -29,14 +29,13 @@ mod backend;
 mod error;
 mod extract;
 mod routes;
-mod strategy;
 mod transport;
 mod user;
 
+pub use authtoken::{AuthStrategy, WithUsers};
 pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
 pub use error::AuthRejection;
 pub use extract::{Active, AnyStatus, CurrentUser, CurrentUserToken, Policy, Superuser, Verified};
 pub use routes::{Credentials, auth_router};
-pub use strategy::{BoxFuture, Joined, TokenAuth, WithUsers};
 pub use transport::{CookieTransport, SameSite, Transport};
 pub use user::AuthUser;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, ensure};
-use authtoken::{DatabaseStrategy, User};
+use authtoken::{AccessTokenUserStore, DatabaseStrategy, PurgeExpired, User};
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -12,25 +12,53 @@ use crate::floor;
 use crate::measure::{Measurement, measure};
 use crate::schema::{token, user};
 
-type Strategy = DatabaseStrategy<SeaOrmStore<token::Entity>>;
+/// What the benchmark needs of the store under test: the joined read and purging. The operations
+/// are written against these traits, so any store that has them can be measured.
+pub trait BenchStore:
+    AccessTokenUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static
+{
+}
 
-/// What every operation works on: one pool and a strategy over it.
-#[derive(Clone)]
-pub struct Bench {
+impl<S> BenchStore for S where
+    S: AccessTokenUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static
+{
+}
+
+/// What every operation works on: one pool (for the floor), and a strategy over the store under
+/// test (by default the SeaORM store over the same pool).
+pub struct Bench<S = SeaOrmStore<token::Entity>> {
     /// The pool (as many connections as tasks).
     pub db: DatabaseConnection,
     /// The strategy under test.
-    pub strategy: Arc<Strategy>,
+    pub strategy: Arc<DatabaseStrategy<S>>,
     /// The loader for the two-query read.
     pub users: Arc<SeaOrmUsers<user::Entity>>,
     /// How many users exist (ids `1..=users`).
     pub user_count: usize,
 }
 
+impl<S> Clone for Bench<S> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            strategy: Arc::clone(&self.strategy),
+            users: Arc::clone(&self.users),
+            user_count: self.user_count,
+        }
+    }
+}
+
 impl Bench {
-    /// The strategy and loader over `db`.
+    /// The SeaORM store's strategy and the loader over `db`.
     pub fn new(db: DatabaseConnection, user_count: usize) -> anyhow::Result<Self> {
         let store = SeaOrmStore::<token::Entity>::new(db.clone());
+        Self::with_store(db, store, user_count)
+    }
+}
+
+impl<S: BenchStore> Bench<S> {
+    /// A strategy over `store`, measured beside the floor on `db`.
+    pub fn with_store(db: DatabaseConnection, store: S, user_count: usize) -> anyhow::Result<Self> {
         let strategy = DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
         let users = SeaOrmUsers::new(db.clone());
         Ok(Self { db, strategy: Arc::new(strategy), users: Arc::new(users), user_count })

@@ -9,7 +9,7 @@ use chrono::{TimeDelta, Utc};
 
 use crate::floor;
 use crate::measure::{Measurement, summarize};
-use crate::ops::Bench;
+use crate::ops::{Bench, BenchStore};
 use crate::schema::user;
 
 /// What a purge under load did.
@@ -26,8 +26,8 @@ pub struct PurgeReport {
 pub const BATCH: u32 = 1000;
 
 /// Fills `rows` expired rows, then purges them while `concurrency` tasks read `tokens` in a loop.
-pub async fn purge_under_load(
-    bench: &Bench,
+pub async fn purge_under_load<S: BenchStore>(
+    bench: &Bench<S>,
     concurrency: usize,
     rows: usize,
     tokens: Arc<Vec<String>>,

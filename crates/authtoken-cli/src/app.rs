@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use authtoken::{DatabaseStrategy, StorageMode};
+use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, PurgeExpired, StorageMode};
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -22,10 +22,16 @@ pub enum Outcome {
     No,
 }
 
+/// What every command needs of a store: the required contract, listing and purging. The commands
+/// are written against these traits only, so any store that has them can be driven.
+pub trait CliStore: AccessTokenStore<UserId: CliUserId> + ListTokens + PurgeExpired {}
+
+impl<S: AccessTokenStore<UserId: CliUserId> + ListTokens + PurgeExpired> CliStore for S {}
+
 /// What every command works with.
-pub struct Context<E: AccessTokenEntity> {
-    /// The strategy over the token table.
-    pub strategy: DatabaseStrategy<SeaOrmStore<E>>,
+pub struct Context<S: CliStore> {
+    /// The strategy over the token store.
+    pub strategy: DatabaseStrategy<S>,
     /// How the table keeps tokens.
     pub mode: StorageMode,
     /// `--user-id-type`, for messages.
@@ -37,9 +43,9 @@ pub trait CliUserId: FromStr<Err: Display> + Display {}
 
 impl<T: FromStr<Err: Display> + Display> CliUserId for T {}
 
-impl<E: AccessTokenEntity<UserId: CliUserId>> Context<E> {
+impl<S: CliStore> Context<S> {
     /// Parses a user id given on the command line.
-    pub fn user_id(&self, text: &str) -> anyhow::Result<E::UserId> {
+    pub fn user_id(&self, text: &str) -> anyhow::Result<S::UserId> {
         text.parse().map_err(|e| {
             let kind = format!("{:?}", self.id_type).to_lowercase();
             anyhow!("malformed user id `{text}` for --user-id-type {kind}: {e}")
@@ -71,14 +77,19 @@ where
     let mode = options.storage.into();
     let strategy = DatabaseStrategy::new(store, options.lifetime)?.with_storage_mode(mode);
     let context = Context { strategy, mode, id_type: options.user_id_type };
+    dispatch(&context, command).await
+}
+
+/// Runs one command against any store the CLI can drive.
+async fn dispatch<S: CliStore>(context: &Context<S>, command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Issue { user } => commands::issue(&context, &user).await,
-        Command::Verify { token } => commands::verify(&context, &token).await,
-        Command::Revoke { token } => commands::revoke(&context, &token).await,
-        Command::RevokeUser { user } => commands::revoke_user(&context, &user).await,
-        Command::List { user } => commands::list(&context, &user).await,
+        Command::Issue { user } => commands::issue(context, &user).await,
+        Command::Verify { token } => commands::verify(context, &token).await,
+        Command::Revoke { token } => commands::revoke(context, &token).await,
+        Command::RevokeUser { user } => commands::revoke_user(context, &user).await,
+        Command::List { user } => commands::list(context, &user).await,
         Command::Purge { dry_run, batch_size } => {
-            commands::purge(&context, dry_run, batch_size).await
+            commands::purge(context, dry_run, batch_size).await
         }
     }
 }

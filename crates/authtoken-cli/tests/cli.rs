@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-use authtoken::store::{AccessToken, AccessTokenStore};
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
 use authtoken_sea_orm::SeaOrmStore;
 use authtoken_tests::sql::{Engine, TestDb};
 use chrono::{TimeDelta, Utc};
@@ -70,7 +70,7 @@ impl Fixture {
         for _ in 0..count {
             let token = authtoken_tests::spec::foreign_token();
             let row = AccessToken { token, user_id: self.user, created_at: Utc::now() - age };
-            self.store().create(row).await.unwrap();
+            self.store().create(row, None).await.unwrap();
         }
     }
 

@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::{Command, Output};
 
-use authtoken::store::AccessTokenStore;
+use authtoken::store::{AccessToken, AccessTokenStore};
 use authtoken_sea_orm::{SeaOrmStore, access_token};
 use authtoken_tests::sql::{Engine, TestDb};
 use chrono::{TimeDelta, Utc};
@@ -101,19 +101,19 @@ impl Sides {
     async fn rust_backdate(&self, token: &str, seconds: i64) {
         let created_at = Utc::now() - TimeDelta::seconds(seconds);
         let conn = self.db.conn.clone();
-        let updated = if self.db.engine == Engine::Postgres {
+        // The library has no update: the row is deleted and written again, backdated.
+        if self.db.engine == Engine::Postgres {
             let store = SeaOrmStore::<access_token::Entity>::new(conn).with_table("accesstoken");
-            let mut row = store.get(token, None).await.unwrap().expect("the row");
-            row.created_at = created_at;
-            store.update(row).await.unwrap()
+            let row = store.get(token, None).await.unwrap().expect("the row");
+            assert!(store.delete(token, &row.user_id).await.unwrap());
+            store.create(AccessToken { created_at, ..row }, None).await.unwrap();
         } else {
             let store =
                 SeaOrmStore::<access_token::Entity<String>>::new(conn).with_table("accesstoken");
-            let mut row = store.get(token, None).await.unwrap().expect("the row");
-            row.created_at = created_at;
-            store.update(row).await.unwrap()
-        };
-        assert!(updated);
+            let row = store.get(token, None).await.unwrap().expect("the row");
+            assert!(store.delete(token, &row.user_id).await.unwrap());
+            store.create(AccessToken { created_at, ..row }, None).await.unwrap();
+        }
     }
 
     fn rust_accepts(&self, token: &str, user: &str) -> bool {

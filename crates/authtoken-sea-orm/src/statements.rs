@@ -22,7 +22,6 @@ pub(crate) struct Statements {
     pub probe: String,
     pub get: String,
     pub insert: String,
-    pub update: String,
     pub delete: String,
     pub delete_all_of_user: String,
     pub list_of_user: String,
@@ -54,12 +53,6 @@ impl Statements {
             probe: format!("SELECT {columns} FROM {t} LIMIT 1"),
             get: format!("SELECT {columns} FROM {t} WHERE token = {}", p(1)),
             insert: format!("INSERT INTO {t} ({columns}) VALUES ({}, {}, {})", p(1), p(2), p(3)),
-            update: format!(
-                "UPDATE {t} SET user_id = {}, created_at = {} WHERE token = {}",
-                p(1),
-                p(2),
-                p(3)
-            ),
             delete: format!("DELETE FROM {t} WHERE token = {} AND user_id = {}", p(1), p(2)),
             delete_all_of_user: format!("DELETE FROM {t} WHERE user_id = {}", p(1)),
             list_of_user: format!(

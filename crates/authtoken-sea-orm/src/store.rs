@@ -8,7 +8,9 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use authtoken::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, RowWithUser};
+use authtoken::store::{
+    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+};
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
 use sea_orm::query::{SelectA, SelectB};
@@ -106,16 +108,6 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         Ok(())
     }
 
-    /// How many rows were created strictly before `cutoff`: what a purge would delete.
-    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        let row = self
-            .query_one(&self.sql.count_created_before, self.sql.expired_values(cutoff))
-            .await?
-            .ok_or_else(|| Error::store("COUNT(*) returned no row"))?;
-        let count: i64 = row.try_get("", "expired").map_err(store_error)?;
-        Ok(u64::try_from(count).unwrap_or_default())
-    }
-
     fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.sql.backend, sql, values)
     }
@@ -201,15 +193,16 @@ where
         Ok(is_live(&row, not_before).then_some(row))
     }
 
-    async fn create(&self, row: AccessToken<E::UserId>) -> Result<()> {
+    // The table has no expiry column: the strategy checks the lifetime on every read, and
+    // `PurgeExpired` removes the dead rows.
+    async fn create(
+        &self,
+        row: AccessToken<E::UserId>,
+        _expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         let values = vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
         self.execute(&self.sql.insert, values).await?;
         Ok(())
-    }
-
-    async fn update(&self, row: AccessToken<E::UserId>) -> Result<bool> {
-        let values = vec![row.user_id.into(), self.sql.timestamp(row.created_at), row.token.into()];
-        Ok(self.execute(&self.sql.update, values).await? > 0)
     }
 
     async fn delete(&self, token: &str, owner: &E::UserId) -> Result<bool> {
@@ -220,7 +213,13 @@ where
     async fn delete_all_of_user(&self, owner: &E::UserId) -> Result<u64> {
         self.execute(&self.sql.delete_all_of_user, vec![owner.clone().into()]).await
     }
+}
 
+impl<E, C> ListTokens for SeaOrmStore<E, C>
+where
+    E: AccessTokenEntity,
+    C: ConnectionTrait + Send + Sync,
+{
     async fn list_of_user(&self, owner: &E::UserId) -> Result<Vec<AccessToken<E::UserId>>> {
         let statement = self.statement(&self.sql.list_of_user, vec![owner.clone().into()]);
         let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
@@ -230,11 +229,26 @@ where
         rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
         Ok(rows)
     }
+}
 
+impl<E, C> PurgeExpired for SeaOrmStore<E, C>
+where
+    E: AccessTokenEntity,
+    C: ConnectionTrait + Send + Sync,
+{
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
         let mut values = self.sql.expired_values(cutoff);
         values.push(limit.get().into());
         self.execute(&self.sql.delete_created_before, values).await
+    }
+
+    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        let row = self
+            .query_one(&self.sql.count_created_before, self.sql.expired_values(cutoff))
+            .await?
+            .ok_or_else(|| Error::store("COUNT(*) returned no row"))?;
+        let count: i64 = row.try_get("", "expired").map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 }
 

@@ -6,13 +6,17 @@
 //! expires or is revoked with [`DatabaseStrategy::destroy_token`] or
 //! [`DatabaseStrategy::destroy_all_tokens`].
 //!
-//! This crate holds the policy and the storage contract ([`AccessTokenStore`]) with an in-memory
-//! store; `authtoken-sea-orm` stores the rows on SQLite, PostgreSQL or MySQL/MariaDB.
+//! This crate holds the policy, the storage contract ([`AccessTokenStore`] and its capability
+//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`]) with an in-memory store, and
+//! [`AuthStrategy`], the object-safe trait web layers (`authtoken-http`, `authtoken-axum`,
+//! `authtoken-actix`) talk to. `authtoken-sea-orm` stores the rows on SQLite, PostgreSQL or
+//! MySQL/MariaDB.
 //!
-//! Compared with the `DatabaseStrategy` of fastapi-users, which it ports: tokens are hashed at rest
-//! by default, a database failure is an error rather than a silent logout, malformed tokens never
-//! reach the database, logout cannot delete another user's token, and expired rows can be purged.
+//! Tokens are hashed at rest by default, a store failure is an error rather than a silent
+//! logout, malformed tokens never reach the store, logout cannot delete another user's token, and
+//! expired rows can be purged in bounded batches.
 
+mod auth_strategy;
 mod clock;
 mod error;
 pub mod memory;
@@ -23,9 +27,10 @@ mod strategy;
 pub mod token;
 mod user;
 
+pub use auth_strategy::{AuthStrategy, WithUsers};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
-pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore};
-pub use strategy::{DatabaseStrategy, Strategy, TokenStatus};
+pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
+pub use strategy::{DatabaseStrategy, TokenStatus};
 pub use token::{PlaintextToken, StorageMode};
 pub use user::{User, UserId, UserLoader};

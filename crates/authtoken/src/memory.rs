@@ -9,7 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{AccessToken, AccessTokenStore};
+use crate::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
 /// A token store in a hash map behind a lock; clones share the same rows.
@@ -72,7 +72,8 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
             .cloned())
     }
 
-    async fn create(&self, row: AccessToken<Id>) -> Result<()> {
+    // Expiry is the strategy's check on every read; expired rows wait for a purge, as in SQL.
+    async fn create(&self, row: AccessToken<Id>, _expires_at: Option<DateTime<Utc>>) -> Result<()> {
         match self.write().entry(row.token.clone()) {
             Entry::Occupied(_) => Err(Error::DuplicateToken),
             Entry::Vacant(slot) => {
@@ -80,16 +81,6 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
                 Ok(())
             }
         }
-    }
-
-    async fn update(&self, row: AccessToken<Id>) -> Result<bool> {
-        Ok(match self.write().get_mut(&row.token) {
-            Some(existing) => {
-                *existing = row;
-                true
-            }
-            None => false,
-        })
     }
 
     async fn delete(&self, token: &str, owner: &Id) -> Result<bool> {
@@ -107,14 +98,18 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
         rows.retain(|_, row| row.user_id != *owner);
         Ok((before - rows.len()) as u64)
     }
+}
 
+impl<Id: UserId> ListTokens for MemoryStore<Id> {
     async fn list_of_user(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
         let mut mine: Vec<_> =
             self.read().values().filter(|row| row.user_id == *owner).cloned().collect();
         mine.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
         Ok(mine)
     }
+}
 
+impl<Id: UserId> PurgeExpired for MemoryStore<Id> {
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
         let mut rows = self.write();
         let mut expired: Vec<_> = rows
@@ -129,6 +124,10 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
             rows.remove(token);
         }
         Ok(expired.len() as u64)
+    }
+
+    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        Ok(self.read().values().filter(|row| row.created_at < cutoff).count() as u64)
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
-use crate::{AccessTokenStore, DatabaseStrategy};
+use crate::{DatabaseStrategy, PurgeExpired};
 
 /// A running purge task; dropping it (or calling [`cancel`](Self::cancel)) stops it.
 #[derive(Debug)]
@@ -41,7 +41,7 @@ impl PurgeTask {
         batch_size: NonZeroU32,
     ) -> Self
     where
-        S: AccessTokenStore + 'static,
+        S: PurgeExpired + 'static,
     {
         let handle = tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);

@@ -1,8 +1,16 @@
-//! The storage contract: what a backend must do for the strategy.
+//! The storage contract: what a backend must do for the strategy, split by capability.
 //!
-//! The counterpart of fastapi-users' `AccessTokenDatabase` (get, create, update, delete), plus what
-//! the reference lacks: delete all of a user's tokens, list them, and delete expired rows in
-//! bounded batches.
+//! [`AccessTokenStore`] is all a request needs: look a token up, store a new one, delete one,
+//! delete all of a user's. What only some backends can do comes as separate traits a store
+//! implements when it can:
+//!
+//! - [`ListTokens`]: a user's tokens, for an operator's `list`;
+//! - [`PurgeExpired`]: delete expired rows in bounded batches (a store whose keys expire by
+//!   themselves, such as Redis with a TTL, has no need of it);
+//! - [`AccessTokenUserStore`]: the token and its user in one query (a join).
+//!
+//! The counterpart of fastapi-users' `AccessTokenDatabase` (get, create, update, delete), plus
+//! what the reference lacks: delete all of a user's tokens, list them, and purge expired rows.
 
 use std::future::Future;
 use std::num::NonZeroU32;
@@ -33,11 +41,15 @@ impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
     }
 }
 
-/// Storage for token rows.
+/// Storage for token rows: what every store implements.
 ///
 /// `token` arguments are always the stored key (see [`StorageMode`](crate::StorageMode)), never a
 /// plaintext the store should hash. Every method reports a backend failure as
 /// [`Error::Store`](crate::Error::Store); "not found" is `None`, `false` or `0`.
+///
+/// A store is used through [`DatabaseStrategy`](crate::DatabaseStrategy), which hashes tokens,
+/// checks their shape and their lifetime. The `authtoken-conformance` crate checks a store against
+/// this contract with one macro line.
 pub trait AccessTokenStore: Send + Sync {
     /// The user id type of the `user_id` column.
     type UserId: UserId;
@@ -52,11 +64,15 @@ pub trait AccessTokenStore: Send + Sync {
 
     /// Inserts a row. An existing row with the same token is
     /// [`Error::DuplicateToken`](crate::Error::DuplicateToken), never overwritten.
-    fn create(&self, row: AccessToken<Self::UserId>) -> impl Future<Output = Result<()>> + Send;
-
-    /// Replaces the owner and creation time of the row keyed by `row.token`; `false` if there is
-    /// no such row.
-    fn update(&self, row: AccessToken<Self::UserId>) -> impl Future<Output = Result<bool>> + Send;
+    ///
+    /// `expires_at` is when the strategy will stop accepting the token (`None`: never). A store
+    /// whose keys can expire by themselves (a TTL) may use it to drop the row then; the strategy
+    /// checks expiry on every read regardless, so a store may also ignore it.
+    fn create(
+        &self,
+        row: AccessToken<Self::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Deletes the row for `token` if `owner` owns it; `false` if nothing was deleted.
     fn delete(
@@ -67,13 +83,22 @@ pub trait AccessTokenStore: Send + Sync {
 
     /// Deletes every row of `owner`, returning how many went.
     fn delete_all_of_user(&self, owner: &Self::UserId) -> impl Future<Output = Result<u64>> + Send;
+}
 
+/// A store that can list a user's tokens (an operator's `authtoken list`).
+pub trait ListTokens: AccessTokenStore {
     /// Every row of `owner`, oldest first.
     fn list_of_user(
         &self,
         owner: &Self::UserId,
     ) -> impl Future<Output = Result<Vec<AccessToken<Self::UserId>>>> + Send;
+}
 
+/// A store whose expired rows stay until deleted, and can be deleted in bounded batches.
+///
+/// Used by [`DatabaseStrategy::purge_expired`](crate::DatabaseStrategy::purge_expired), the
+/// background purge task and the operator CLI's `purge`.
+pub trait PurgeExpired: AccessTokenStore {
     /// Deletes at most `limit` rows created strictly before `cutoff`, returning how many went.
     ///
     /// Bounded so that a purge of a large backlog is many short statements, never one long lock.
@@ -81,6 +106,12 @@ pub trait AccessTokenStore: Send + Sync {
         &self,
         cutoff: DateTime<Utc>,
         limit: NonZeroU32,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// How many rows were created strictly before `cutoff` (what a purge would delete).
+    fn count_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
 }
 

@@ -1,33 +1,14 @@
 //! The policy: how a token is issued, read back into a user, and revoked.
 
-use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
-use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore};
+use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired};
 use crate::token::{PlaintextToken, StorageMode, StoredKey, is_well_formed};
 use crate::{Clock, Error, Result, SystemClock, User, UserLoader};
-
-/// The three operations every authentication strategy offers, as in fastapi-users' `Strategy`.
-///
-/// Transports (a bearer header, a cookie) are written against this trait.
-pub trait Strategy<U: User>: Send + Sync {
-    /// The user a presented token belongs to, or `None` when it authenticates nobody.
-    fn read_token<L: UserLoader<User = U>>(
-        &self,
-        token: Option<&str>,
-        users: &L,
-    ) -> impl Future<Output = Result<Option<U>>> + Send;
-
-    /// Issues a new token for `user` and returns its plaintext, the one time it is shown.
-    fn write_token(&self, user: &U) -> impl Future<Output = Result<PlaintextToken>> + Send;
-
-    /// Revokes `token` if it belongs to `user`; `true` if a token was revoked.
-    fn destroy_token(&self, token: &str, user: &U) -> impl Future<Output = Result<bool>> + Send;
-}
 
 /// What [`DatabaseStrategy::inspect_token`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,12 +118,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// Issues a new token for `user`: stores its row and returns the plaintext, once.
     pub async fn write_token<U: User<Id = S::UserId>>(&self, user: &U) -> Result<PlaintextToken> {
         let token = PlaintextToken::generate()?;
+        let created_at = self.now();
         let row = AccessToken {
             token: self.mode.stored_key(token.expose_secret()).as_str().to_owned(),
             user_id: user.id().clone(),
-            created_at: self.now(),
+            created_at,
         };
-        self.store.create(row).await?;
+        self.store.create(row, self.expires_at(created_at)).await?;
         Ok(token)
     }
 
@@ -245,6 +227,24 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         self.store.delete_all_of_user(user.id()).await
     }
 
+    /// The oldest creation time a live token may have now; `None` if tokens never expire.
+    pub fn not_before(&self) -> Option<DateTime<Utc>> {
+        self.lifetime.map(|lifetime| self.now() - lifetime)
+    }
+
+    /// The row key for a presented token, or `None` when it cannot be a token at all.
+    fn stored_key(&self, token: Option<&str>) -> Option<StoredKey> {
+        token.filter(|t| is_well_formed(t)).map(|t| self.mode.stored_key(t))
+    }
+
+    // Whole microseconds: PostgreSQL and MySQL keep no finer, and a boundary computed from a
+    // finer `now` would disagree with the stored creation time by the truncated nanoseconds.
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now().trunc_subsecs(6)
+    }
+}
+
+impl<S: PurgeExpired> DatabaseStrategy<S> {
     /// Deletes every expired row, `batch_size` rows per statement, returning how many went.
     ///
     /// The cutoff is fixed when the purge starts, so tokens issued meanwhile are never touched and
@@ -273,44 +273,6 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 return Ok(total);
             }
         }
-    }
-
-    /// The oldest creation time a live token may have now; `None` if tokens never expire.
-    pub fn not_before(&self) -> Option<DateTime<Utc>> {
-        self.lifetime.map(|lifetime| self.now() - lifetime)
-    }
-
-    /// The row key for a presented token, or `None` when it cannot be a token at all.
-    fn stored_key(&self, token: Option<&str>) -> Option<StoredKey> {
-        token.filter(|t| is_well_formed(t)).map(|t| self.mode.stored_key(t))
-    }
-
-    // Whole microseconds: PostgreSQL and MySQL keep no finer, and a boundary computed from a
-    // finer `now` would disagree with the stored creation time by the truncated nanoseconds.
-    fn now(&self) -> DateTime<Utc> {
-        self.clock.now().trunc_subsecs(6)
-    }
-}
-
-impl<S, U> Strategy<U> for DatabaseStrategy<S>
-where
-    S: AccessTokenStore,
-    U: User<Id = S::UserId>,
-{
-    fn read_token<L: UserLoader<User = U>>(
-        &self,
-        token: Option<&str>,
-        users: &L,
-    ) -> impl Future<Output = Result<Option<U>>> + Send {
-        DatabaseStrategy::read_token(self, token, users)
-    }
-
-    fn write_token(&self, user: &U) -> impl Future<Output = Result<PlaintextToken>> + Send {
-        DatabaseStrategy::write_token(self, user)
-    }
-
-    fn destroy_token(&self, token: &str, user: &U) -> impl Future<Output = Result<bool>> + Send {
-        DatabaseStrategy::destroy_token(self, token, user)
     }
 }
 

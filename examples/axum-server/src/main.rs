@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
 use authtoken_axum::{
-    AuthBackend, Authenticator, CookieTransport, CurrentUser, Joined, Transport, auth_router,
+    AuthBackend, Authenticator, CookieTransport, CurrentUser, Transport, auth_router,
 };
 use authtoken_sea_orm::SeaOrmStore;
 use axum::Json;
@@ -55,9 +55,12 @@ async fn seed(db: &DatabaseConnection) -> Result<(), Error> {
     Ok(())
 }
 
-fn strategy(db: &DatabaseConnection) -> Result<Joined<SeaOrmStore<users::token::Entity>>, Error> {
+/// The strategy reads each token joined with its user: one query per request.
+fn strategy(
+    db: &DatabaseConnection,
+) -> Result<DatabaseStrategy<SeaOrmStore<users::token::Entity>>, Error> {
     let store = SeaOrmStore::new(db.clone()).with_timeout(Duration::from_secs(5));
-    Ok(Joined(DatabaseStrategy::new(store, Some(LIFETIME))?))
+    Ok(DatabaseStrategy::new(store, Some(LIFETIME))?)
 }
 
 #[tokio::main]

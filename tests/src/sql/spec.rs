@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use authtoken::store::{AccessToken, AccessTokenStore};
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
 use authtoken::{DatabaseStrategy, ManualClock, User};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, EntityTrait, QueryFilter, Statement};
@@ -308,7 +308,7 @@ pub async fn timestamps_round_trip_to_the_microsecond<S: UserSchema>(b: &SqlBack
     let user = b.create_user(true).await;
     let at = noon() + TimeDelta::microseconds(123_456);
     let written = row::<S>(&user, at);
-    store.create(written.clone()).await.unwrap();
+    store.create(written.clone(), None).await.unwrap();
     assert_eq!(store.get(&written.token, None).await.unwrap(), Some(written.clone()));
     assert_eq!(store.get(&written.token, Some(at)).await.unwrap(), Some(written.clone()));
     assert_eq!(
@@ -334,7 +334,7 @@ pub async fn token_lookup_is_case_sensitive<S: UserSchema>(b: &SqlBackend<S>) {
     let user = b.create_user(true).await;
     let mut written = row::<S>(&user, noon());
     written.token = sha256_base64url("case").replace(|c: char| c.is_ascii_digit(), "a");
-    store.create(written.clone()).await.unwrap();
+    store.create(written.clone(), None).await.unwrap();
     let lower = written.token.to_ascii_lowercase();
     let upper = written.token.to_ascii_uppercase();
     assert_ne!(lower, written.token);
@@ -343,7 +343,7 @@ pub async fn token_lookup_is_case_sensitive<S: UserSchema>(b: &SqlBackend<S>) {
     assert!(!store.delete(&lower, user.id()).await.unwrap());
     // A second row that differs only in case is a different token, not a duplicate.
     let twin = AccessToken { token: upper, ..written.clone() };
-    store.create(twin).await.unwrap();
+    store.create(twin, None).await.unwrap();
     assert_eq!(store.list_of_user(user.id()).await.unwrap().len(), 2);
 }
 
@@ -491,7 +491,7 @@ pub async fn token_for_a_missing_user_is_refused_by_the_foreign_key<S: UserSchem
 ) {
     let user = b.create_user(true).await;
     b.delete_user(&user).await;
-    let result = b.store().create(row::<S>(&user, noon())).await;
+    let result = b.store().create(row::<S>(&user, noon()), None).await;
     assert!(matches!(result, Err(authtoken::Error::UnknownUser)), "{result:?}");
 }
 
@@ -510,7 +510,7 @@ pub async fn check_table_names_a_missing_table_and_a_wrong_id_type<S: UserSchema
     assert!(message(missing).contains("cannot read table `no_such_tokens`"));
 
     let user = b.create_user(true).await;
-    b.store().create(row::<S>(&user, noon())).await.unwrap();
+    b.store().create(row::<S>(&user, noon()), None).await.unwrap();
     let wrong = match S::ID_TYPE {
         authtoken_migration::UserIdType::Uuid => {
             SeaOrmStore::<access_token::Entity<i64>>::new(b.db.conn.clone()).check_table().await

@@ -2,9 +2,8 @@
 
 use anyhow::anyhow;
 use authtoken::{Error, User};
-use authtoken_sea_orm::AccessTokenEntity;
 
-use crate::app::{CliUserId, Context, Outcome};
+use crate::app::{CliStore, Context, Outcome};
 
 /// The id a token is issued for: `write_token` takes a user, the CLI has only its id.
 struct UserById<Id>(Id);
@@ -18,10 +17,7 @@ impl<Id: authtoken::UserId> User for UserById<Id> {
 }
 
 /// Issues a token and prints it on stdout, alone, so it can be piped; the rest goes to stderr.
-pub async fn issue<E>(context: &Context<E>, user: &str) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+pub async fn issue<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let user = UserById(context.user_id(user)?);
     let token = context.strategy.write_token(&user).await.map_err(|e| match e {
         Error::UnknownUser => anyhow!("no user with id {}", user.0),

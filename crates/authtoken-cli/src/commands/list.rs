@@ -1,17 +1,12 @@
 //! `authtoken list --user ID`
 
-use authtoken::AccessTokenStore;
 use authtoken::token::fingerprint;
-use authtoken_sea_orm::AccessTokenEntity;
 
 use super::{expiry, when};
-use crate::app::{CliUserId, Context, Outcome};
+use crate::app::{CliStore, Context, Outcome};
 
 /// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires.
-pub async fn list<E>(context: &Context<E>, user: &str) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let id = context.user_id(user)?;
     let strategy = &context.strategy;
     let rows = strategy.store().list_of_user(&id).await?;

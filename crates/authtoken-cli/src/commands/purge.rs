@@ -5,21 +5,17 @@ use std::num::NonZeroU32;
 use std::time::Instant;
 
 use anyhow::anyhow;
-use authtoken_sea_orm::AccessTokenEntity;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::when;
-use crate::app::{CliUserId, Context, Outcome};
+use crate::app::{CliStore, Context, Outcome};
 
 /// Deletes expired rows in batches: a progress bar on a terminal, a line per batch otherwise.
-pub async fn purge<E>(
-    context: &Context<E>,
+pub async fn purge<S: CliStore>(
+    context: &Context<S>,
     dry_run: bool,
     batch_size: NonZeroU32,
-) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+) -> anyhow::Result<Outcome> {
     let strategy = &context.strategy;
     let cutoff = strategy
         .not_before()

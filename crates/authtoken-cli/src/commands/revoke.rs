@@ -1,15 +1,9 @@
 //! `authtoken revoke TOKEN` and `authtoken revoke-user ID`
 
-use authtoken::AccessTokenStore;
-use authtoken_sea_orm::AccessTokenEntity;
-
-use crate::app::{CliUserId, Context, Outcome};
+use crate::app::{CliStore, Context, Outcome};
 
 /// Revokes one token, whoever owns it.
-pub async fn revoke<E>(context: &Context<E>, token: &str) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+pub async fn revoke<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::Result<Outcome> {
     if context.strategy.revoke_token(token).await? {
         println!("revoked");
         Ok(Outcome::Done)
@@ -20,10 +14,7 @@ where
 }
 
 /// Revokes every token of a user.
-pub async fn revoke_user<E>(context: &Context<E>, user: &str) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+pub async fn revoke_user<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let id = context.user_id(user)?;
     let revoked = context.strategy.store().delete_all_of_user(&id).await?;
     println!("revoked {revoked} token(s) of user {id}");

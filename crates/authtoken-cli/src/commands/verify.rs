@@ -1,16 +1,12 @@
 //! `authtoken verify TOKEN`
 
 use authtoken::TokenStatus;
-use authtoken_sea_orm::AccessTokenEntity;
 
 use super::{expiry, when};
-use crate::app::{CliUserId, Context, Outcome};
+use crate::app::{CliStore, Context, Outcome};
 
 /// Says whether the token is valid and for whom, or why not.
-pub async fn verify<E>(context: &Context<E>, token: &str) -> anyhow::Result<Outcome>
-where
-    E: AccessTokenEntity<UserId: CliUserId>,
-{
+pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::Result<Outcome> {
     let strategy = &context.strategy;
     Ok(match strategy.inspect_token(token).await? {
         TokenStatus::Valid(row) => {

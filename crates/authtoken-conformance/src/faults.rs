@@ -4,7 +4,9 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use authtoken::store::{AccessToken, AccessTokenStore};
+use authtoken::store::{
+    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+};
 use authtoken::{BoxError, Error, Result, User, UserLoader};
 use chrono::{DateTime, Utc};
 
@@ -72,14 +74,13 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.inner.get(token, not_before).await
     }
 
-    async fn create(&self, row: AccessToken<S::UserId>) -> Result<()> {
+    async fn create(
+        &self,
+        row: AccessToken<S::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         self.probe.enter()?;
-        self.inner.create(row).await
-    }
-
-    async fn update(&self, row: AccessToken<S::UserId>) -> Result<bool> {
-        self.probe.enter()?;
-        self.inner.update(row).await
+        self.inner.create(row, expires_at).await
     }
 
     async fn delete(&self, token: &str, owner: &S::UserId) -> Result<bool> {
@@ -91,17 +92,41 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.probe.enter()?;
         self.inner.delete_all_of_user(owner).await
     }
+}
 
+impl<S: ListTokens> ListTokens for FaultyStore<S> {
     async fn list_of_user(&self, owner: &S::UserId) -> Result<Vec<AccessToken<S::UserId>>> {
         self.probe.enter()?;
         self.inner.list_of_user(owner).await
     }
+}
 
+impl<S: PurgeExpired> PurgeExpired for FaultyStore<S> {
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
         self.probe.enter()?;
         let deleted = self.inner.delete_created_before(cutoff, limit).await?;
         self.probe.purge_batches.lock().unwrap().push((limit.get(), deleted));
         Ok(deleted)
+    }
+
+    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.probe.enter()?;
+        self.inner.count_created_before(cutoff).await
+    }
+}
+
+impl<S, U> AccessTokenUserStore<U> for FaultyStore<S>
+where
+    S: AccessTokenUserStore<U>,
+    U: User<Id = S::UserId>,
+{
+    async fn get_with_user(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<RowWithUser<S::UserId, U>>> {
+        self.probe.enter()?;
+        self.inner.get_with_user(token, not_before).await
     }
 }
 

@@ -1,0 +1,198 @@
+//! The conformance kit of [`authtoken`]: one behavioural spec, run against any token store.
+//!
+//! A store proves it keeps the storage contract by running this crate's spec in its own tests:
+//! describe how to make a fresh store and users ([`Backend`]), then one macro line,
+//! [`conformance_suite!`], turns every spec function into a `#[test]`. The spec drives the store
+//! through [`DatabaseStrategy`](authtoken::DatabaseStrategy) on a manual clock, so expiry
+//! boundaries are exact, and through a [`FaultyStore`](faults::FaultyStore), so it can count the
+//! calls that reach the store and make them fail.
+//!
+//! # Implementing a store
+//!
+//! 1. Implement [`AccessTokenStore`](authtoken::AccessTokenStore): `get` (by stored key, with an
+//!    optional "created at or after"), `create` (a duplicate key is
+//!    [`Error::DuplicateToken`](authtoken::Error::DuplicateToken), never an overwrite), `delete`
+//!    (only if the owner matches) and `delete_all_of_user`. A backend failure is
+//!    [`Error::Store`](authtoken::Error::Store); "not found" is `None`, `false` or `0`.
+//! 2. Implement the capabilities your backend has: [`ListTokens`](authtoken::ListTokens) for an
+//!    operator's listing, [`PurgeExpired`](authtoken::PurgeExpired) if expired rows stay until
+//!    deleted, [`AccessTokenUserStore`](authtoken::AccessTokenUserStore) if you can join a token
+//!    with its user in one query.
+//! 3. Say how each test gets a fresh, isolated store (its own table, key prefix or database) and
+//!    users: [`memory::MemoryBackend::with_store`] keeps the users in memory; a store whose
+//!    tokens reference a real user table implements [`Backend`] (create and delete users;
+//!    deleting a user must take its tokens with it, as a cascade does).
+//! 4. Run the suite, naming the capability groups your store has (`listing`, `purging`):
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::sync::{Arc, Mutex};
+//!
+//! use authtoken::store::{AccessToken, AccessTokenStore};
+//! use authtoken::{Error, Result};
+//! use authtoken_conformance::memory::MemoryBackend;
+//! use chrono::{DateTime, Utc};
+//!
+//! /// The store under test: rows in a `HashMap`.
+//! #[derive(Clone, Default)]
+//! struct MapStore(Arc<Mutex<HashMap<String, AccessToken<u64>>>>);
+//!
+//! impl AccessTokenStore for MapStore {
+//!     type UserId = u64;
+//!
+//!     async fn get(&self, token: &str, not_before: Option<DateTime<Utc>>) -> Result<Option<AccessToken<u64>>> {
+//!         let rows = self.0.lock().unwrap();
+//!         Ok(rows.get(token).filter(|r| not_before.is_none_or(|t| r.created_at >= t)).cloned())
+//!     }
+//!
+//!     async fn create(&self, row: AccessToken<u64>, _expires_at: Option<DateTime<Utc>>) -> Result<()> {
+//!         let mut rows = self.0.lock().unwrap();
+//!         if rows.contains_key(&row.token) {
+//!             return Err(Error::DuplicateToken);
+//!         }
+//!         rows.insert(row.token.clone(), row);
+//!         Ok(())
+//!     }
+//!
+//!     async fn delete(&self, token: &str, owner: &u64) -> Result<bool> {
+//!         let mut rows = self.0.lock().unwrap();
+//!         let owned = rows.get(token).is_some_and(|r| r.user_id == *owner);
+//!         Ok(owned && rows.remove(token).is_some())
+//!     }
+//!
+//!     async fn delete_all_of_user(&self, owner: &u64) -> Result<u64> {
+//!         let mut rows = self.0.lock().unwrap();
+//!         let before = rows.len();
+//!         rows.retain(|_, r| r.user_id != *owner);
+//!         Ok((before - rows.len()) as u64)
+//!     }
+//! }
+//!
+//! fn next_id() -> u64 {
+//!     static NEXT: AtomicU64 = AtomicU64::new(1);
+//!     NEXT.fetch_add(1, Ordering::Relaxed)
+//! }
+//!
+//! // In a test file, this line is the whole suite (add `, listing, purging` for those groups):
+//! authtoken_conformance::conformance_suite!(async {
+//!     Some(MemoryBackend::with_store(MapStore::default(), next_id))
+//! });
+//! # fn main() {}
+//! ```
+//!
+//! The setup expression runs once per test and evaluates to a future of `Option<backend>`:
+//! `None` means "this backend is not configured here" (the test prints nothing and passes), so
+//! return `None` only outside CI, and fail loudly when CI expects the backend.
+
+mod backend;
+pub mod faults;
+pub mod memory;
+pub mod spec;
+
+pub use backend::Backend;
+
+/// Instantiates the spec as `#[test]`s, each on a fresh backend from `$setup`.
+///
+/// `conformance_suite!(setup)` runs the groups every store must pass (reading, revoking, storage
+/// modes, the storage contract, failures); add capability groups after the setup:
+/// `conformance_suite!(setup, listing, purging)` also runs the [`ListTokens`](authtoken::ListTokens)
+/// and [`PurgeExpired`](authtoken::PurgeExpired) specs.
+#[macro_export]
+macro_rules! conformance_suite {
+    ($setup:expr $(, $group:ident)* $(,)?) => {
+        $crate::spec_tests! { $setup;
+            missing_token_is_refused_without_a_query,
+            malformed_tokens_are_refused_without_a_query,
+            unknown_token_is_refused,
+            valid_token_authenticates_its_user,
+            token_one_second_past_its_lifetime_is_refused,
+            token_exactly_at_its_lifetime_is_accepted,
+            token_without_lifetime_never_expires,
+            token_of_deleted_user_is_refused,
+            inactive_user_is_still_returned,
+            altered_token_is_refused,
+            stored_hash_presented_as_token_is_refused,
+            two_logins_give_two_distinct_tokens,
+            reading_never_writes,
+            destroy_own_token_revokes_it,
+            destroy_other_users_token_leaves_it,
+            destroy_unknown_token_is_a_noop,
+            destroy_malformed_token_is_a_noop_without_a_query,
+            destroy_expired_token_deletes_it,
+            destroy_all_tokens_leaves_other_users_tokens,
+            hashed_mode_stores_the_sha256_not_the_token,
+            plain_mode_stores_the_token,
+            plain_mode_reads_a_token_written_by_another_program,
+            failing_store_is_an_error_from_every_call,
+            failing_user_loader_is_an_error,
+            zero_lifetime_is_rejected,
+            token_debug_and_display_do_not_reveal_it,
+            store_rejects_a_duplicate_token,
+            store_get_respects_not_before,
+            store_create_with_an_expiry_keeps_the_row,
+            concurrent_logins_give_distinct_valid_tokens,
+            inspect_token_tells_unknown_from_expired,
+            operator_revoke_deletes_any_users_token,
+        }
+        $( $crate::spec_group! { $group; $setup } )*
+    };
+}
+
+/// The specs of one capability group; see [`conformance_suite!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! spec_group {
+    (listing; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            store_lists_a_users_tokens_oldest_first,
+            a_failed_login_leaves_no_row,
+        }
+    };
+    (purging; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            purge_removes_exactly_the_expired_rows,
+            purge_respects_the_batch_size,
+            purge_without_lifetime_deletes_nothing,
+            purge_count_matches_what_a_purge_deletes,
+            failing_store_fails_the_purge,
+        }
+    };
+    ($other:ident; $setup:expr) => {
+        compile_error!(concat!(
+            "unknown conformance group `",
+            stringify!($other),
+            "`: the groups are `listing` and `purging`"
+        ));
+    };
+}
+
+/// One `#[test]` per named spec function, each on a multi-threaded runtime of its own.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! spec_tests {
+    ($setup:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::run(async {
+                    let Some(backend) = $setup.await else { return };
+                    $crate::spec::$name(&backend).await;
+                    $crate::Backend::cleanup(backend).await;
+                });
+            }
+        )*
+    };
+}
+
+/// Runs one test on a fresh two-worker tokio runtime, so the crate using the macros need not
+/// depend on tokio itself.
+#[doc(hidden)]
+pub fn run(test: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime for the test")
+        .block_on(test);
+}

@@ -1,0 +1,49 @@
+//! Listing a user's tokens: the [`ListTokens`] capability.
+
+use authtoken::store::AccessToken;
+use authtoken::{AccessTokenStore, Error, ListTokens, User};
+use chrono::TimeDelta;
+
+use super::{foreign_token, hashed, login, start_time};
+use crate::Backend;
+
+/// `list_of_user` returns exactly the user's rows, oldest first.
+pub async fn store_lists_a_users_tokens_oldest_first<B: Backend>(b: &B)
+where
+    B::Store: ListTokens,
+{
+    let store = b.store();
+    let alice = b.create_user(true).await;
+    let bob = b.create_user(true).await;
+    let at = start_time();
+    let mut expected = Vec::new();
+    for minutes in [30, 10, 20] {
+        let row = AccessToken {
+            token: foreign_token(),
+            user_id: alice.id().clone(),
+            created_at: at + TimeDelta::minutes(minutes),
+        };
+        store.create(row.clone(), None).await.unwrap();
+        expected.push(row);
+    }
+    let other = AccessToken { token: foreign_token(), user_id: bob.id().clone(), created_at: at };
+    store.create(other, None).await.unwrap();
+    expected.sort_by_key(|row| row.created_at);
+    assert_eq!(store.list_of_user(alice.id()).await.unwrap(), expected);
+    assert!(store.list_of_user(&b.create_user(true).await.id().clone()).await.unwrap().is_empty());
+}
+
+/// A login that failed in the store left no row behind; the one before it is still there.
+pub async fn a_failed_login_leaves_no_row<B: Backend>(b: &B)
+where
+    B::Store: ListTokens,
+{
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    login::<B, _>(&h, &user).await;
+    h.probe.set_failing(true);
+    assert!(matches!(h.strategy.write_token(&user).await, Err(Error::Store(_))));
+    assert!(matches!(h.strategy.store().list_of_user(user.id()).await, Err(Error::Store(_))));
+    h.probe.set_failing(false);
+    assert_eq!(h.strategy.store().list_of_user(user.id()).await.unwrap().len(), 1);
+}
