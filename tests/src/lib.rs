@@ -4,6 +4,7 @@
 //!
 //! The conformance kit's items are re-exported here, so test files name one crate.
 
+pub mod http_spec;
 pub mod logs;
 pub mod proxy;
 pub mod sql;

@@ -2,77 +2,52 @@
 
 use std::marker::PhantomData;
 
+use authtoken_http::{
+    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy,
+};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
-use crate::{AuthRejection, AuthUser, Authenticated, Authenticator};
+use crate::AuthRejection;
 
-/// What a user must be for an extractor to accept them.
-pub trait Policy: Send + Sync + 'static {
-    /// An inactive user is refused with 401.
-    const ACTIVE: bool;
-    /// An unverified user is refused with 403.
-    const VERIFIED: bool;
-    /// A user who is not a superuser is refused with 403.
-    const SUPERUSER: bool;
+/// The result of authenticating a request, kept in its extensions so that a second extractor
+/// does not ask the store again.
+#[derive(Clone)]
+struct Authentication<U>(Option<Authenticated<U>>);
 
-    /// Applies the policy.
-    fn check<U: AuthUser>(user: &U) -> Result<(), AuthRejection> {
-        if Self::ACTIVE && !user.is_active() {
-            return Err(AuthRejection::Unauthorized);
-        }
-        if (Self::VERIFIED && !user.is_verified()) || (Self::SUPERUSER && !user.is_superuser()) {
-            return Err(AuthRejection::Forbidden);
-        }
-        Ok(())
-    }
-}
-
-macro_rules! policy {
-    ($(#[$doc:meta])* $name:ident, $active:expr, $verified:expr, $superuser:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy)]
-        pub struct $name;
-
-        impl Policy for $name {
-            const ACTIVE: bool = $active;
-            const VERIFIED: bool = $verified;
-            const SUPERUSER: bool = $superuser;
-        }
-    };
-}
-
-policy!(
-    /// Any authenticated user that is active (the default).
-    Active, true, false, false
-);
-policy!(
-    /// An active, verified user.
-    Verified, true, true, false
-);
-policy!(
-    /// An active superuser.
-    Superuser, true, false, true
-);
-policy!(
-    /// Any authenticated user, inactive ones included.
-    AnyStatus, false, false, false
-);
-
-/// The request's user, who must pass policy `P`; the authenticator, for callers that need more.
+/// The request's user, who must pass policy `P`, and the authenticator.
 async fn authenticate<U, P, S>(
-    parts: &Parts,
+    parts: &mut Parts,
     state: &S,
-) -> Result<(Authenticated<U>, Authenticator<U>), AuthRejection>
+) -> Result<(Authenticated<U>, Authenticator<U>), (Refusal, Authenticator<U>)>
 where
     U: AuthUser,
     P: Policy,
     Authenticator<U>: FromRef<S>,
 {
     let auth = Authenticator::<U>::from_ref(state);
-    let found = auth.authenticate(parts).await?.ok_or(AuthRejection::Unauthorized)?;
-    P::check(&found.user)?;
-    Ok((found, auth))
+    let found = match parts.extensions.get::<Authentication<U>>() {
+        Some(Authentication(found)) => found.clone(),
+        None => match auth.authenticate(&parts.headers).await {
+            Ok(found) => {
+                parts.extensions.insert(Authentication(found.clone()));
+                found
+            }
+            // A failure is not kept: the next extractor asks again, and fails again or recovers.
+            Err(error) => return Err((error.into(), auth)),
+        },
+    };
+    let Some(found) = found else {
+        return Err((Refusal::Unauthorized, auth));
+    };
+    match P::check(&found.user) {
+        Ok(()) => Ok((found, auth)),
+        Err(refusal) => Err((refusal, auth)),
+    }
+}
+
+fn rejection<U: AuthUser>((refusal, auth): (Refusal, Authenticator<U>)) -> AuthRejection {
+    AuthRejection(refusal.into_response(auth.challenges()))
 }
 
 /// The authenticated user, under policy `P` ([`Active`] unless given): 401 for a missing,
@@ -106,7 +81,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let (found, _) = authenticate::<U, P, S>(parts, state).await?;
+        let (found, _) = authenticate::<U, P, S>(parts, state).await.map_err(rejection)?;
         Ok(Self(found.user, PhantomData))
     }
 }
@@ -124,17 +99,17 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
-            Ok(user) => Ok(Some(user)),
-            Err(AuthRejection::Unauthorized | AuthRejection::Forbidden) => Ok(None),
-            Err(failure) => Err(failure),
+        match authenticate::<U, P, S>(parts, state).await {
+            Ok((found, _)) => Ok(Some(Self(found.user, PhantomData))),
+            Err((Refusal::Unauthorized | Refusal::Forbidden, _)) => Ok(None),
+            Err(failure) => Err(rejection(failure)),
         }
     }
 }
 
 /// The active user together with the token it presented and the backend that accepted it: what
 /// a logout needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CurrentUserToken<U> {
     /// The user.
     pub user: U,
@@ -142,6 +117,17 @@ pub struct CurrentUserToken<U> {
     pub token: String,
     /// The name of the backend that accepted it.
     pub backend: String,
+}
+
+impl<U: std::fmt::Debug> std::fmt::Debug for CurrentUserToken<U> {
+    // The token is a live credential: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurrentUserToken")
+            .field("user", &self.user)
+            .field("token", &"<redacted>")
+            .field("backend", &self.backend)
+            .finish()
+    }
 }
 
 impl<U, S> FromRequestParts<S> for CurrentUserToken<U>
@@ -153,8 +139,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let (found, auth) = authenticate::<U, Active, S>(parts, state).await?;
-        let backend = auth.backend(found.backend).name.clone();
+        let (found, auth) = authenticate::<U, Active, S>(parts, state).await.map_err(rejection)?;
+        let backend = auth.backend(found.backend).name().to_owned();
         Ok(Self { user: found.user, token: found.token, backend })
     }
 }

@@ -1,17 +1,18 @@
-//! axum integration for [`authtoken`], in the manner of fastapi-users' authentication backends.
+//! axum integration for [`authtoken`]: extractors and a router over the framework-neutral
+//! [`authtoken_http`] layer.
 //!
-//! A backend pairs a [`Transport`] (a bearer header or a cookie) with a token strategy; an
-//! [`Authenticator`] tries its backends in order; [`CurrentUser`] extracts the user, and
-//! [`auth_router`] serves login and logout. Protecting a route:
+//! A backend pairs a [`Transport`] ([`Bearer`], [`Cookie`], [`Header`] or your own) with an
+//! [`AuthStrategy`]; an [`Authenticator`] tries its backends in order; [`CurrentUser`] extracts
+//! the user, and [`auth_router`] serves login and logout. Protecting a route:
 //!
 //! ```no_run
 //! # use authtoken_axum::*;
-//! # use axum::{Router, routing::get, extract::FromRef};
+//! # use axum::{Router, routing::get};
 //! # #[derive(Clone)] struct Account { id: u64 }
 //! # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
 //! # impl AuthUser for Account { fn is_active(&self) -> bool { true } }
 //! # async fn run(strategy: WithUsers<authtoken::memory::MemoryStore<u64>, authtoken::memory::MemoryUsers<Account>>) -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = Authenticator::new(vec![AuthBackend::new("bearer", Transport::Bearer, strategy)])?;
+//! let auth = Authenticator::new(vec![AuthBackend::new("bearer", Bearer, strategy)])?;
 //!
 //! async fn me(CurrentUser(user, ..): CurrentUser<Account>) -> String {
 //!     format!("you are user {}", user.id)
@@ -23,19 +24,19 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Failures of the token store are 500s, never 401s: an outage cannot pass for a logout.
+//! A request is authenticated once, however many extractors its handler takes: the first keeps
+//! the result in the request's extensions. Failures of the token store are 500s, never 401s: an
+//! outage cannot pass for a logout.
 
-mod backend;
-mod error;
 mod extract;
+mod rejection;
 mod routes;
-mod transport;
-mod user;
 
 pub use authtoken::{AuthStrategy, WithUsers};
-pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
-pub use error::AuthRejection;
-pub use extract::{Active, AnyStatus, CurrentUser, CurrentUserToken, Policy, Superuser, Verified};
-pub use routes::{Credentials, auth_router};
-pub use transport::{CookieTransport, SameSite, Transport};
-pub use user::AuthUser;
+pub use authtoken_http::{
+    Active, AnyStatus, AuthBackend, AuthUser, Authenticated, Authenticator, Bearer, ConfigError,
+    Cookie, Credentials, Header, Policy, SameSite, Superuser, Transport, Verified,
+};
+pub use extract::{CurrentUser, CurrentUserToken};
+pub use rejection::AuthRejection;
+pub use routes::auth_router;

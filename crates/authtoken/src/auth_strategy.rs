@@ -66,8 +66,8 @@ pub trait AuthStrategy<U: User>: Send + Sync {
     async fn destroy_all(&self, user: &U) -> Result<u64>;
 }
 
-/// A [`DatabaseStrategy`] that loads users through a [`UserLoader`]: the reference's two-query
-/// read, for stores that cannot join. Made by [`DatabaseStrategy::with_users`].
+/// A [`DatabaseStrategy`] that loads users through a [`UserLoader`]: a two-query read,
+/// for stores that cannot join. Made by [`DatabaseStrategy::with_users`].
 #[derive(Debug)]
 pub struct WithUsers<S, L> {
     /// The token strategy.

@@ -16,11 +16,14 @@
 //! logout, malformed tokens never reach the store, logout cannot delete another user's token, and
 //! expired rows can be purged in bounded batches.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod auth_strategy;
 mod clock;
 mod error;
 pub mod memory;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;
 pub mod store;
 mod strategy;

@@ -1,7 +1,7 @@
 //! A background task that keeps the token table from growing without bound.
 //!
-//! The reference never deletes expired rows: every login adds one, so its table only grows and
-//! its `created_at` filter scans ever more dead rows. Start one of these with the application.
+//! Every login adds a row and nothing else removes the expired ones, so without a purge the table
+//! only grows. Start one of these with the application.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -8,9 +8,6 @@
 //! - [`PurgeExpired`]: delete expired rows in bounded batches (a store whose keys expire by
 //!   themselves, such as Redis with a TTL, has no need of it);
 //! - [`AccessTokenUserStore`]: the token and its user in one query (a join).
-//!
-//! The counterpart of fastapi-users' `AccessTokenDatabase` (get, create, update, delete), plus
-//! what the reference lacks: delete all of a user's tokens, list them, and purge expired rows.
 
 use std::future::Future;
 use std::num::NonZeroU32;

@@ -70,8 +70,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// A strategy over `store` whose tokens live for `lifetime` (`None`: they never expire),
     /// hashed at rest, on the system clock.
     ///
-    /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth (the
-    /// reference reads 0 as "forever", which is worse).
+    /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth
+    /// ("forever" is spelled `None`).
     pub fn new(store: S, lifetime: Option<Duration>) -> Result<Self> {
         let lifetime = match lifetime {
             None => None,
@@ -209,8 +209,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Revokes `token` if it belongs to `user`, expired or not; `true` if a row was deleted.
     ///
-    /// Someone else's token is left alone (the reference deletes it), and a malformed or
-    /// unknown token is a no-op.
+    /// Someone else's token is left alone, and a malformed or unknown token is a no-op.
     pub async fn destroy_token<U: User<Id = S::UserId>>(
         &self,
         token: &str,

@@ -12,9 +12,7 @@ mod users;
 use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
-use authtoken_axum::{
-    AuthBackend, Authenticator, CookieTransport, CurrentUser, Transport, auth_router,
-};
+use authtoken_axum::{AuthBackend, Authenticator, Bearer, Cookie, CurrentUser, auth_router};
 use authtoken_sea_orm::SeaOrmStore;
 use axum::Json;
 use axum::Router;
@@ -71,15 +69,15 @@ async fn main() -> Result<(), Error> {
     migration::Migrator::up(&db, None).await?;
     seed(&db).await?;
 
-    let cookie = CookieTransport {
+    let cookie = Cookie {
         max_age: Some(LIFETIME),
         // This demo serves plain HTTP on 127.0.0.1; behind TLS keep the default (`true`).
         secure: false,
-        ..CookieTransport::default()
+        ..Cookie::default()
     };
     let auth = Authenticator::new(vec![
-        AuthBackend::new("cookie", Transport::Cookie(cookie), strategy(&db)?),
-        AuthBackend::new("bearer", Transport::Bearer, strategy(&db)?),
+        AuthBackend::new("cookie", cookie, strategy(&db)?),
+        AuthBackend::new("bearer", Bearer, strategy(&db)?),
     ])?;
     let app = Router::new()
         .route("/", get(page))

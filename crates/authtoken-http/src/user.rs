@@ -1,6 +1,6 @@
-//! What the extractors need to know about a user beyond its id.
+//! What the policies need to know about a user beyond its id.
 
-/// A user the extractors can apply policies to, as fastapi-users' user model does.
+/// A user the policies can be applied to, as fastapi-users' user model is.
 pub trait AuthUser: authtoken::User + Clone + Send + Sync + 'static {
     /// Whether the user may use the service at all; an inactive user is "not authenticated".
     fn is_active(&self) -> bool;

@@ -1,0 +1,78 @@
+//! The shared HTTP spec (`authtoken_tests::http_spec`) against an actix-web app configured like
+//! the axum one, plus what only the actix adapter can get wrong.
+
+use actix_web::{App, HttpServer, web};
+use authtoken::DatabaseStrategy;
+use authtoken::memory::{MemoryStore, MemoryUsers};
+use authtoken_actix::*;
+use authtoken_tests::http_spec::{Account, Fixture, Passwords};
+
+async fn who(CurrentUser(user, ..): CurrentUser<Account>) -> String {
+    user.name.to_owned()
+}
+
+async fn verified(user: CurrentUser<Account, Verified>) -> String {
+    user.name.to_owned()
+}
+
+async fn admin(user: CurrentUser<Account, Superuser>) -> String {
+    user.name.to_owned()
+}
+
+async fn any(user: CurrentUser<Account, AnyStatus>) -> String {
+    user.name.to_owned()
+}
+
+async fn maybe(MaybeUser(user, ..): MaybeUser<Account>) -> String {
+    user.map_or("anonymous".to_owned(), |u| u.name.to_owned())
+}
+
+async fn token(current: CurrentUserToken<Account>) -> String {
+    format!("{} via {} ({} chars)", current.user.name, current.backend, current.token.len())
+}
+
+async fn twice(first: CurrentUser<Account>, second: CurrentUser<Account, AnyStatus>) -> String {
+    assert_eq!(first.id, second.id);
+    first.name.to_owned()
+}
+
+/// The spec's app, served on a free port of 127.0.0.1 by one worker.
+async fn serve(fixture: Fixture) -> String {
+    let auth = fixture.auth;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(auth.clone())
+            .route("/me", web::get().to(who))
+            .route("/verified", web::get().to(verified))
+            .route("/admin", web::get().to(admin))
+            .route("/any", web::get().to(any))
+            .route("/maybe", web::get().to(maybe))
+            .route("/token", web::get().to(token))
+            .route("/twice", web::get().to(twice))
+            .service(auth_scope("/auth/bearer", auth.clone(), "bearer", Passwords).unwrap())
+            .service(auth_scope("/auth/cookie", auth.clone(), "cookie", Passwords).unwrap())
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    base
+}
+
+authtoken_tests::http_spec!(serve);
+
+#[test]
+fn an_unknown_backend_is_a_start_up_error() {
+    let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), None)
+        .unwrap()
+        .with_users(MemoryUsers::<Account>::new());
+    let auth = Authenticator::new(vec![AuthBackend::new("main", Bearer, strategy)]).unwrap();
+    assert_eq!(
+        auth_scope("/auth", auth, "other", Passwords).err(),
+        Some(ConfigError::UnknownBackend("other".to_owned()))
+    );
+}

@@ -1,0 +1,181 @@
+//! Backends (a name, a transport and a strategy) and the ordered list they are tried in.
+
+use std::sync::Arc;
+
+use authtoken::{AuthStrategy, User};
+use http::{HeaderMap, HeaderValue};
+
+use crate::transport::Transport;
+
+/// One way to authenticate: a transport paired with a strategy, under a name.
+pub struct AuthBackend<U> {
+    name: String,
+    transport: Arc<dyn Transport>,
+    strategy: Arc<dyn AuthStrategy<U>>,
+}
+
+impl<U: User> AuthBackend<U> {
+    /// A backend called `name`, reading tokens with `transport` and checking them with `strategy`.
+    pub fn new(
+        name: &str,
+        transport: impl Transport,
+        strategy: impl AuthStrategy<U> + 'static,
+    ) -> Self {
+        Self::from_parts(name, Arc::new(transport), Arc::new(strategy))
+    }
+
+    /// Like [`new`](Self::new), from shared parts (one strategy behind several transports).
+    pub fn from_parts(
+        name: &str,
+        transport: Arc<dyn Transport>,
+        strategy: Arc<dyn AuthStrategy<U>>,
+    ) -> Self {
+        Self { name: name.to_owned(), transport, strategy }
+    }
+
+    /// The backend's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the backend reads tokens and how it answers.
+    pub fn transport(&self) -> &dyn Transport {
+        &*self.transport
+    }
+
+    /// What the backend checks tokens with.
+    pub fn strategy(&self) -> &dyn AuthStrategy<U> {
+        &*self.strategy
+    }
+
+    /// The user this backend's token in `headers` authenticates, with the token.
+    async fn authenticate(&self, headers: &HeaderMap) -> authtoken::Result<Option<(U, String)>> {
+        let Some(token) = self.transport.token(headers) else {
+            return Ok(None);
+        };
+        let user = self.strategy.read(&token).await?;
+        Ok(user.map(|user| (user, token)))
+    }
+}
+
+/// A configuration mistake found at start-up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    /// Two backends share a name; routes and logs could not tell them apart.
+    #[error("two authentication backends are named `{0}`")]
+    DuplicateBackend(String),
+    /// No backend was given.
+    #[error("at least one authentication backend is needed")]
+    NoBackend,
+    /// A router was asked for a backend that does not exist.
+    #[error("no authentication backend is named `{0}`")]
+    UnknownBackend(String),
+}
+
+/// Who a request is, and how it proved it.
+#[derive(Clone)]
+pub struct Authenticated<U> {
+    /// The user.
+    pub user: U,
+    /// The token the request carried.
+    pub token: String,
+    /// The index of the backend that accepted it.
+    pub backend: usize,
+}
+
+impl<U: std::fmt::Debug> std::fmt::Debug for Authenticated<U> {
+    // The token is a live credential: never in a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("user", &self.user)
+            .field("token", &"<redacted>")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// The backends, tried in order; the first that yields a user wins. Cheap to clone.
+pub struct Authenticator<U> {
+    backends: Arc<[AuthBackend<U>]>,
+    challenges: Arc<[HeaderValue]>,
+}
+
+impl<U> Clone for Authenticator<U> {
+    fn clone(&self) -> Self {
+        Self { backends: Arc::clone(&self.backends), challenges: Arc::clone(&self.challenges) }
+    }
+}
+
+impl<U: User + 'static> Authenticator<U> {
+    /// Checks the list: at least one backend, no two with one name.
+    pub fn new(backends: Vec<AuthBackend<U>>) -> Result<Self, ConfigError> {
+        if backends.is_empty() {
+            return Err(ConfigError::NoBackend);
+        }
+        for (i, backend) in backends.iter().enumerate() {
+            if backends[..i].iter().any(|earlier| earlier.name == backend.name) {
+                return Err(ConfigError::DuplicateBackend(backend.name.clone()));
+            }
+        }
+        let mut challenges: Vec<HeaderValue> = Vec::new();
+        for challenge in backends.iter().filter_map(|b| b.transport.challenge()) {
+            if !challenges.contains(&challenge) {
+                challenges.push(challenge);
+            }
+        }
+        Ok(Self { backends: backends.into(), challenges: challenges.into() })
+    }
+
+    /// The index of the backend called `name`.
+    pub fn index_of(&self, name: &str) -> Result<usize, ConfigError> {
+        self.backends
+            .iter()
+            .position(|backend| backend.name == name)
+            .ok_or_else(|| ConfigError::UnknownBackend(name.to_owned()))
+    }
+
+    /// The backend at `index` (from [`index_of`](Self::index_of) or [`Authenticated::backend`]).
+    ///
+    /// # Panics
+    /// If there is no backend at `index`.
+    pub fn backend(&self, index: usize) -> &AuthBackend<U> {
+        &self.backends[index]
+    }
+
+    /// The backends, in the order they are tried.
+    pub fn backends(&self) -> &[AuthBackend<U>] {
+        &self.backends
+    }
+
+    /// The `WWW-Authenticate` challenges of the backends' transports, each once: what a 401
+    /// from any of them carries. Empty when no transport has a scheme (cookies only).
+    pub fn challenges(&self) -> &[HeaderValue] {
+        &self.challenges
+    }
+
+    /// The first backend whose transport finds a token and whose strategy accepts it.
+    ///
+    /// A strategy's failure is an error at once: trying the next backend could let an outage
+    /// pass for "not authenticated".
+    pub async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> authtoken::Result<Option<Authenticated<U>>> {
+        for index in 0..self.backends.len() {
+            if let Some(found) = self.authenticate_with(index, headers).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`authenticate`](Self::authenticate) with the backend at `index` only.
+    pub async fn authenticate_with(
+        &self,
+        index: usize,
+        headers: &HeaderMap,
+    ) -> authtoken::Result<Option<Authenticated<U>>> {
+        let found = self.backends[index].authenticate(headers).await?;
+        Ok(found.map(|(user, token)| Authenticated { user, token, backend: index }))
+    }
+}

@@ -1,0 +1,44 @@
+//! Why a request was refused, and the answer that goes with it.
+
+use http::StatusCode;
+use http::header::WWW_AUTHENTICATE;
+
+use crate::response::{AuthResponse, detail, no_store};
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthRejection {
+    /// No token, an unknown or expired one, or an inactive user: 401.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Authenticated, but not verified or not a superuser where that is required: 403.
+    #[error("forbidden")]
+    Forbidden,
+    /// The token store or user loader failed: 500. Never "unauthorized", so an outage cannot
+    /// pass for a logout.
+    #[error("authentication failed: {0}")]
+    Failed(#[from] authtoken::Error),
+}
+
+impl AuthRejection {
+    /// The answer: `{"detail": "..."}` with 401, 403 or 500. A 401 carries `challenges` (the
+    /// transports' `WWW-Authenticate` values, see
+    /// [`Authenticator::challenges`](crate::Authenticator::challenges)); a 500 logs the cause
+    /// and shows none of it.
+    pub fn into_response(self, challenges: &[http::HeaderValue]) -> AuthResponse {
+        match self {
+            AuthRejection::Unauthorized => {
+                let mut response = no_store(detail(StatusCode::UNAUTHORIZED, "Unauthorized"));
+                for challenge in challenges {
+                    response.headers_mut().append(WWW_AUTHENTICATE, challenge.clone());
+                }
+                response
+            }
+            AuthRejection::Forbidden => no_store(detail(StatusCode::FORBIDDEN, "Forbidden")),
+            AuthRejection::Failed(error) => {
+                tracing::error!(%error, "authentication failed");
+                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! One black-box HTTP spec for every web adapter: requests over real TCP on 127.0.0.1 and the
+//! statuses, headers and bodies they must get back.
+//!
+//! An adapter's test file builds its app from a [`Fixture`] (the same backends, users and clock
+//! for every framework) with the routes listed on [`Fixture`], serves it, and runs
+//! [`http_spec!`](crate::http_spec!) with an `async fn(Fixture) -> String` that returns the base URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authtoken::memory::{MemoryStore, MemoryUsers};
+use authtoken::{BoxError, DatabaseStrategy, ManualClock};
+use authtoken_http::{AuthBackend, AuthUser, Authenticator, Bearer, Cookie, Credentials, SameSite};
+use chrono::TimeDelta;
+use reqwest::StatusCode;
+use reqwest::header::{
+    AUTHORIZATION, CACHE_CONTROL, COOKIE, HeaderName, SET_COOKIE, WWW_AUTHENTICATE,
+};
+
+use crate::faults::{FaultyStore, Probe};
+
+/// A user of the spec's apps.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// Its id.
+    pub id: u64,
+    /// Its login name, and what the routes answer with.
+    pub name: &'static str,
+    password: &'static str,
+    active: bool,
+    verified: bool,
+    superuser: bool,
+}
+
+impl authtoken::User for Account {
+    type Id = u64;
+
+    fn id(&self) -> &u64 {
+        &self.id
+    }
+}
+
+impl AuthUser for Account {
+    fn is_active(&self) -> bool {
+        self.active
+    }
+
+    fn is_verified(&self) -> bool {
+        self.verified
+    }
+
+    fn is_superuser(&self) -> bool {
+        self.superuser
+    }
+}
+
+const fn account(id: u64, name: &'static str, password: &'static str, flags: [bool; 3]) -> Account {
+    let [active, verified, superuser] = flags;
+    Account { id, name, password, active, verified, superuser }
+}
+
+/// ada (verified), bob (inactive), cy (unverified), root (superuser).
+pub const ACCOUNTS: [Account; 4] = [
+    account(1, "ada", "pw-ada", [true, true, false]),
+    account(2, "bob", "pw-bob", [false, true, false]),
+    account(3, "cy", "pw-cy", [true, false, false]),
+    account(4, "root", "pw-root", [true, true, true]),
+];
+
+/// Plain comparison: the spec checks the routes, not password hashing.
+#[derive(Clone, Copy)]
+pub struct Passwords;
+
+impl Credentials<Account> for Passwords {
+    async fn verify(&self, username: &str, password: &str) -> Result<Option<Account>, BoxError> {
+        Ok(ACCOUNTS.iter().find(|a| a.name == username && a.password == password).cloned())
+    }
+}
+
+type Store = FaultyStore<MemoryStore<u64>>;
+
+/// What an adapter's app is built from: two backends (`bearer` first, then `cookie`), each over a
+/// store of its own.
+///
+/// The app must serve, with the authenticator as state:
+/// `GET /me` (the current user, default policy), `/verified`, `/admin` (superuser), `/any` (any
+/// status), `/maybe` (the optional form: the name or `anonymous`), `/token` (the user with its
+/// token: `"{name} via {backend} ({len} chars)"`), `/twice` (two current-user extractors in one
+/// handler: the name), each answering the user's name; and the login routes of `bearer` under
+/// `/auth/bearer` and of `cookie` under `/auth/cookie`.
+pub struct Fixture {
+    /// The backends.
+    pub auth: Authenticator<Account>,
+    /// The strategies' clock.
+    pub clock: ManualClock,
+    /// Counts and fails the bearer store's calls.
+    pub bearer: Arc<Probe>,
+    /// The cookie backend's strategy, to issue tokens the login route would refuse.
+    pub cookie_strategy: Arc<DatabaseStrategy<Store>>,
+}
+
+impl Fixture {
+    /// Fresh stores, users and clock.
+    pub fn new() -> Self {
+        let users = MemoryUsers::new();
+        for account in ACCOUNTS {
+            users.insert(account);
+        }
+        let clock = ManualClock::new(chrono::Utc::now());
+        let strategy = |store: Store| {
+            DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))
+                .expect("a valid lifetime")
+                .with_clock(clock.clone())
+        };
+        let bearer_store = FaultyStore::new(MemoryStore::new());
+        let bearer = bearer_store.probe();
+        let cookie_store = FaultyStore::new(MemoryStore::new());
+        let cookie_strategy = Arc::new(strategy(cookie_store.clone()));
+        let auth = Authenticator::new(vec![
+            AuthBackend::new("bearer", Bearer, strategy(bearer_store).with_users(users.clone())),
+            AuthBackend::new("cookie", cookie_settings(), strategy(cookie_store).with_users(users)),
+        ])
+        .expect("a valid backend list");
+        Self { auth, clock, bearer, cookie_strategy }
+    }
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn cookie_settings() -> Cookie {
+    Cookie {
+        name: "session".to_owned(),
+        max_age: Some(Duration::from_secs(3600)),
+        domain: Some("example.test".to_owned()),
+        same_site: SameSite::Strict,
+        ..Cookie::default()
+    }
+}
+
+/// A served app and what the spec controls behind it.
+pub struct Server {
+    base: String,
+    http: reqwest::Client,
+    clock: ManualClock,
+    bearer: Arc<Probe>,
+    cookie_strategy: Arc<DatabaseStrategy<Store>>,
+}
+
+type Header = Option<(HeaderName, String)>;
+
+impl Server {
+    /// Builds a fixture and serves it with `start`, which answers the base URL.
+    pub async fn start<F: Future<Output = String>>(start: impl FnOnce(Fixture) -> F) -> Self {
+        let fixture = Fixture::new();
+        let (clock, bearer) = (fixture.clock.clone(), Arc::clone(&fixture.bearer));
+        let cookie_strategy = Arc::clone(&fixture.cookie_strategy);
+        let base = start(fixture).await;
+        Self { base, http: reqwest::Client::new(), clock, bearer, cookie_strategy }
+    }
+
+    async fn login(&self, transport: &str, username: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/auth/{transport}/login", self.base))
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// A bearer token for `username`.
+    async fn bearer_token(&self, username: &str) -> String {
+        let account = ACCOUNTS.iter().find(|a| a.name == username).expect("a known account");
+        let response = self.login("bearer", account.name, account.password).await;
+        let body: serde_json::Value = response.json().await.expect("a JSON body");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    async fn get(&self, path: &str, header: Header) -> (StatusCode, String) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("the server answers");
+        (response.status(), response.text().await.expect("a body"))
+    }
+
+    async fn post(&self, path: &str, header: Header) -> reqwest::Response {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        request.send().await.expect("the server answers")
+    }
+}
+
+fn bearer(token: &str) -> Header {
+    Some((AUTHORIZATION, format!("Bearer {token}")))
+}
+
+fn cookie(value: &str) -> Header {
+    Some((COOKIE, format!("theme=dark; session={value}")))
+}
+
+fn session_cookie(response: &reqwest::Response) -> String {
+    let set = response.headers()[SET_COOKIE].to_str().expect("ASCII");
+    set.split(';').next().and_then(|c| c.strip_prefix("session=")).expect("the cookie").to_owned()
+}
+
+/// Runs every function of this module as a `#[tokio::test]` against the app `$start` serves.
+#[macro_export]
+macro_rules! http_spec {
+    ($start:path) => {
+        $crate::http_tests! { $start;
+            bearer_login_answers_json_and_refuses_bad_credentials,
+            cookie_login_sets_a_secure_cookie_and_logout_clears_it,
+            current_user_refuses_missing_unknown_expired_and_inactive,
+            policies_answer_403_where_more_is_required,
+            backends_are_tried_in_order_and_the_first_user_wins,
+            bearer_logout_and_logout_everywhere,
+            a_failing_store_is_a_500_never_a_401,
+            two_extractors_in_one_handler_cost_one_store_query,
+        }
+    };
+}
+
+/// The expansion behind [`http_spec!`](crate::http_spec!).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! http_tests {
+    ($start:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let server = $crate::http_spec::Server::start($start).await;
+                $crate::http_spec::$name(&server).await;
+            }
+        )*
+    };
+}
+
+/// Bearer login: 200, JSON, `no-store`; bad credentials 400; a missing field 422.
+pub async fn bearer_login_answers_json_and_refuses_bad_credentials(s: &Server) {
+    let response = s.login("bearer", "ada", "pw-ada").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["access_token"].as_str().unwrap().len(), 43);
+
+    for (user, password) in [("ada", "wrong"), ("nobody", "pw-ada"), ("bob", "pw-bob")] {
+        let response = s.login("bearer", user, password).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{user}/{password}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["detail"], "LOGIN_BAD_CREDENTIALS");
+    }
+    let missing = s
+        .http
+        .post(format!("{}/auth/bearer/login", s.base))
+        .form(&[("username", "ada")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Cookie login: 204 and a `Secure`, `HttpOnly` cookie; logout clears it with `Max-Age=0`.
+pub async fn cookie_login_sets_a_secure_cookie_and_logout_clears_it(s: &Server) {
+    let response = s.login("cookie", "ada", "pw-ada").await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    let value = session_cookie(&response);
+    assert_eq!(value.len(), 43);
+    for attribute in
+        ["HttpOnly", "Secure", "SameSite=Strict", "Path=/", "Domain=example.test", "Max-Age=3600"]
+    {
+        assert!(set.split("; ").any(|a| a == attribute), "{attribute} missing from {set}");
+    }
+    assert_eq!(s.get("/me", cookie(&value)).await, (StatusCode::OK, "ada".to_owned()));
+
+    let response = s.post("/auth/cookie/logout", cookie(&value)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cleared = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cleared.starts_with("session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    assert!(cleared.contains("Path=/") && cleared.contains("Domain=example.test"), "{cleared}");
+    assert_eq!(s.get("/me", cookie(&value)).await.0, StatusCode::UNAUTHORIZED);
+    let again = s.post("/auth/cookie/logout", cookie(&value)).await;
+    assert_eq!(again.status(), StatusCode::UNAUTHORIZED);
+    // The cookie backend's own refusal names no scheme: a browser would show a password dialog.
+    assert!(again.headers().get(WWW_AUTHENTICATE).is_none());
+}
+
+/// 401 with `WWW-Authenticate: Bearer` and `{"detail":"Unauthorized"}` for every kind of bad token.
+pub async fn current_user_refuses_missing_unknown_expired_and_inactive(s: &Server) {
+    let (status, _) = s.get("/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let response = s.http.get(format!("{}/me", s.base)).send().await.unwrap();
+    assert_eq!(response.headers()[WWW_AUTHENTICATE], "Bearer");
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["detail"], "Unauthorized");
+
+    assert_eq!(s.get("/me", bearer("x")).await.0, StatusCode::UNAUTHORIZED);
+    let foreign = crate::spec::foreign_token();
+    assert_eq!(s.get("/me", bearer(&foreign)).await.0, StatusCode::UNAUTHORIZED);
+    let basic = Some((AUTHORIZATION, "Basic YWRhOnB3".to_owned()));
+    assert_eq!(s.get("/me", basic).await.0, StatusCode::UNAUTHORIZED);
+
+    let token = s.bearer_token("ada").await;
+    assert_eq!(s.get("/me", bearer(&token)).await, (StatusCode::OK, "ada".to_owned()));
+    let lower = Some((AUTHORIZATION, format!("bearer {token}")));
+    assert_eq!(s.get("/me", lower).await.0, StatusCode::OK);
+    s.clock.advance(TimeDelta::hours(1) + TimeDelta::seconds(1));
+    assert_eq!(s.get("/me", bearer(&token)).await.0, StatusCode::UNAUTHORIZED, "expired");
+
+    // bob is inactive: he cannot log in, and a token he already holds is refused.
+    let bob = ACCOUNTS[1].clone();
+    let bobs = s.cookie_strategy.write_token(&bob).await.unwrap().into_secret();
+    assert_eq!(s.get("/me", cookie(&bobs)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/any", cookie(&bobs)).await, (StatusCode::OK, "bob".to_owned()));
+    assert_eq!(s.get("/maybe", cookie(&bobs)).await, (StatusCode::OK, "anonymous".to_owned()));
+    let logout = s.post("/auth/cookie/logout", cookie(&bobs)).await;
+    assert_eq!(logout.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Verified and superuser policies answer 403; the optional form answers `anonymous`.
+pub async fn policies_answer_403_where_more_is_required(s: &Server) {
+    let cy = s.bearer_token("cy").await; // active, not verified
+    let ada = s.bearer_token("ada").await; // verified, not superuser
+    let root = s.bearer_token("root").await;
+    assert_eq!(s.get("/verified", bearer(&cy)).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/verified", bearer(&ada)).await, (StatusCode::OK, "ada".to_owned()));
+    let (status, body) = s.get("/admin", bearer(&ada)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::FORBIDDEN, r#"{"detail":"Forbidden"}"#));
+    assert_eq!(s.get("/admin", bearer(&root)).await, (StatusCode::OK, "root".to_owned()));
+    assert_eq!(s.get("/maybe", None).await, (StatusCode::OK, "anonymous".to_owned()));
+    assert_eq!(s.get("/maybe", bearer(&cy)).await, (StatusCode::OK, "cy".to_owned()));
+    assert_eq!(s.get("/verified", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// Backends are tried in order; a token counts only with its own backend's transport.
+pub async fn backends_are_tried_in_order_and_the_first_user_wins(s: &Server) {
+    let ada_bearer = s.bearer_token("ada").await;
+    let root_cookie = session_cookie(&s.login("cookie", "root", "pw-root").await);
+    let token = |authorization: String| {
+        s.http
+            .get(format!("{}/token", s.base))
+            .header(AUTHORIZATION, authorization)
+            .header(COOKIE, format!("session={root_cookie}"))
+            .send()
+    };
+    // Both present: the bearer backend comes first.
+    let both = token(format!("Bearer {ada_bearer}")).await.unwrap();
+    assert_eq!(both.text().await.unwrap(), "ada via bearer (43 chars)");
+    // A bearer token the first backend refuses: the cookie backend still answers.
+    let fallback = token("Bearer nonsense".to_owned()).await.unwrap();
+    assert_eq!(fallback.text().await.unwrap(), "root via cookie (43 chars)");
+    assert_eq!(s.get("/me", cookie(&ada_bearer)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/me", bearer(&root_cookie)).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// Logout revokes one token; logout-all revokes every token of the user.
+pub async fn bearer_logout_and_logout_everywhere(s: &Server) {
+    let first = s.bearer_token("ada").await;
+    let second = s.bearer_token("ada").await;
+    let third = s.bearer_token("ada").await;
+    let response = s.post("/auth/bearer/logout", bearer(&first)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.headers().get(SET_COOKIE).is_none());
+    assert_eq!(s.get("/me", bearer(&first)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/me", bearer(&second)).await.0, StatusCode::OK);
+    let anonymous = s.post("/auth/bearer/logout", None).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(anonymous.headers()[WWW_AUTHENTICATE], "Bearer");
+
+    let all = s.post("/auth/bearer/logout-all", bearer(&second)).await;
+    assert_eq!(all.status(), StatusCode::NO_CONTENT);
+    assert_eq!(s.get("/me", bearer(&second)).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/me", bearer(&third)).await.0, StatusCode::UNAUTHORIZED);
+    let after = s.post("/auth/bearer/logout-all", bearer(&third)).await;
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// A failing store answers 500 on every route and extractor, the optional one included.
+pub async fn a_failing_store_is_a_500_never_a_401(s: &Server) {
+    let token = s.bearer_token("ada").await;
+    s.bearer.set_failing(true);
+    let (status, body) = s.get("/me", bearer(&token)).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(!body.contains("injected"), "the cause leaked into the body: {body}");
+    assert_eq!(s.get("/maybe", bearer(&token)).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    let login = s.login("bearer", "ada", "pw-ada").await;
+    assert_eq!(login.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let logout = s.post("/auth/bearer/logout", bearer(&token)).await;
+    assert_eq!(logout.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    s.bearer.set_failing(false);
+    assert_eq!(s.get("/me", bearer(&token)).await.0, StatusCode::OK);
+}
+
+/// A handler with two current-user extractors authenticates once: one store query.
+pub async fn two_extractors_in_one_handler_cost_one_store_query(s: &Server) {
+    let token = s.bearer_token("ada").await;
+    let before = s.bearer.calls();
+    assert_eq!(s.get("/twice", bearer(&token)).await, (StatusCode::OK, "ada".to_owned()));
+    assert_eq!(s.bearer.calls() - before, 1, "the second extractor asked the store again");
+    let before = s.bearer.calls();
+    assert_eq!(s.get("/me", bearer(&token)).await, (StatusCode::OK, "ada".to_owned()));
+    assert_eq!(s.bearer.calls() - before, 1);
+}
