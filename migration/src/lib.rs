@@ -13,3 +13,40 @@ pub use create_access_token::{CreateAccessTokenTable, UserIdType};
 /// The embedded database used when `DATABASE_URL` is unset: a SQLite file in the working
 /// directory, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://authtoken.db?mode=rwc";
+
+/// Creates the SQLite file a URL names, readable and writable by its owner only (mode 0600 on
+/// Unix), unless it exists or the URL is not a SQLite file: token rows (live credentials in plain
+/// mode) must not land in a file any local user can read, as a driver's default mode would make.
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("authtoken-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let url = format!("sqlite://{}/tokens.db?mode=rwc", dir.display());
+/// authtoken_migration::create_private_sqlite_file(&url)?;
+/// # #[cfg(unix)] {
+/// use std::os::unix::fs::PermissionsExt;
+/// let mode = std::fs::metadata(dir.join("tokens.db"))?.permissions().mode();
+/// assert_eq!(mode & 0o777, 0o600);
+/// # }
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn create_private_sqlite_file(url: &str) -> std::io::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let rest = rest.trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}

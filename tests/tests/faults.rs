@@ -18,12 +18,26 @@ const CALL: Duration = Duration::from_secs(2);
 /// The bound every failing call must stay within (both waits, and slack for a loaded machine).
 const BOUND: Duration = Duration::from_secs(8);
 
+/// `host:port` of a test database URL; the `url` crate knows no default port for these schemes,
+/// and a URL without one (`postgres://postgres@127.0.0.1/test`) is as valid as any.
+fn upstream_of(url: &str, engine: Engine) -> String {
+    let url = url::Url::parse(url).expect("a database URL");
+    let default = if engine == Engine::Postgres { 5432 } else { 3306 };
+    let host = url.host_str().filter(|h| !h.is_empty()).unwrap_or("localhost");
+    format!("{host}:{}", url.port().unwrap_or(default))
+}
+
+#[test]
+fn upstream_defaults_the_port_of_each_engine() {
+    let pg = upstream_of("postgres://postgres@127.0.0.1/test", Engine::Postgres);
+    assert_eq!(pg, "127.0.0.1:5432");
+    assert_eq!(upstream_of("mysql://root@127.0.0.1/test", Engine::MySql), "127.0.0.1:3306");
+    assert_eq!(upstream_of("mysql://root@[::1]:3307/test", Engine::MySql), "[::1]:3307");
+}
+
 async fn run(engine: Engine) {
     let Some(b) = SqlBackend::<UuidUsers>::setup(engine, None).await else { return };
-    let upstream = {
-        let url = url::Url::parse(&b.db.url).unwrap();
-        format!("{}:{}", url.host_str().unwrap(), url.port_or_known_default().unwrap())
-    };
+    let upstream = upstream_of(&b.db.url, engine);
     let proxy = FaultProxy::start(upstream).await;
     let mut options = ConnectOptions::new(proxy.url_for(&b.db.url));
     options

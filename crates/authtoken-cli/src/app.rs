@@ -2,16 +2,15 @@
 
 use std::fmt::Display;
 use std::str::FromStr;
-use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, PurgeExpired, StorageMode};
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 
-use crate::args::{Cli, Command, TableOptions, UserIdType};
-use crate::commands;
+use crate::args::{Cli, Command, Lifetime, TableOptions, UserIdType};
+use crate::{commands, connect};
 
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +54,9 @@ impl<S: CliStore> Context<S> {
 
 /// Runs the command on the table the options describe.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    let db = connect(&cli.table.database_url).await?;
+    let url = connect::database_url(&cli.table)?;
+    connect::check(&url, cli.table.allow_plaintext)?;
+    let db = connect::connect(&url).await?;
     match cli.table.user_id_type {
         UserIdType::Uuid => run_with::<by_uuid::Entity>(db, &cli.table, cli.command).await,
         UserIdType::I32 => run_with::<by_i32::Entity>(db, &cli.table, cli.command).await,
@@ -72,20 +73,45 @@ async fn run_with<E>(
 where
     E: AccessTokenEntity<UserId: CliUserId>,
 {
+    let lifetime = lifetime_for(&command, options.lifetime)?;
     let store = SeaOrmStore::<E>::new(db).with_table(&options.table);
     store.check_table().await?;
+    tracing::debug!(table = %options.table, "the token table matches");
     let mode = options.storage.into();
-    let strategy = DatabaseStrategy::new(store, options.lifetime)?.with_storage_mode(mode);
+    let strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
     let context = Context { strategy, mode, id_type: options.user_id_type };
     dispatch(&context, command).await
+}
+
+/// The lifetime a command works with. Those that judge expiry need it said (a duration or
+/// `none`): assuming "never expires" would report expired tokens as valid.
+fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result<Lifetime> {
+    let name = match command {
+        Command::Verify { .. } => "verify",
+        Command::List { .. } => "list",
+        Command::Purge { .. } => "purge",
+        _ => return Ok(lifetime.flatten()),
+    };
+    lifetime.ok_or_else(|| {
+        anyhow!(
+            "{name} needs --lifetime (or AUTHTOKEN_LIFETIME): the tokens' lifetime, such as 1h, \
+             or none if they never expire"
+        )
+    })
 }
 
 /// Runs one command against any store the CLI can drive.
 async fn dispatch<S: CliStore>(context: &Context<S>, command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Issue { user } => commands::issue(context, &user).await,
-        Command::Verify { token } => commands::verify(context, &token).await,
-        Command::Revoke { token } => commands::revoke(context, &token).await,
+        Command::Verify { token } => commands::verify(context, &token_argument(token)?).await,
+        Command::Revoke { token: Some(token), .. } => {
+            commands::revoke(context, &token_argument(token)?).await
+        }
+        Command::Revoke { token: None, fingerprint, user } => {
+            let fingerprint = fingerprint.unwrap_or_default();
+            commands::revoke_fingerprint(context, &fingerprint, user.as_deref()).await
+        }
         Command::RevokeUser { user } => commands::revoke_user(context, &user).await,
         Command::List { user } => commands::list(context, &user).await,
         Command::Purge { dry_run, batch_size } => {
@@ -94,37 +120,12 @@ async fn dispatch<S: CliStore>(context: &Context<S>, command: Command) -> anyhow
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    let shown = redacted(url);
-    let mut options = ConnectOptions::new(url);
-    options
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .max_connections(2)
-        .sqlx_logging(false);
-    Database::connect(options).await.with_context(|| format!("cannot connect to {shown}"))
-}
-
-/// The URL without its password, for messages.
-fn redacted(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(_) => url.to_owned(),
-        Err(_) => "the given --database-url (not a URL)".to_owned(),
+/// A token argument; `-` reads it from standard input, so it stays out of `argv`.
+fn token_argument(token: String) -> anyhow::Result<String> {
+    if token != "-" {
+        return Ok(token);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redacted;
-
-    #[test]
-    fn passwords_never_reach_a_message() {
-        assert_eq!(redacted("postgres://u:secret@db/x"), "postgres://u:***@db/x");
-        assert_eq!(redacted("sqlite://a.db"), "sqlite://a.db");
-        assert!(!redacted("not a url with secret").contains("secret"));
-    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the token from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }

@@ -21,9 +21,26 @@ pub struct Cli {
 /// Where the token table is and how it is laid out; match the application's configuration.
 #[derive(Debug, Args)]
 pub struct TableOptions {
-    /// The database: sqlite://FILE, postgres://... or mysql://...
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    /// The database: sqlite://FILE, postgres://... or mysql://... (also the `postgresql+asyncpg://`
+    /// form of SQLAlchemy). Prefer `--database-url-file` or the environment: arguments are
+    /// visible to every user of the machine.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
+    /// A file holding the database URL (a mounted secret), instead of `--database-url`.
+    #[arg(
+        long,
+        global = true,
+        env = "AUTHTOKEN_DATABASE_URL_FILE",
+        conflicts_with = "database_url"
+    )]
+    pub database_url_file: Option<std::path::PathBuf>,
+    /// Connect to a database that is not on this machine without TLS. Without this flag such a
+    /// URL must ask for TLS (`sslmode=require` on PostgreSQL, `ssl-mode=REQUIRED` on MySQL).
+    #[arg(long, global = true, env = "AUTHTOKEN_ALLOW_PLAINTEXT")]
+    pub allow_plaintext: bool,
+    /// Log what the CLI does to stderr (never a token).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     /// The token table (`accesstoken` for a table shared with fastapi-users).
     #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
     pub table: String,
@@ -33,13 +50,18 @@ pub struct TableOptions {
     /// How tokens are kept: `hashed` (SHA-256, the default) or `plain` (fastapi-users' way).
     #[arg(long, global = true, env = "AUTHTOKEN_STORAGE", value_enum, default_value_t = Storage::Hashed)]
     pub storage: Storage,
-    /// How long a token lives, e.g. `1h`, `30min`, `7days`; `none` if tokens never expire.
-    #[arg(long, global = true, env = "AUTHTOKEN_LIFETIME", default_value = "none", value_parser = parse_lifetime)]
-    pub lifetime: Lifetime,
+    /// How long a token lives, e.g. `1h`, `30min`, `7days`; `none` if tokens never expire. Needed
+    /// by `verify`, `list` and `purge`: there is no default, so a forgotten lifetime never
+    /// reports an expired token as valid.
+    #[arg(long, global = true, env = "AUTHTOKEN_LIFETIME", value_parser = parse_lifetime)]
+    pub lifetime: Option<Lifetime>,
 }
 
 /// `Option<Duration>` under a name clap does not read as "optional argument".
 pub type Lifetime = Option<Duration>;
+
+/// Past this, `now - lifetime` leaves the calendar the database can store.
+const MAX_LIFETIME: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 
 fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
     if text.eq_ignore_ascii_case("none") {
@@ -51,6 +73,9 @@ fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
         return Err(
             "a zero lifetime would expire every token at once; use none for no expiry".into()
         );
+    }
+    if lifetime > MAX_LIFETIME {
+        return Err("a lifetime over 1000 years cannot be computed with; use none".into());
     }
     Ok(Some(lifetime))
 }
@@ -97,13 +122,23 @@ pub enum Command {
     },
     /// Say whether a token is valid and for whom, or why not; exit 0 if valid, 1 if not.
     Verify {
-        /// The token, as the client presents it.
+        /// The token, as the client presents it; `-` reads it from standard input (keeps it out
+        /// of the process list and the shell history).
+        #[arg(allow_hyphen_values = true)]
         token: String,
     },
     /// Revoke one token, whoever owns it; exit 1 if there was no such token.
     Revoke {
-        /// The token, as the client presents it.
-        token: String,
+        /// The token, as the client presents it; `-` reads it from standard input.
+        #[arg(allow_hyphen_values = true, required_unless_present = "fingerprint")]
+        token: Option<String>,
+        /// Instead of the token: its fingerprint as `list` shows it (at least 6 characters), for
+        /// a leak report that carries only that. An ambiguous fingerprint revokes nothing.
+        #[arg(long, conflicts_with = "token")]
+        fingerprint: Option<String>,
+        /// With `--fingerprint`: look among this user's tokens only (needed in plain storage).
+        #[arg(long = "user", requires = "fingerprint")]
+        user: Option<String>,
     },
     /// Revoke every token of a user ("log out everywhere") and print how many went.
     RevokeUser {

@@ -6,19 +6,33 @@
 mod app;
 mod args;
 mod commands;
+mod connect;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    if cli.table.verbose {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(EnvFilter::new("authtoken=debug,authtoken_sea_orm=debug,warn"))
+            .init();
+    }
+    // Every password the URL holds, in whichever form it was given: no message may show one,
+    // whatever a driver put in its error text.
+    let mut secrets = connect::secrets_of(&cli.table.database_url);
+    if let Ok(url) = connect::database_url(&cli.table) {
+        secrets.extend(connect::secrets_of(&url));
+    }
     match app::run(cli).await {
         Ok(app::Outcome::Done) => ExitCode::SUCCESS,
         Ok(app::Outcome::No) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("error: {}", one_line(&error));
+            eprintln!("error: {}", connect::scrub(&one_line(&error), &secrets));
             ExitCode::from(2)
         }
     }

@@ -47,6 +47,11 @@ impl Fixture {
 
     /// Runs `authtoken` on this database with `args`; the environment cannot leak in.
     fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("running authtoken")
+    }
+
+    /// The command [`run`](Self::run) runs.
+    fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_authtoken"));
         for variable in [
             "DATABASE_URL",
@@ -54,15 +59,13 @@ impl Fixture {
             "AUTHTOKEN_USER_ID_TYPE",
             "AUTHTOKEN_STORAGE",
             "AUTHTOKEN_LIFETIME",
+            "AUTHTOKEN_DATABASE_URL_FILE",
+            "AUTHTOKEN_ALLOW_PLAINTEXT",
         ] {
             command.env_remove(variable);
         }
+        command.arg("--database-url").arg(&self.db.url).args(args);
         command
-            .arg("--database-url")
-            .arg(&self.db.url)
-            .args(args)
-            .output()
-            .expect("running authtoken")
     }
 
     /// Adds `count` rows for the user, created `age` ago.
@@ -119,7 +122,7 @@ async fn issue_verify_revoke_round_trip(f: &Fixture) {
     assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
     let again = f.run(&["revoke", &token]);
     assert_eq!(again.status.code(), Some(1));
-    let verified = f.run(&["verify", &token]);
+    let verified = f.run(&["--lifetime", "1h", "verify", &token]);
     assert_eq!(verified.status.code(), Some(1));
     assert!(stdout(&verified).starts_with("invalid: unknown token"));
 }
@@ -134,9 +137,9 @@ async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
     let forever = f.run(&["--storage", "plain", "--lifetime", "none", "verify", &row.token]);
     assert_eq!(forever.status.code(), Some(0), "{}", stdout(&forever));
     assert!(stdout(&forever).contains("expires never"));
-    let hashed = f.run(&["verify", &row.token]);
+    let hashed = f.run(&["--lifetime", "1h", "verify", &row.token]);
     assert_eq!(hashed.status.code(), Some(1), "in hashed mode the stored key is not a token");
-    let malformed = f.run(&["verify", "not-a-token"]);
+    let malformed = f.run(&["--lifetime", "1h", "verify", "not-a-token"]);
     assert_eq!(malformed.status.code(), Some(1));
     assert!(stdout(&malformed).starts_with("invalid: not a token"));
 }
@@ -217,18 +220,26 @@ async fn bad_input_gets_one_clear_line(f: &Fixture) {
         "no user with id",
     );
     assert_clean_error(
-        &f.run(&["--table", "no_such_table", "verify", &token]),
+        &f.run(&["--table", "no_such_table", "--lifetime", "1h", "verify", &token]),
         "cannot read table `no_such_table`",
     );
     f.add_rows(1, TimeDelta::zero()).await;
     assert_clean_error(
-        &f.run(&["--user-id-type", "i64", "verify", &token]),
+        &f.run(&["--user-id-type", "i64", "--lifetime", "1h", "verify", &token]),
         "does not read as user_id i64",
     );
     assert_clean_error(&f.run(&["--lifetime", "soon", "verify", &token]), "invalid value 'soon'");
     assert_clean_error(&f.run(&["--lifetime", "0s", "verify", &token]), "zero lifetime");
     assert_clean_error(&f.run(&["--storage", "rot13", "verify", &token]), "invalid value 'rot13'");
-    assert_clean_error(&f.run(&["list", "--user", "42"]), "malformed user id `42`");
+    assert_clean_error(
+        &f.run(&["--lifetime", "1h", "list", "--user", "42"]),
+        "malformed user id `42`",
+    );
+    assert_clean_error(&f.run(&["--lifetime", "300000years", "verify", &token]), "over 1000 years");
+    for command in [vec!["verify", token.as_str()], vec!["list", "--user", "x"], vec!["purge"]] {
+        let name = command[0];
+        assert_clean_error(&f.run(&command), &format!("{name} needs --lifetime"));
+    }
 }
 
 /// Arbitrary strings given to `verify`: each a clean "invalid" (exit 1), never an error or a panic.
@@ -240,9 +251,12 @@ async fn verify_refuses_arbitrary_strings_cleanly(f: &Fixture) {
     let strings = proptest::string::string_regex("[^\\x00]{0,80}|[A-Za-z0-9_-]{43}").unwrap();
     for case in 0..60 {
         let candidate = strings.new_tree(&mut runner).unwrap().current();
-        let candidate =
-            if candidate.starts_with('-') { format!("x{candidate}") } else { candidate };
-        let output = f.run(&["verify", "--", &candidate]);
+        // Hyphen-led strings too (one token in 64 starts with `-`), and with no `--` before them.
+        let candidate = if case % 4 == 0 { format!("-{candidate}") } else { candidate };
+        if candidate == "-" {
+            continue; // `-` means "read the token from standard input"
+        }
+        let output = f.run(&["--lifetime", "1h", "verify", &candidate]);
         assert_eq!(
             output.status.code(),
             Some(1),
@@ -282,6 +296,111 @@ async fn the_local_time_zone_changes_nothing(f: &Fixture) {
     }
 }
 
+/// Tokens that start with `-` (one in 64 does) are tokens, not options, for `verify` and `revoke`.
+async fn hyphen_led_tokens_are_verified_and_revoked(f: &Fixture) {
+    let token = format!("-{}", &authtoken_tests::spec::foreign_token()[1..]);
+    let row = AccessToken { token: token.clone(), user_id: f.user, created_at: Utc::now() };
+    f.store().create(row, None).await.unwrap();
+    let plain = |args: &[&str]| {
+        let mut all = vec!["--storage", "plain", "--lifetime", "1h"];
+        all.extend_from_slice(args);
+        f.run(&all)
+    };
+    let verified = plain(&["verify", &token]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+    assert!(stdout(&verified).starts_with("valid: user "), "{}", stdout(&verified));
+    let revoked = plain(&["revoke", &token]);
+    assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
+    assert_eq!(plain(&["verify", &token]).status.code(), Some(1));
+}
+
+/// `-` reads the token from standard input: it never appears in the process list.
+async fn a_token_can_come_from_standard_input(f: &Fixture) {
+    let issued = f.run(&["issue", "--user", &f.user.to_string()]);
+    let token = stdout(&issued).trim().to_owned();
+    let with_stdin = |args: &[&str]| {
+        let mut child = f
+            .command(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let verified = with_stdin(&["--lifetime", "1h", "verify", "-"]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+    let revoked = with_stdin(&["revoke", "-"]);
+    assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
+    assert_eq!(f.rows().await, 0);
+}
+
+/// A leak report carries only the fingerprint `list` shows: that revokes the one token it names,
+/// and a fingerprint shared by two tokens revokes nothing.
+async fn revoke_by_fingerprint(f: &Fixture) {
+    let user = f.user.to_string();
+    let tokens: Vec<String> =
+        (0..3).map(|_| stdout(&f.run(&["issue", "--user", &user])).trim().to_owned()).collect();
+    let listed = stdout(&f.run(&["--lifetime", "1h", "list", "--user", &user]));
+    let fingerprints: Vec<&str> = listed
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('…').next())
+        .filter(|p| p.len() == 8)
+        .collect();
+    assert_eq!(fingerprints.len(), 3, "{listed}");
+    let revoked = f.run(&["revoke", "--fingerprint", fingerprints[0]]);
+    assert_eq!(revoked.status.code(), Some(0), "{}", stderr(&revoked));
+    assert!(stdout(&revoked).starts_with(&format!("revoked the token {}", fingerprints[0])));
+    let left: Vec<_> = tokens
+        .iter()
+        .filter(|t| f.run(&["--lifetime", "1h", "verify", t.as_str()]).status.code() == Some(0))
+        .collect();
+    assert_eq!(left.len(), 2, "exactly one token went");
+    let again = f.run(&["revoke", "--fingerprint", fingerprints[0]]);
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+
+    // Two stored keys sharing their first eight characters: ambiguous, nothing revoked.
+    let twin =
+        |tail: &str| format!("AAAAAAAA{tail}{}", &authtoken_tests::spec::foreign_token()[9..]);
+    for key in [twin("x"), twin("y")] {
+        let row = AccessToken { token: key, user_id: f.user, created_at: Utc::now() };
+        f.store().create(row, None).await.unwrap();
+    }
+    assert_clean_error(
+        &f.run(&["revoke", "--fingerprint", "AAAAAAAA"]),
+        "matches more than one token",
+    );
+    assert_eq!(f.rows().await, 4);
+    assert_clean_error(&f.run(&["revoke", "--fingerprint", "AAA"]), "a fingerprint is at least 6");
+    assert_clean_error(
+        &f.run(&["--storage", "plain", "revoke", "--fingerprint", "AAAAAAAA"]),
+        "add --user ID",
+    );
+}
+
+/// The URL can come from a file (a mounted secret), and `--verbose` logs the steps, never a token.
+async fn the_url_comes_from_a_file_and_verbose_logs_no_token(f: &Fixture) {
+    let dir = std::env::temp_dir().join(format!("authtoken-cli-url-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("database-url");
+    std::fs::write(&file, format!("{}\n", f.db.url)).unwrap();
+    let issued = f.run(&["issue", "--user", &f.user.to_string()]);
+    let token = stdout(&issued).trim().to_owned();
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .env_remove("DATABASE_URL")
+        .env("AUTHTOKEN_DATABASE_URL_FILE", &file)
+        .args(["--verbose", "--lifetime", "1h", "verify", &token])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("connecting"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains(&token), "a token in the log: {}", stderr(&output));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
         mod $module {
@@ -306,6 +425,10 @@ macro_rules! on_engine {
             case!(bad_input_gets_one_clear_line);
             case!(verify_refuses_arbitrary_strings_cleanly);
             case!(the_local_time_zone_changes_nothing);
+            case!(hyphen_led_tokens_are_verified_and_revoked);
+            case!(a_token_can_come_from_standard_input);
+            case!(revoke_by_fingerprint);
+            case!(the_url_comes_from_a_file_and_verbose_logs_no_token);
         }
     };
 }
@@ -326,8 +449,17 @@ fn unreachable_and_unparsable_databases_are_one_clear_line() {
         "cannot connect to postgres://u:***@127.0.0.1:1/nowhere",
     );
     assert!(!stderr(&run("postgres://u:hunter2@127.0.0.1:1/nowhere")).contains("hunter2"));
-    assert_clean_error(&run("::not a url::"), "cannot connect");
-    assert_clean_error(&run("sqlite:///no/such/dir/x.db"), "cannot connect");
+    assert_clean_error(&run("::not a url::"), "cannot use the given database URL (not a URL)");
+    assert_clean_error(&run("redis://127.0.0.1/0"), "unsupported database URL scheme `redis`");
+    let missing_file = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args(["--database-url-file", "/no/such/secret", "--lifetime", "1h", "verify", "x"])
+        .output()
+        .unwrap();
+    assert_clean_error(&missing_file, "cannot read --database-url-file /no/such/secret");
+    assert_clean_error(
+        &run("sqlite:///no/such/dir/x.db"),
+        "no SQLite database at /no/such/dir/x.db",
+    );
 }
 
 #[test]
@@ -342,4 +474,91 @@ fn every_subcommand_has_help() {
         assert!(text.contains("Usage: authtoken"), "{subcommand}: {text}");
         assert!(text.contains("--database-url"), "{subcommand} lists the shared options: {text}");
     }
+}
+
+/// No password reaches a message, in any form a URL carries one; SQLAlchemy's `dialect+driver`
+/// scheme is understood.
+#[test]
+fn passwords_in_any_url_form_never_reach_a_message() {
+    let run = |url: &str| {
+        Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", url, "--lifetime", "1h", "verify", "x"])
+            .output()
+            .unwrap()
+    };
+    for url in [
+        "postgresql+asyncpg://app:S3cretPW@127.0.0.1:1/db",
+        "postgres://app@127.0.0.1:1/db?password=S3cretPW",
+        "mysql+aiomysql://app:S3cret%50W@127.0.0.1:1/db",
+        "postgresql+asyncpg://app:S3cretPW@[not a host/db",
+    ] {
+        let output = run(url);
+        assert_eq!(output.status.code(), Some(2), "{url}");
+        for shown in [stderr(&output), stdout(&output)] {
+            assert!(!shown.contains("S3cret"), "{url}: {shown}");
+        }
+    }
+    assert_clean_error(
+        &run("postgresql+asyncpg://app:S3cretPW@127.0.0.1:1/db"),
+        "cannot connect to postgres://app:***@127.0.0.1:1/db",
+    );
+}
+
+/// Cleartext to another machine is refused before any connection, unless asked for.
+#[test]
+fn cleartext_to_a_remote_database_needs_an_explicit_flag() {
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args([
+            "--database-url",
+            "postgres://app@db.example.invalid/x",
+            "--lifetime",
+            "1h",
+            "verify",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&output, "refusing a connection without TLS to db.example.invalid");
+}
+
+/// The CLI never creates a database: a missing SQLite file is an error and stays missing.
+#[test]
+fn a_missing_sqlite_file_is_an_error_and_is_not_created() {
+    let dir = std::env::temp_dir().join(format!("authtoken-cli-missing-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for url in [
+        format!("sqlite://{}/tokens.db", dir.display()),
+        format!("sqlite://{}/tokens.db?mode=rwc", dir.display()),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", &url, "--lifetime", "1h", "verify", "x"])
+            .output()
+            .unwrap();
+        assert_clean_error(&output, "no SQLite database at");
+    }
+    let default = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .args(["--lifetime", "1h", "verify", "x"])
+        .output()
+        .unwrap();
+    assert_clean_error(&default, "no SQLite database at authtoken.db");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "a file was created");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `sslmode=require` works against the local PostgreSQL (which has `ssl=on`): the binary has a
+/// TLS stack (without one, sqlx refuses the mode).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_tls() {
+    let Some(f) = Fixture::new(Engine::Postgres).await else { return };
+    let separator = if f.db.url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{separator}sslmode=require", f.db.url);
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args(["--database-url", &url, "issue", "--user", &f.user.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(f.rows().await, 1);
+    f.db.drop_database().await;
 }

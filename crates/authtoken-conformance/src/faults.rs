@@ -99,6 +99,15 @@ impl<S: ListTokens> ListTokens for FaultyStore<S> {
         self.probe.enter()?;
         self.inner.list_of_user(owner).await
     }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: NonZeroU32,
+    ) -> Result<Vec<AccessToken<S::UserId>>> {
+        self.probe.enter()?;
+        self.inner.list_by_key_prefix(prefix, limit).await
+    }
 }
 
 impl<S: PurgeExpired> PurgeExpired for FaultyStore<S> {

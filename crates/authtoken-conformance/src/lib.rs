@@ -147,6 +147,7 @@ macro_rules! spec_group {
         $crate::spec_tests! { $setup;
             store_lists_a_users_tokens_oldest_first,
             a_failed_login_leaves_no_row,
+            store_finds_rows_by_key_prefix,
         }
     };
     (purging; $setup:expr) => {

@@ -25,6 +25,7 @@ pub(crate) struct Statements {
     pub delete: String,
     pub delete_all_of_user: String,
     pub list_of_user: String,
+    pub list_by_key_prefix: String,
     pub delete_created_before: String,
     pub count_created_before: String,
 }
@@ -59,6 +60,19 @@ impl Statements {
                 "SELECT {columns} FROM {t} WHERE user_id = {} ORDER BY created_at, token",
                 p(1)
             ),
+            // SQLite's LIKE ignores case, its GLOB does not (and base64url holds none of GLOB's
+            // `*?[`). Elsewhere `!` escapes LIKE's wildcards: `_` is a base64url character, and
+            // MySQL reads a backslash in a string literal as an escape of its own.
+            list_by_key_prefix: match backend {
+                DatabaseBackend::Sqlite => {
+                    format!("SELECT {columns} FROM {t} WHERE token GLOB ? ORDER BY token LIMIT ?")
+                }
+                _ => format!(
+                    "SELECT {columns} FROM {t} WHERE token LIKE {} ESCAPE '!' ORDER BY token LIMIT {}",
+                    p(1),
+                    p(2)
+                ),
+            },
             delete_created_before,
             count_created_before: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {expired}"),
         }

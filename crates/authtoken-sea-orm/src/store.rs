@@ -15,9 +15,9 @@ use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
 use sea_orm::query::{SelectA, SelectB};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    IdenStatic, ModelTrait, QueryFilter, QueryResult, QuerySelect, Related, SqlErr, Statement,
-    Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    FromQueryResult, IdenStatic, ModelTrait, QueryFilter, QueryResult, QuerySelect, Related,
+    SqlErr, Statement, Value,
 };
 
 use crate::AccessTokenEntity;
@@ -228,6 +228,31 @@ where
         // order correctly as times.
         rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
         Ok(rows)
+    }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: NonZeroU32,
+    ) -> Result<Vec<AccessToken<E::UserId>>> {
+        let pattern: String = if self.sql.backend == DatabaseBackend::Sqlite {
+            prefix.chars().filter(|c| !matches!(c, '*' | '?' | '[')).chain(['*']).collect()
+        } else {
+            prefix
+                .chars()
+                .flat_map(|c| match c {
+                    '!' | '%' | '_' => vec!['!', c],
+                    c => vec![c],
+                })
+                .chain(['%'])
+                .collect()
+        };
+        let values = vec![pattern.into(), limit.get().into()];
+        let statement = self.statement(&self.sql.list_by_key_prefix, values);
+        let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
+        let rows = rows.iter().map(Self::decode).collect::<Result<Vec<_>>>()?;
+        // A case-insensitive collation may match more than the exact prefix.
+        Ok(rows.into_iter().filter(|row| row.token.starts_with(prefix)).collect())
     }
 }
 

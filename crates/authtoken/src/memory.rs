@@ -107,6 +107,18 @@ impl<Id: UserId> ListTokens for MemoryStore<Id> {
         mine.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
         Ok(mine)
     }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: NonZeroU32,
+    ) -> Result<Vec<AccessToken<Id>>> {
+        let mut found: Vec<_> =
+            self.read().values().filter(|row| row.token.starts_with(prefix)).cloned().collect();
+        found.sort_by(|a, b| a.token.cmp(&b.token));
+        found.truncate(limit.get() as usize);
+        Ok(found)
+    }
 }
 
 impl<Id: UserId> PurgeExpired for MemoryStore<Id> {

@@ -82,12 +82,21 @@ pub trait AccessTokenStore: Send + Sync {
     fn delete_all_of_user(&self, owner: &Self::UserId) -> impl Future<Output = Result<u64>> + Send;
 }
 
-/// A store that can list a user's tokens (an operator's `authtoken list`).
+/// A store that can list tokens: an operator's `authtoken list`, and finding a token from the
+/// fingerprint a leak report carries (`authtoken revoke --fingerprint`).
 pub trait ListTokens: AccessTokenStore {
     /// Every row of `owner`, oldest first.
     fn list_of_user(
         &self,
         owner: &Self::UserId,
+    ) -> impl Future<Output = Result<Vec<AccessToken<Self::UserId>>>> + Send;
+
+    /// At most `limit` rows whose stored key starts with `prefix` (compared byte for byte; a
+    /// prefix holds base64url characters only), ordered by key.
+    fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: NonZeroU32,
     ) -> impl Future<Output = Result<Vec<AccessToken<Self::UserId>>>> + Send;
 }
 

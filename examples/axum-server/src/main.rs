@@ -65,6 +65,7 @@ fn strategy(
 async fn main() -> Result<(), Error> {
     let url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://axum-server.db?mode=rwc".into());
+    authtoken_migration::create_private_sqlite_file(&url)?;
     let db = Database::connect(&url).await?;
     migration::Migrator::up(&db, None).await?;
     seed(&db).await?;

@@ -16,7 +16,9 @@ use sea_orm_migration::MigratorTrait;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let db = Database::connect("sqlite://existing-schema.db?mode=rwc").await?;
+    let url = "sqlite://existing-schema.db?mode=rwc";
+    authtoken_migration::create_private_sqlite_file(url)?;
+    let db = Database::connect(url).await?;
     migration::Migrator::up(&db, None).await?;
     println!(
         "migrated: users, then user_tokens (user_id BIGINT REFERENCES users ON DELETE CASCADE)"

@@ -21,6 +21,7 @@ type Error = Box<dyn std::error::Error>;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let url = "sqlite://quickstart.db?mode=rwc";
+    authtoken_migration::create_private_sqlite_file(url)?;
     let db = Database::connect(url).await?;
     Migrator::up(&db, None).await?;
     println!("1. migrated {url}: tables `user` and `access_token`");

@@ -9,7 +9,7 @@ mod verify;
 pub use issue::issue;
 pub use list::list;
 pub use purge::purge;
-pub use revoke::{revoke, revoke_user};
+pub use revoke::{revoke, revoke_fingerprint, revoke_user};
 pub use verify::verify;
 
 use chrono::{DateTime, SecondsFormat, Utc};

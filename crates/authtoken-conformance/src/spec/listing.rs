@@ -47,3 +47,33 @@ where
     h.probe.set_failing(false);
     assert_eq!(h.strategy.store().list_of_user(user.id()).await.unwrap().len(), 1);
 }
+
+/// `list_by_key_prefix` finds exactly the rows whose key starts with the prefix, byte for byte:
+/// `_` and `-` are plain characters, and case counts.
+pub async fn store_finds_rows_by_key_prefix<B: Backend>(b: &B)
+where
+    B::Store: ListTokens,
+{
+    let store = b.store();
+    let user = b.create_user(true).await;
+    let limit = std::num::NonZeroU32::new(10).unwrap();
+    let mut keys = Vec::new();
+    for key in ["ab_cd", "abXcd", "ab-cd", "AB_cd", "zz"] {
+        let token = format!("{key}{}", &foreign_token()[key.len()..]);
+        let row = AccessToken {
+            token: token.clone(),
+            user_id: user.id().clone(),
+            created_at: start_time(),
+        };
+        store.create(row, None).await.unwrap();
+        keys.push(token);
+    }
+    let found = |rows: Vec<AccessToken<_>>| rows.into_iter().map(|r| r.token).collect::<Vec<_>>();
+    assert_eq!(found(store.list_by_key_prefix("ab_", limit).await.unwrap()), [keys[0].clone()]);
+    assert_eq!(found(store.list_by_key_prefix("ab-", limit).await.unwrap()), [keys[2].clone()]);
+    assert_eq!(found(store.list_by_key_prefix("AB", limit).await.unwrap()), [keys[3].clone()]);
+    assert_eq!(store.list_by_key_prefix("ab", limit).await.unwrap().len(), 3);
+    let one = std::num::NonZeroU32::new(1).unwrap();
+    assert_eq!(store.list_by_key_prefix("ab", one).await.unwrap().len(), 1);
+    assert!(store.list_by_key_prefix("q", limit).await.unwrap().is_empty());
+}

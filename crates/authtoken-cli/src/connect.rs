@@ -1,0 +1,209 @@
+//! From the options to a connection: the URL (from a flag, the environment or a file), its
+//! dialect, TLS, the SQLite file, and the secrets no message may show.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::args::TableOptions;
+
+/// The database URL to use: from `--database-url-file` if given, else `--database-url`
+/// (or `DATABASE_URL`), with SQLAlchemy's `dialect+driver://` scheme reduced to the dialect.
+pub fn database_url(options: &TableOptions) -> anyhow::Result<String> {
+    let url = match &options.database_url_file {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --database-url-file {}", path.display()))?
+            .trim()
+            .to_owned(),
+        None => options.database_url.clone(),
+    };
+    Ok(without_driver(&url))
+}
+
+/// `postgresql+asyncpg://…` → `postgres://…`, `mysql+aiomysql://…` → `mysql://…`,
+/// `sqlite+aiosqlite:///x.db` → `sqlite:///x.db`: the form fastapi-users users keep in
+/// `DATABASE_URL` works as it is.
+fn without_driver(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let dialect = scheme.split_once('+').map_or(scheme, |(dialect, _)| dialect);
+    let dialect = if dialect == "postgresql" { "postgres" } else { dialect };
+    format!("{dialect}://{rest}")
+}
+
+/// The passwords a URL carries (in its user info or a `password=` parameter), raw and decoded:
+/// what every message must have scrubbed out.
+pub fn secrets_of(url: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    if let Ok(parsed) = url::Url::parse(url) {
+        if let Some(password) = parsed.password() {
+            secrets.push(password.to_owned());
+        }
+        // Raw, as the URL's text shows it; the decoded form is added below.
+        for pair in parsed.query().unwrap_or("").split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && key.to_ascii_lowercase().contains("password")
+            {
+                secrets.push(value.to_owned());
+            }
+        }
+    } else if let Some((_, rest)) = url.split_once("://") {
+        // Not a URL to the parser, but it may still hold `user:password@`.
+        if let Some((_, password)) = rest.split_once('@').and_then(|(info, _)| info.split_once(':'))
+        {
+            secrets.push(password.to_owned());
+        }
+    }
+    let decoded: Vec<String> =
+        secrets.iter().filter_map(|s| percent_decode(s)).filter(|d| !secrets.contains(d)).collect();
+    secrets.extend(decoded);
+    secrets.retain(|s| !s.is_empty());
+    // Longest first, so a secret that contains another is replaced whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let decoded: String = url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())?;
+    (decoded != text).then_some(decoded)
+}
+
+/// `text` with every secret replaced by `***`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), "***"))
+}
+
+/// The URL as messages show it: without its passwords.
+pub fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(_) => scrub(url, &secrets_of(url)),
+        Err(_) => "the given database URL (not a URL)".to_owned(),
+    }
+}
+
+/// Refuses what would be a silent mistake before any connection is tried: a cleartext
+/// connection to another machine, or a SQLite file that does not exist (the CLI never creates
+/// a database).
+pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(url).map_err(|e| anyhow!("cannot use {}: {e}", shown(url)))?;
+    match parsed.scheme() {
+        "sqlite" => sqlite_file_exists(url),
+        "postgres" | "mysql" | "mariadb" => {
+            if allow_plaintext || asks_for_tls(&parsed) || is_local(&parsed) {
+                return Ok(());
+            }
+            bail!(
+                "refusing a connection without TLS to {}: add sslmode=require (PostgreSQL) or \
+                 ssl-mode=REQUIRED (MySQL) to the URL, or pass --allow-plaintext",
+                parsed.host_str().unwrap_or("the database host")
+            )
+        }
+        other => bail!("unsupported database URL scheme `{other}`: use sqlite, postgres or mysql"),
+    }
+}
+
+/// Whether the URL insists on TLS; `prefer` and `allow` fall back to cleartext, so they do not.
+fn asks_for_tls(url: &url::Url) -> bool {
+    url.query_pairs().any(|(key, value)| {
+        let (key, value) = (key.to_ascii_lowercase(), value.to_ascii_lowercase());
+        (key == "sslmode" && matches!(&*value, "require" | "verify-ca" | "verify-full"))
+            || (key == "ssl-mode"
+                && matches!(&*value, "required" | "verify_ca" | "verify_identity"))
+    })
+}
+
+/// Loopback, or a Unix socket (`?host=/run/postgresql`): traffic that never leaves the machine.
+fn is_local(url: &url::Url) -> bool {
+    let socket = url.query_pairs().any(|(key, value)| key == "host" && value.starts_with('/'));
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    socket
+        || host.is_empty()
+        || host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn sqlite_file_exists(url: &str) -> anyhow::Result<()> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+        return Ok(());
+    }
+    if !Path::new(path).is_file() {
+        bail!(
+            "no SQLite database at {path}: the CLI opens existing databases only (create it with the migration first)"
+        );
+    }
+    Ok(())
+}
+
+/// Connects with short timeouts; SQLite files are opened read-write, never created.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let url = if url.starts_with("sqlite:") {
+        // Never `mode=rwc` (the default URL's): a missing file is an error, not a new database.
+        let url = url.replace("mode=rwc", "mode=rw");
+        if url.contains("mode=") {
+            url
+        } else {
+            let separator = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{separator}mode=rw")
+        }
+    } else {
+        url.to_owned()
+    };
+    let mut options = ConnectOptions::new(&url);
+    options
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(2)
+        .sqlx_logging(false);
+    tracing::debug!(database = %shown(&url), "connecting");
+    Database::connect(options).await.with_context(|| format!("cannot connect to {}", shown(&url)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_a_message() {
+        assert_eq!(shown("postgres://u:secret@db/x"), "postgres://u:***@db/x");
+        assert_eq!(shown("sqlite://a.db"), "sqlite://a.db");
+        assert!(!shown("not a url with secret").contains("secret"));
+        let url = "postgres://app@db/x?sslmode=require&password=S3cr%40t";
+        let secrets = secrets_of(url);
+        assert!(secrets.contains(&"S3cr%40t".to_owned()) && secrets.contains(&"S3cr@t".to_owned()));
+        assert_eq!(
+            scrub("auth failed for S3cr@t and S3cr%40t", &secrets),
+            "auth failed for *** and ***"
+        );
+        let asyncpg = "postgresql+asyncpg://app:S3cretPW@127.0.0.1:5432/db";
+        assert_eq!(without_driver(asyncpg), "postgres://app:S3cretPW@127.0.0.1:5432/db");
+        assert_eq!(secrets_of("weird+x://app:pw@[::1/"), vec!["pw".to_owned()]);
+    }
+
+    #[test]
+    fn cleartext_to_another_machine_needs_an_explicit_yes() {
+        for local in [
+            "postgres://u@127.0.0.1/x",
+            "postgres://u@localhost:5432/x",
+            "mysql://root@[::1]:3306/x",
+            "postgres://u@db.example/x?sslmode=require",
+            "mysql://u@db.example/x?ssl-mode=REQUIRED",
+            "postgres:///x?host=/run/postgresql",
+        ] {
+            assert!(check(local, false).is_ok(), "{local}");
+        }
+        for remote in ["postgres://u@db.example/x", "postgres://u@10.0.0.5/x?sslmode=prefer"] {
+            let error = check(remote, false).unwrap_err().to_string();
+            assert!(error.contains("refusing a connection without TLS"), "{error}");
+            assert!(check(remote, true).is_ok());
+        }
+    }
+}
