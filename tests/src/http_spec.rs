@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken::{BoxError, DatabaseStrategy, ManualClock};
-use authtoken_http::{AuthBackend, AuthUser, Authenticator, Bearer, Cookie, Credentials, SameSite};
+use authtoken_http::{
+    AuthBackend, AuthRoutes, AuthUser, Authenticator, Bearer, Cookie, Credentials, MemoryThrottle,
+    SameOrigin, SameSite,
+};
 use chrono::TimeDelta;
 use reqwest::StatusCode;
 use reqwest::header::{
@@ -97,6 +100,25 @@ pub struct Fixture {
     pub bearer: Arc<Probe>,
     /// The cookie backend's strategy, to issue tokens the login route would refuse.
     pub cookie_strategy: Arc<DatabaseStrategy<Store>>,
+    /// The login throttle both backends' routes share: 3 free failures, then 1 s doubling.
+    pub throttle: Arc<MemoryThrottle>,
+}
+
+/// The one origin the spec's apps trust for browsers without `Sec-Fetch-Site`.
+pub const TRUSTED_ORIGIN: &str = "https://app.example.test";
+
+impl Fixture {
+    /// The login routes of `backend`, with the shared throttle.
+    pub fn routes(&self, backend: &str) -> AuthRoutes<Account, Passwords> {
+        AuthRoutes::new(self.auth.clone(), backend, Passwords)
+            .expect("a known backend")
+            .with_throttle(Arc::clone(&self.throttle))
+    }
+
+    /// The cross-site check of the app's own `POST /action`.
+    pub fn same_origin(&self) -> SameOrigin {
+        SameOrigin::new().trust(TRUSTED_ORIGIN)
+    }
 }
 
 impl Fixture {
@@ -121,7 +143,11 @@ impl Fixture {
             AuthBackend::new("cookie", cookie_settings(), strategy(cookie_store).with_users(users)),
         ])
         .expect("a valid backend list");
-        Self { auth, clock, bearer, cookie_strategy }
+        let throttle = Arc::new(
+            MemoryThrottle::with_limits(3, Duration::from_secs(1), Duration::from_secs(60))
+                .with_clock(clock.clone()),
+        );
+        Self { auth, clock, bearer, cookie_strategy, throttle }
     }
 }
 
@@ -137,6 +163,7 @@ fn cookie_settings() -> Cookie {
         max_age: Some(Duration::from_secs(3600)),
         domain: Some("example.test".to_owned()),
         same_site: SameSite::Strict,
+        trusted_origins: vec![TRUSTED_ORIGIN.to_owned()],
         ..Cookie::default()
     }
 }
@@ -223,6 +250,12 @@ macro_rules! http_spec {
             bearer_logout_and_logout_everywhere,
             a_failing_store_is_a_500_never_a_401,
             two_extractors_in_one_handler_cost_one_store_query,
+            cross_site_requests_to_cookie_routes_are_refused,
+            the_same_origin_layer_guards_the_apps_own_routes,
+            login_attempts_are_throttled_with_back_off,
+            two_cookies_of_the_name_authenticate_nobody,
+            a_refused_bearer_token_gets_an_invalid_token_challenge,
+            an_oversized_login_body_is_413,
         }
     };
 }
@@ -410,4 +443,161 @@ pub async fn two_extractors_in_one_handler_cost_one_store_query(s: &Server) {
     let before = s.bearer.calls();
     assert_eq!(s.get("/me", bearer(&token)).await, (StatusCode::OK, "ada".to_owned()));
     assert_eq!(s.bearer.calls() - before, 1);
+}
+
+/// A POST with these headers (each `(name, value)`), and an optional cookie.
+async fn post_with(
+    s: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+    form: bool,
+) -> reqwest::Response {
+    let mut request = s.http.post(format!("{}{path}", s.base));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if form {
+        request = request.form(&[("username", "ada"), ("password", "pw-ada")]);
+    }
+    request.send().await.expect("the server answers")
+}
+
+/// Cookie login and logout refuse other sites (login CSRF, forced logout) with 403; same-origin,
+/// address-bar, trusted-origin and non-browser requests pass; bearer routes are unaffected.
+pub async fn cross_site_requests_to_cookie_routes_are_refused(s: &Server) {
+    let evil: &[(&str, &str)] =
+        &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")];
+    let response = post_with(s, "/auth/cookie/login", evil, true).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(SET_COOKIE).is_none(), "a cookie was set cross-site");
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+    for refused in [
+        &[("sec-fetch-site", "same-site")][..],
+        &[("origin", "https://evil.example")][..],
+        &[("origin", "null")][..],
+        &[("sec-fetch-site", "cross-site"), ("origin", TRUSTED_ORIGIN)][..],
+    ] {
+        let response = post_with(s, "/auth/cookie/login", refused, true).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{refused:?}");
+    }
+    for allowed in [
+        &[("sec-fetch-site", "same-origin"), ("origin", "https://evil.example")][..],
+        &[("sec-fetch-site", "none")][..],
+        &[("origin", TRUSTED_ORIGIN)][..],
+        &[][..],
+    ] {
+        let response = post_with(s, "/auth/cookie/login", allowed, true).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "{allowed:?}");
+    }
+    let bearer = post_with(s, "/auth/bearer/login", evil, true).await;
+    assert_eq!(bearer.status(), StatusCode::OK, "bearer backends need no CSRF check");
+
+    let value = session_cookie(&post_with(s, "/auth/cookie/login", &[], true).await);
+    let session = format!("session={value}");
+    for path in ["/auth/cookie/logout", "/auth/cookie/logout-all"] {
+        let headers = [("cookie", session.as_str()), evil[0], evil[1]];
+        let response = post_with(s, path, &headers, false).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(response.headers().get(SET_COOKIE).is_none());
+    }
+    assert_eq!(s.get("/me", cookie(&value)).await, (StatusCode::OK, "ada".to_owned()));
+}
+
+/// The application's own state-changing route behind the adapter's cross-site layer.
+pub async fn the_same_origin_layer_guards_the_apps_own_routes(s: &Server) {
+    let cross = post_with(s, "/action", &[("sec-fetch-site", "cross-site")], false).await;
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    let body: serde_json::Value = cross.json().await.unwrap();
+    assert_eq!(body["detail"], "CROSS_SITE_REQUEST_REFUSED");
+    let same = post_with(s, "/action", &[("sec-fetch-site", "same-origin")], false).await;
+    assert_eq!((same.status(), same.text().await.unwrap()), (StatusCode::OK, "done".to_owned()));
+    let trusted = post_with(s, "/action", &[("origin", TRUSTED_ORIGIN)], false).await;
+    assert_eq!(trusted.status(), StatusCode::OK);
+    let get = s.http.get(format!("{}/action", s.base)).header("sec-fetch-site", "cross-site");
+    assert_ne!(get.send().await.unwrap().status(), StatusCode::FORBIDDEN, "GET is never refused");
+}
+
+/// The third failure locks an account for 1 s, each further one doubles it: 429 with
+/// `Retry-After`, and a correct password is refused too while locked (no oracle).
+pub async fn login_attempts_are_throttled_with_back_off(s: &Server) {
+    for attempt in 0..3 {
+        let response = s.login("bearer", "ada", "wrong").await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "attempt {attempt}");
+    }
+    let refused = s.login("bearer", "ADA", "pw-ada").await; // the right password, another case
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let other = s.login("cookie", "ada", "pw-ada").await;
+    assert_eq!(other.status(), StatusCode::TOO_MANY_REQUESTS, "the lock holds on every backend");
+    assert_eq!(
+        s.login("bearer", "cy", "pw-cy").await.status(),
+        StatusCode::OK,
+        "others may log in"
+    );
+
+    s.clock.advance(TimeDelta::milliseconds(1001));
+    assert_eq!(s.login("bearer", "ada", "wrong").await.status(), StatusCode::BAD_REQUEST);
+    let doubled = s.login("bearer", "ada", "pw-ada").await;
+    assert_eq!(doubled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(doubled.headers()["retry-after"], "2");
+    s.clock.advance(TimeDelta::seconds(2));
+    assert_eq!(s.login("bearer", "ada", "pw-ada").await.status(), StatusCode::OK);
+    assert_eq!(s.login("bearer", "ada", "wrong").await.status(), StatusCode::BAD_REQUEST, "reset");
+}
+
+/// Cookie tossing: a second cookie of the name, planted from a sibling subdomain, authenticates
+/// nobody rather than whichever the server happens to read.
+pub async fn two_cookies_of_the_name_authenticate_nobody(s: &Server) {
+    let ada = session_cookie(&s.login("cookie", "ada", "pw-ada").await);
+    let root = session_cookie(&s.login("cookie", "root", "pw-root").await);
+    let both = Some((COOKIE, format!("session={root}; theme=dark; session={ada}")));
+    assert_eq!(s.get("/me", both).await.0, StatusCode::UNAUTHORIZED);
+    let two_headers = s
+        .http
+        .get(format!("{}/me", s.base))
+        .header(COOKIE, format!("session={ada}"))
+        .header(COOKIE, format!("session={root}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two_headers.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(s.get("/me", cookie(&ada)).await, (StatusCode::OK, "ada".to_owned()));
+}
+
+/// RFC 6750: a presented and refused bearer token is `error="invalid_token"`; no token is a bare
+/// challenge.
+pub async fn a_refused_bearer_token_gets_an_invalid_token_challenge(s: &Server) {
+    let refused = s.http.get(format!("{}/me", s.base)).header(AUTHORIZATION, "Bearer nope");
+    let refused = refused.send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refused.headers()[WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
+    let logout = s.post("/auth/bearer/logout", bearer("nope")).await;
+    assert_eq!(logout.headers()[WWW_AUTHENTICATE], r#"Bearer error="invalid_token""#);
+    let none = s.http.get(format!("{}/me", s.base)).send().await.unwrap();
+    assert_eq!(none.headers()[WWW_AUTHENTICATE], "Bearer");
+}
+
+/// A login body past 16 KiB is 413 before anything is parsed or checked.
+pub async fn an_oversized_login_body_is_413(s: &Server) {
+    let padding = "x".repeat(20 * 1024);
+    let response = s
+        .http
+        .post(format!("{}/auth/bearer/login", s.base))
+        .form(&[("username", "ada"), ("password", "pw-ada"), ("padding", padding.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let huge = vec![b'a'; 4 << 20];
+    let response = s
+        .http
+        .post(format!("{}/auth/bearer/login", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(huge)
+        .send()
+        .await;
+    // The server may close the connection before reading 4 MiB; if it answers, it is 413.
+    if let Ok(response) = response {
+        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    }
 }

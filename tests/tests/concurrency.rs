@@ -223,6 +223,70 @@ async fn deleted_user_is_never_returned(b: &SqlBackend<UuidUsers>) {
     eprintln!("{} reads raced a user delete ({} after it committed)", reads.len(), after.len());
 }
 
+/// A purge must not delete a row that another transaction refreshed while the purge waited for
+/// its lock: one connection refreshes an expired row and holds the transaction open, the purge
+/// blocks on the row, the refresh commits, and the row survives.
+async fn purge_spares_a_row_refreshed_while_it_waited(b: &SqlBackend<UuidUsers>) {
+    use authtoken::PurgeExpired;
+    use authtoken::store::{AccessToken, AccessTokenStore};
+    use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+
+    let user = b.create_user(true).await;
+    let now = chrono::Utc::now();
+    let key = authtoken_tests::spec::foreign_token();
+    let row = AccessToken {
+        token: key.clone(),
+        user_id: *user.id(),
+        created_at: now - TimeDelta::hours(2),
+    };
+    b.store().create(row, None).await.unwrap();
+
+    let backend = b.db.conn.get_database_backend();
+    let refresher = Database::connect(&b.db.url).await.unwrap();
+    let refresh = refresher.begin().await.unwrap();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "UPDATE access_token SET created_at = $1 WHERE token = $2",
+        _ => "UPDATE access_token SET created_at = ? WHERE token = ?",
+    };
+    let update = Statement::from_sql_and_values(backend, sql, [now.into(), key.clone().into()]);
+    assert_eq!(refresh.execute_raw(update).await.unwrap().rows_affected(), 1);
+
+    let store = b.store();
+    let cutoff = now - TimeDelta::hours(1);
+    let purge = tokio::spawn(async move {
+        store.delete_created_before(cutoff, NonZeroU32::new(100).unwrap()).await
+    });
+    // Commit only once the purge is waiting for the row's lock (asked of the server: no sleep).
+    let waiting = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+             AND wait_event_type = 'Lock'"
+        }
+        _ => {
+            "SELECT count(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'"
+        }
+    };
+    // On a connection of its own: the test pool's may all be busy (the purge holds one).
+    let observer = Database::connect(&b.db.url).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let statement = Statement::from_string(backend, waiting);
+        let row = observer.query_one_raw(statement).await.unwrap().unwrap();
+        if row.try_get::<i64>("", "n").unwrap() > 0 {
+            break;
+        }
+        assert!(!purge.is_finished(), "the purge did not wait for the refreshing transaction");
+        assert!(started.elapsed() < DEADLINE, "the purge never waited for the lock");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    refresh.commit().await.unwrap();
+    assert_eq!(purge.await.unwrap().unwrap(), 0, "the refreshed row was purged");
+    let kept = b.store().get(&key, None).await.unwrap().expect("the refreshed row");
+    assert!(kept.created_at > cutoff);
+    refresher.close().await.unwrap();
+    observer.close().await.unwrap();
+}
+
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
         mod $module {
@@ -245,6 +309,7 @@ macro_rules! on_engine {
             case!(logins_race_logout_everywhere);
             case!(purges_race_reads);
             case!(deleted_user_is_never_returned);
+            case!(purge_spares_a_row_refreshed_while_it_waited);
         }
     };
 }

@@ -47,7 +47,9 @@ async fn run(engine: Engine) {
         .sqlx_logging(false);
     let conn = Database::connect(options).await.expect("connecting through the proxy");
     let store = SeaOrmStore::<access_token::Entity>::new(conn.clone()).with_timeout(CALL);
-    let users = SeaOrmUsers::<user::Entity>::new(conn.clone());
+    let users = SeaOrmUsers::<user::Entity>::new(conn.clone()).with_timeout(CALL);
+    // Tokens read directly, users through the proxy: the loader alone meets the fault.
+    let direct = DatabaseStrategy::new(b.store(), Some(Duration::from_secs(3600))).unwrap();
     let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600))).unwrap();
 
     let alice = b.create_user(true).await;
@@ -62,6 +64,11 @@ async fn run(engine: Engine) {
         let read = strategy.read_token(Some(&token), &users).await;
         assert!(matches!(read, Err(Error::Store(_))), "{mode:?}: read gave {read:?}");
         assert!(started.elapsed() < BOUND, "{mode:?}: read took {:?}", started.elapsed());
+
+        let started = Instant::now();
+        let loaded = direct.read_token(Some(&token), &users).await;
+        assert!(matches!(loaded, Err(Error::UserLoader(_))), "{mode:?}: loader gave {loaded:?}");
+        assert!(started.elapsed() < BOUND, "{mode:?}: loader took {:?}", started.elapsed());
 
         let joined = strategy.read_token_with_user::<user::Model>(Some(&token)).await;
         assert!(matches!(joined, Err(Error::Store(_))), "{mode:?}: joined read gave {joined:?}");
@@ -86,7 +93,7 @@ async fn run(engine: Engine) {
         let again = strategy.write_token(&alice).await.expect("logins work again");
         assert!(strategy.destroy_token(again.expose_secret(), &alice).await.unwrap());
     }
-    eprintln!("{engine:?}: {faults} fault modes injected, 6 calls checked in each");
+    eprintln!("{engine:?}: {faults} fault modes injected, 7 calls checked in each");
     conn.close().await.ok();
     b.cleanup().await;
 }

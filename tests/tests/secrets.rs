@@ -98,3 +98,48 @@ async fn postgres_stores_and_logs_no_plaintext() {
 async fn mariadb_stores_and_logs_no_plaintext() {
     nothing_secret_is_stored_or_logged(Engine::MySql).await;
 }
+
+/// Every type that holds a live token (or a password) prints at most a short prefix of it.
+#[tokio::test]
+async fn debug_of_every_type_holding_a_token_hides_it() {
+    use authtoken::StorageMode;
+    use authtoken::memory::{MemoryStore, MemoryUsers};
+    use authtoken_tests::memory::MemoryUser;
+
+    let users = MemoryUsers::new();
+    let user = MemoryUser { id: 1u64, is_active: true };
+    users.insert(user.clone());
+    // Plain mode: the stored key is the token itself, the worst case for a stray `{:?}`.
+    let store = MemoryStore::new();
+    let strategy = DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(60)))
+        .unwrap()
+        .with_storage_mode(StorageMode::Plain);
+    let token = strategy.write_token(&user).await.unwrap();
+    let secret = token.expose_secret().to_owned();
+    let row = strategy.read_token_row(Some(&secret)).await.unwrap().unwrap();
+    let model = access_token::Model {
+        token: secret.clone(),
+        user_id: uuid::Uuid::new_v4(),
+        created_at: chrono::Utc::now(),
+    };
+    let found =
+        authtoken_http::Authenticated { user: user.clone(), token: secret.clone(), backend: 0 };
+    let body = format!("username=alice&password={secret}");
+    let headers = http::HeaderMap::new();
+    let login =
+        authtoken_http::LoginRequest { headers: &headers, client: None, body: body.as_bytes() };
+    let shown = [
+        format!("{token:?}"),
+        format!("{token}"),
+        format!("{row:?}"),
+        format!("{store:?}"),
+        format!("{strategy:?}"),
+        format!("{model:?}"),
+        format!("{found:?}"),
+        format!("{login:?}"),
+    ];
+    for text in shown {
+        assert!(!text.contains(&secret), "{text} shows the token");
+        assert!(!text.contains(&secret[..7]), "{text} shows more than a six-character prefix");
+    }
+}

@@ -18,6 +18,11 @@ pub(crate) fn headers(request: &actix_web::http::header::HeaderMap) -> http::Hea
     headers
 }
 
+/// A request method of actix-web's `http` as `http` 1's.
+pub(crate) fn method(method: &actix_web::http::Method) -> http::Method {
+    http::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(http::Method::POST)
+}
+
 /// A status code of `http` 1 in actix-web's type.
 pub(crate) fn status(status: http::StatusCode) -> StatusCode {
     StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -44,15 +44,16 @@ async fn authenticate<U: AuthUser, P: Policy>(
                 found
             }
             // A failure is not kept: the next extractor asks again, and fails again or recovers.
-            Err(error) => return Err((error.into(), auth.challenges().to_vec())),
+            Err(error) => return Err((error.into(), Vec::new())),
         },
     };
+    let challenges = || auth.challenges(&convert::headers(request.headers()));
     let Some(found) = found else {
-        return Err((Refusal::Unauthorized, auth.challenges().to_vec()));
+        return Err((Refusal::Unauthorized, challenges()));
     };
     match P::check(&found.user) {
         Ok(()) => Ok((found, auth)),
-        Err(refusal) => Err((refusal, auth.challenges().to_vec())),
+        Err(refusal) => Err((refusal, challenges())),
     }
 }
 

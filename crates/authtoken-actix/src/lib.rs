@@ -31,15 +31,18 @@
 //! takes.
 
 mod convert;
+mod csrf;
 mod extract;
 mod rejection;
 mod routes;
 
 pub use authtoken::{AuthStrategy, WithUsers};
 pub use authtoken_http::{
-    Active, AnyStatus, AuthBackend, AuthUser, Authenticated, Authenticator, Bearer, ConfigError,
-    Cookie, Credentials, Header, Policy, SameSite, Superuser, Transport, Verified,
+    Active, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator, Bearer,
+    ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy, SameOrigin,
+    SameSite, Superuser, ThrottleKey, Transport, Verified,
 };
+pub use csrf::same_origin;
 pub use extract::{CurrentUser, CurrentUserToken, MaybeUser};
 pub use rejection::AuthRejection;
-pub use routes::auth_scope;
+pub use routes::{auth_scope, auth_scope_from};

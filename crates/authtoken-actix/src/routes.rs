@@ -1,7 +1,9 @@
 //! `POST /login`, `POST /logout` and `POST /logout-all` for one backend, as an actix-web scope.
 
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
-use authtoken_http::{AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials};
+use authtoken_http::{
+    AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
+};
 
 use crate::convert;
 
@@ -23,21 +25,38 @@ where
     U: AuthUser,
     C: Credentials<U>,
 {
-    let routes = web::Data::new(AuthRoutes::new(auth, backend, credentials)?);
-    Ok(web::scope(path)
-        .app_data(routes)
+    Ok(auth_scope_from(path, AuthRoutes::new(auth, backend, credentials)?))
+}
+
+/// [`auth_scope`] from configured routes (with a login throttle, say). Throttling counts the
+/// peer's address as actix-web sees it.
+pub fn auth_scope_from<U, C>(path: &str, routes: AuthRoutes<U, C>) -> Scope
+where
+    U: AuthUser,
+    C: Credentials<U>,
+{
+    // Past the layer's limit the body is refused with 413 by the layer itself, not by actix.
+    let limit = web::PayloadConfig::new(MAX_LOGIN_BODY + 1);
+    web::scope(path)
+        .app_data(web::Data::new(routes))
+        .app_data(limit)
         .route("/login", web::post().to(login::<U, C>))
         .route("/logout", web::post().to(logout::<U, C>))
-        .route("/logout-all", web::post().to(logout_all::<U, C>)))
+        .route("/logout-all", web::post().to(logout_all::<U, C>))
 }
 
 type Routes<U, C> = web::Data<AuthRoutes<U, C>>;
 
 async fn login<U: AuthUser, C: Credentials<U>>(
     routes: Routes<U, C>,
-    form: web::Bytes,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    convert::answer(routes.login(&form).await)
+    // Over the payload limit actix fails the extractor; the layer answers 413 for that.
+    let body = body.unwrap_or_else(|_| web::Bytes::from(vec![0; MAX_LOGIN_BODY + 1]));
+    let headers = convert::headers(request.headers());
+    let client = request.peer_addr().map(|addr| addr.ip());
+    convert::answer(routes.login(LoginRequest { headers: &headers, client, body: &body }).await)
 }
 
 async fn logout<U: AuthUser, C: Credentials<U>>(

@@ -38,12 +38,20 @@ async fn twice(first: CurrentUser<Account>, second: CurrentUser<Account, AnyStat
 
 /// The spec's app, served on a free port of 127.0.0.1 by one worker.
 async fn serve(fixture: Fixture) -> String {
-    let auth = fixture.auth;
+    let auth = fixture.auth.clone();
+    let check = fixture.same_origin();
+    let fixture = std::sync::Arc::new(fixture);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(auth.clone())
+            .app_data(check.clone())
+            .service(
+                web::resource("/action")
+                    .wrap(actix_web::middleware::from_fn(same_origin))
+                    .route(web::post().to(|| async { "done" })),
+            )
             .route("/me", web::get().to(who))
             .route("/verified", web::get().to(verified))
             .route("/admin", web::get().to(admin))
@@ -51,8 +59,8 @@ async fn serve(fixture: Fixture) -> String {
             .route("/maybe", web::get().to(maybe))
             .route("/token", web::get().to(token))
             .route("/twice", web::get().to(twice))
-            .service(auth_scope("/auth/bearer", auth.clone(), "bearer", Passwords).unwrap())
-            .service(auth_scope("/auth/cookie", auth.clone(), "cookie", Passwords).unwrap())
+            .service(auth_scope_from("/auth/bearer", fixture.routes("bearer")))
+            .service(auth_scope_from("/auth/cookie", fixture.routes("cookie")))
     })
     .workers(1)
     .disable_signals()
@@ -75,4 +83,13 @@ fn an_unknown_backend_is_a_start_up_error() {
         auth_scope("/auth", auth, "other", Passwords).err(),
         Some(ConfigError::UnknownBackend("other".to_owned()))
     );
+}
+
+#[test]
+fn current_user_token_debug_hides_the_token() {
+    let token = authtoken_tests::spec::foreign_token();
+    let user = authtoken_tests::http_spec::ACCOUNTS[0].clone();
+    let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
+    let shown = format!("{current:?}");
+    assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");
 }

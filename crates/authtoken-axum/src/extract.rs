@@ -46,8 +46,10 @@ where
     }
 }
 
-fn rejection<U: AuthUser>((refusal, auth): (Refusal, Authenticator<U>)) -> AuthRejection {
-    AuthRejection(refusal.into_response(auth.challenges()))
+fn rejection<U: AuthUser>(
+    parts: &Parts,
+) -> impl FnOnce((Refusal, Authenticator<U>)) -> AuthRejection + '_ {
+    |(refusal, auth)| AuthRejection(refusal.into_response(&auth.challenges(&parts.headers)))
 }
 
 /// The authenticated user, under policy `P` ([`Active`] unless given): 401 for a missing,
@@ -81,7 +83,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let (found, _) = authenticate::<U, P, S>(parts, state).await.map_err(rejection)?;
+        let found = authenticate::<U, P, S>(parts, state).await;
+        let (found, _) = found.map_err(rejection(parts))?;
         Ok(Self(found.user, PhantomData))
     }
 }
@@ -102,7 +105,7 @@ where
         match authenticate::<U, P, S>(parts, state).await {
             Ok((found, _)) => Ok(Some(Self(found.user, PhantomData))),
             Err((Refusal::Unauthorized | Refusal::Forbidden, _)) => Ok(None),
-            Err(failure) => Err(rejection(failure)),
+            Err(failure) => Err(rejection(parts)(failure)),
         }
     }
 }
@@ -139,7 +142,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let (found, auth) = authenticate::<U, Active, S>(parts, state).await.map_err(rejection)?;
+        let found = authenticate::<U, Active, S>(parts, state).await;
+        let (found, auth) = found.map_err(rejection(parts))?;
         let backend = auth.backend(found.backend).name().to_owned();
         Ok(Self { user: found.user, token: found.token, backend })
     }

@@ -28,15 +28,18 @@
 //! the result in the request's extensions. Failures of the token store are 500s, never 401s: an
 //! outage cannot pass for a logout.
 
+mod csrf;
 mod extract;
 mod rejection;
 mod routes;
 
 pub use authtoken::{AuthStrategy, WithUsers};
 pub use authtoken_http::{
-    Active, AnyStatus, AuthBackend, AuthUser, Authenticated, Authenticator, Bearer, ConfigError,
-    Cookie, Credentials, Header, Policy, SameSite, Superuser, Transport, Verified,
+    Active, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator, Bearer,
+    ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy, SameOrigin,
+    SameSite, Superuser, ThrottleKey, Transport, Verified,
 };
+pub use csrf::same_origin;
 pub use extract::{CurrentUser, CurrentUserToken};
 pub use rejection::AuthRejection;
-pub use routes::auth_router;
+pub use routes::{auth_router, auth_router_from};

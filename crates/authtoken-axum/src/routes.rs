@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use authtoken_http::{AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials};
+use std::net::SocketAddr;
+
+use authtoken_http::{
+    AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
+};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
@@ -32,19 +35,54 @@ where
     C: Credentials<U>,
     S: Clone + Send + Sync + 'static,
 {
-    let routes = Arc::new(AuthRoutes::new(auth, backend, credentials)?);
-    Ok(Router::new()
+    Ok(auth_router_from(AuthRoutes::new(auth, backend, credentials)?))
+}
+
+/// [`auth_router`] from configured routes (with a login throttle, say):
+///
+/// ```
+/// # use authtoken_axum::*;
+/// # #[derive(Clone)] struct Account { id: u64 }
+/// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+/// # impl AuthUser for Account { fn is_active(&self) -> bool { true } }
+/// # struct Passwords;
+/// # impl Credentials<Account> for Passwords {
+/// #     async fn verify(&self, _: &str, _: &str) -> Result<Option<Account>, authtoken::BoxError> { Ok(None) }
+/// # }
+/// # fn build(auth: Authenticator<Account>) -> Result<axum::Router, ConfigError> {
+/// let routes = AuthRoutes::new(auth, "bearer", Passwords)?.with_throttle(MemoryThrottle::new());
+/// let router: axum::Router = auth_router_from(routes);
+/// # Ok(router) }
+/// ```
+///
+/// The client address that throttling counts is the peer's, when the app is served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`; otherwise only the account is counted.
+pub fn auth_router_from<U, C, S>(routes: AuthRoutes<U, C>) -> Router<S>
+where
+    U: AuthUser,
+    C: Credentials<U>,
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
         .route("/login", post(login::<U, C>))
         .route("/logout", post(logout::<U, C>))
         .route("/logout-all", post(logout_all::<U, C>))
-        .with_state(routes))
+        .with_state(Arc::new(routes))
 }
 
 async fn login<U: AuthUser, C: Credentials<U>>(
     State(routes): Shared<U, C>,
-    form: Bytes,
+    request: Request,
 ) -> Response {
-    into_axum(routes.login(&form).await)
+    let (parts, body) = request.into_parts();
+    let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    // One byte past the limit is enough to know the body is too large.
+    let body = match axum::body::to_bytes(body, MAX_LOGIN_BODY + 1).await {
+        Ok(body) => body,
+        Err(_) => vec![0; MAX_LOGIN_BODY + 1].into(),
+    };
+    let request = LoginRequest { headers: &parts.headers, client, body: &body };
+    into_axum(routes.login(request).await)
 }
 
 async fn logout<U: AuthUser, C: Credentials<U>>(

@@ -5,8 +5,11 @@ use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken_axum::*;
 use authtoken_tests::http_spec::{Account, Fixture, Passwords};
+use std::net::SocketAddr;
+
 use axum::Router;
-use axum::routing::get;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
 
 async fn who(CurrentUser(user, ..): CurrentUser<Account>) -> String {
     user.name.to_owned()
@@ -39,8 +42,11 @@ async fn twice(first: CurrentUser<Account>, second: CurrentUser<Account, AnyStat
 
 /// The spec's app, served on a free port of 127.0.0.1.
 async fn serve(fixture: Fixture) -> String {
-    let auth = fixture.auth;
+    let auth = fixture.auth.clone();
+    let action =
+        post(|| async { "done" }).layer(from_fn_with_state(fixture.same_origin(), same_origin));
     let app = Router::new()
+        .route("/action", action)
         .route("/me", get(who))
         .route("/verified", get(verified))
         .route("/admin", get(admin))
@@ -48,11 +54,12 @@ async fn serve(fixture: Fixture) -> String {
         .route("/maybe", get(maybe))
         .route("/token", get(token))
         .route("/twice", get(twice))
-        .nest("/auth/bearer", auth_router(auth.clone(), "bearer", Passwords).unwrap())
-        .nest("/auth/cookie", auth_router(auth.clone(), "cookie", Passwords).unwrap())
+        .nest("/auth/bearer", auth_router_from(fixture.routes("bearer")))
+        .nest("/auth/cookie", auth_router_from(fixture.routes("cookie")))
         .with_state(auth);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     base
 }
@@ -77,4 +84,13 @@ fn duplicate_or_unknown_backends_are_start_up_errors() {
         auth_router::<_, _, ()>(auth, "other", Passwords).err(),
         Some(ConfigError::UnknownBackend("other".to_owned()))
     );
+}
+
+#[test]
+fn current_user_token_debug_hides_the_token() {
+    let token = authtoken_tests::spec::foreign_token();
+    let user = authtoken_tests::http_spec::ACCOUNTS[0].clone();
+    let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
+    let shown = format!("{current:?}");
+    assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");
 }

@@ -4,7 +4,9 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
-use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, PurgeExpired, StorageMode};
+use authtoken::{
+    AccessTokenStore, DatabaseStrategy, HashKeys, ListTokens, PurgeExpired, StorageMode,
+};
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::DatabaseConnection;
@@ -78,7 +80,10 @@ where
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
     let mode = options.storage.into();
-    let strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
+    let mut strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
+    if let Some(path) = &options.hash_key_file {
+        strategy = strategy.with_hash_keys(hash_keys(path)?);
+    }
     let context = Context { strategy, mode, id_type: options.user_id_type };
     dispatch(&context, command).await
 }
@@ -128,4 +133,35 @@ fn token_argument(token: String) -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line).context("cannot read the token from standard input")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// The keys of `--hash-key-file`: one base64 key per line, the current first.
+fn hash_keys(path: &std::path::Path) -> anyhow::Result<HashKeys> {
+    use base64::Engine;
+    use base64::engine::DecodePaddingMode;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let engines = [
+        GeneralPurpose::new(&base64::alphabet::STANDARD, lenient),
+        GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient),
+    ];
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --hash-key-file {}", path.display()))?;
+    let mut ring: Option<HashKeys> = None;
+    for (number, line) in text.lines().enumerate().map(|(i, l)| (i + 1, l.trim())) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = engines
+            .iter()
+            .find_map(|engine| engine.decode(line).ok())
+            .ok_or_else(|| anyhow!("--hash-key-file line {number} is not base64"))?;
+        let added = match ring {
+            None => HashKeys::new(&key),
+            Some(ring) => ring.with_previous(&key),
+        };
+        ring = Some(added.map_err(|e| anyhow!("--hash-key-file line {number}: {e}"))?);
+    }
+    ring.ok_or_else(|| anyhow!("--hash-key-file {} holds no key", path.display()))
 }

@@ -50,6 +50,11 @@ pub struct TableOptions {
     /// How tokens are kept: `hashed` (SHA-256, the default) or `plain` (fastapi-users' way).
     #[arg(long, global = true, env = "AUTHTOKEN_STORAGE", value_enum, default_value_t = Storage::Hashed)]
     pub storage: Storage,
+    /// A file of hash keys for the keyed storage hash (HMAC-SHA-256), one base64 key of at
+    /// least 32 bytes per line, the current key first; lines starting with `#` are skipped.
+    /// Match the application's keys.
+    #[arg(long, global = true, env = "AUTHTOKEN_HASH_KEY_FILE")]
+    pub hash_key_file: Option<std::path::PathBuf>,
     /// How long a token lives, e.g. `1h`, `30min`, `7days`; `none` if tokens never expire. Needed
     /// by `verify`, `list` and `purge`: there is no default, so a forgotten lifetime never
     /// reports an expired token as valid.

@@ -401,6 +401,37 @@ async fn the_url_comes_from_a_file_and_verbose_logs_no_token(f: &Fixture) {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--hash-key-file`: tokens issued under the keys verify with them and not without; a rotated
+/// file (new key first) still verifies the old token.
+async fn hash_keys_come_from_a_file(f: &Fixture) {
+    let dir = std::env::temp_dir().join(format!("authtoken-cli-keys-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = "# the current key\nAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n";
+    let rotated = "AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI\nAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n";
+    let (old_file, rotated_file) = (dir.join("old"), dir.join("rotated"));
+    std::fs::write(&old_file, old).unwrap();
+    std::fs::write(&rotated_file, rotated).unwrap();
+    let keys = |file: &std::path::Path| file.to_str().unwrap().to_owned();
+    let issued =
+        f.run(&["--hash-key-file", &keys(&old_file), "issue", "--user", &f.user.to_string()]);
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = stdout(&issued).trim().to_owned();
+    let verify = |extra: &[&str]| {
+        let mut args = extra.to_vec();
+        args.extend(["--lifetime", "1h", "verify", token.as_str()]);
+        f.run(&args).status.code()
+    };
+    assert_eq!(verify(&["--hash-key-file", &keys(&old_file)]), Some(0));
+    assert_eq!(verify(&["--hash-key-file", &keys(&rotated_file)]), Some(0));
+    assert_eq!(verify(&[]), Some(1), "without the key the row is not found");
+    std::fs::write(&old_file, "c2hvcnQ=\n").unwrap();
+    assert_clean_error(
+        &f.run(&["--hash-key-file", &keys(&old_file), "--lifetime", "1h", "verify", &token]),
+        "line 1",
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
         mod $module {
@@ -429,6 +460,7 @@ macro_rules! on_engine {
             case!(a_token_can_come_from_standard_input);
             case!(revoke_by_fingerprint);
             case!(the_url_comes_from_a_file_and_verbose_logs_no_token);
+            case!(hash_keys_come_from_a_file);
         }
     };
 }

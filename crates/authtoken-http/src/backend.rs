@@ -97,12 +97,11 @@ impl<U: std::fmt::Debug> std::fmt::Debug for Authenticated<U> {
 /// The backends, tried in order; the first that yields a user wins. Cheap to clone.
 pub struct Authenticator<U> {
     backends: Arc<[AuthBackend<U>]>,
-    challenges: Arc<[HeaderValue]>,
 }
 
 impl<U> Clone for Authenticator<U> {
     fn clone(&self) -> Self {
-        Self { backends: Arc::clone(&self.backends), challenges: Arc::clone(&self.challenges) }
+        Self { backends: Arc::clone(&self.backends) }
     }
 }
 
@@ -117,13 +116,7 @@ impl<U: User + 'static> Authenticator<U> {
                 return Err(ConfigError::DuplicateBackend(backend.name.clone()));
             }
         }
-        let mut challenges: Vec<HeaderValue> = Vec::new();
-        for challenge in backends.iter().filter_map(|b| b.transport.challenge()) {
-            if !challenges.contains(&challenge) {
-                challenges.push(challenge);
-            }
-        }
-        Ok(Self { backends: backends.into(), challenges: challenges.into() })
+        Ok(Self { backends: backends.into() })
     }
 
     /// The index of the backend called `name`.
@@ -147,10 +140,16 @@ impl<U: User + 'static> Authenticator<U> {
         &self.backends
     }
 
-    /// The `WWW-Authenticate` challenges of the backends' transports, each once: what a 401
-    /// from any of them carries. Empty when no transport has a scheme (cookies only).
-    pub fn challenges(&self) -> &[HeaderValue] {
-        &self.challenges
+    /// The `WWW-Authenticate` challenges of the backends' transports for this request, each
+    /// once: what a 401 to it carries. Empty when no transport has a scheme (cookies only).
+    pub fn challenges(&self, headers: &HeaderMap) -> Vec<HeaderValue> {
+        let mut challenges: Vec<HeaderValue> = Vec::new();
+        for challenge in self.backends.iter().filter_map(|b| b.transport.challenge(headers)) {
+            if !challenges.contains(&challenge) {
+                challenges.push(challenge);
+            }
+        }
+        challenges
     }
 
     /// The first backend whose transport finds a token and whose strategy accepts it.

@@ -9,7 +9,8 @@
 //! - [`Policy`] ([`Active`], [`Verified`], [`Superuser`], [`AnyStatus`]) says what a user must be;
 //!   [`AuthUser`] is what a user type tells about itself.
 //! - [`AuthRoutes`] is the logic of `POST /login`, `/logout` and `/logout-all`, given a
-//!   [`Credentials`] check.
+//!   [`Credentials`] check, with a [`LoginThrottle`] before it and the cross-site check
+//!   ([`SameOrigin`]) on cookie backends.
 //!
 //! Requests come in as [`http::HeaderMap`]s and answers go out as [`AuthResponse`]s
 //! (`http::Response<Vec<u8>>`); the adapters (`authtoken-axum`, `authtoken-actix`) only map
@@ -49,17 +50,21 @@
 //! Failures of the token store are 500s, never 401s: an outage cannot pass for a logout.
 
 mod backend;
+mod csrf;
 mod policy;
 mod rejection;
 mod response;
 mod routes;
+mod throttle;
 mod transport;
 mod user;
 
 pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
+pub use csrf::SameOrigin;
 pub use policy::{Active, AnyStatus, Policy, Superuser, Verified};
 pub use rejection::AuthRejection;
 pub use response::{AuthResponse, detail};
-pub use routes::{AuthRoutes, Credentials};
+pub use routes::{AuthRoutes, Credentials, LoginRequest, MAX_LOGIN_BODY};
+pub use throttle::{LoginThrottle, MemoryThrottle, ThrottleKey};
 pub use transport::{Bearer, Cookie, Header, SameSite, Transport};
 pub use user::AuthUser;

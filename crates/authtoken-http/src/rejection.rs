@@ -14,6 +14,10 @@ pub enum AuthRejection {
     /// Authenticated, but not verified or not a superuser where that is required: 403.
     #[error("forbidden")]
     Forbidden,
+    /// A cross-site request to a route a cookie authenticates (see
+    /// [`SameOrigin`](crate::SameOrigin)): 403.
+    #[error("cross-site request refused")]
+    CrossSite,
     /// The token store or user loader failed: 500. Never "unauthorized", so an outage cannot
     /// pass for a logout.
     #[error("authentication failed: {0}")]
@@ -24,7 +28,7 @@ impl AuthRejection {
     /// The answer: `{"detail": "..."}` with 401, 403 or 500. A 401 carries `challenges` (the
     /// transports' `WWW-Authenticate` values, see
     /// [`Authenticator::challenges`](crate::Authenticator::challenges)); a 500 logs the cause
-    /// and shows none of it.
+    /// and shows none of it. Every refusal is `Cache-Control: no-store`.
     pub fn into_response(self, challenges: &[http::HeaderValue]) -> AuthResponse {
         match self {
             AuthRejection::Unauthorized => {
@@ -35,9 +39,12 @@ impl AuthRejection {
                 response
             }
             AuthRejection::Forbidden => no_store(detail(StatusCode::FORBIDDEN, "Forbidden")),
+            AuthRejection::CrossSite => {
+                no_store(detail(StatusCode::FORBIDDEN, "CROSS_SITE_REQUEST_REFUSED"))
+            }
             AuthRejection::Failed(error) => {
                 tracing::error!(%error, "authentication failed");
-                detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                no_store(detail(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"))
             }
         }
     }

@@ -2,12 +2,32 @@
 //! web framework: bytes and headers in, an [`AuthResponse`] out.
 
 use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
 
 use authtoken::BoxError;
-use http::{HeaderMap, StatusCode};
+use http::header::RETRY_AFTER;
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-use crate::response::{AuthResponse, detail};
-use crate::{AuthRejection, AuthUser, Authenticated, Authenticator, ConfigError};
+use crate::response::{AuthResponse, detail, no_store};
+use crate::{
+    AuthRejection, AuthUser, Authenticated, Authenticator, ConfigError, LoginThrottle, ThrottleKey,
+};
+
+/// The largest login body read: a username and a password fit many times over, and a larger
+/// body is refused with 413 before it is parsed.
+pub const MAX_LOGIN_BODY: usize = 16 * 1024;
+
+/// What `POST /login` needs of a request. `Debug` leaves out the body (it holds a password).
+#[derive(Clone, Copy)]
+pub struct LoginRequest<'a> {
+    /// The request's headers (for the cross-site check of cookie backends).
+    pub headers: &'a HeaderMap,
+    /// The client's address, if the server knows it (for throttling by address).
+    pub client: Option<IpAddr>,
+    /// The form body; an adapter may stop reading past [`MAX_LOGIN_BODY`] and pass what it has.
+    pub body: &'a [u8],
+}
 
 /// Checks a username and password: the application's side of `POST /login`.
 pub trait Credentials<U>: Send + Sync + 'static {
@@ -22,65 +42,112 @@ pub trait Credentials<U>: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<U>, BoxError>> + Send;
 }
 
+impl std::fmt::Debug for LoginRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("client", &self.client)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish_non_exhaustive()
+    }
+}
+
 /// Login and logout for one backend of an [`Authenticator`].
 pub struct AuthRoutes<U, C> {
     auth: Authenticator<U>,
     backend: usize,
     credentials: C,
+    throttle: Option<Arc<dyn LoginThrottle>>,
 }
 
 impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// The routes of the backend called `backend`.
     pub fn new(auth: Authenticator<U>, backend: &str, credentials: C) -> Result<Self, ConfigError> {
         let backend = auth.index_of(backend)?;
-        Ok(Self { auth, backend, credentials })
+        Ok(Self { auth, backend, credentials, throttle: None })
+    }
+
+    /// Counts login attempts in `throttle`, by account and by client address, before any
+    /// password is checked.
+    pub fn with_throttle(mut self, throttle: impl LoginThrottle + 'static) -> Self {
+        self.throttle = Some(Arc::new(throttle));
+        self
     }
 
     /// `POST /login` with a form body (`username`, `password`, as OAuth2's password flow and
     /// fastapi-users name them): the transport's login answer; 400 `LOGIN_BAD_CREDENTIALS` for a
-    /// wrong password, an unknown or an inactive user; 422 when a field is missing; 500 when the
-    /// check or the store fails.
-    pub async fn login(&self, form: &[u8]) -> AuthResponse {
-        let (username, password) = match login_form(form) {
+    /// wrong password, an unknown or an inactive user; 403 for a cross-site request to a cookie
+    /// backend; 413 for a body over [`MAX_LOGIN_BODY`]; 422 when a field is missing; 429 with
+    /// `Retry-After` while the account or the address is locked; 500 when the check or the store
+    /// fails.
+    pub async fn login(&self, request: LoginRequest<'_>) -> AuthResponse {
+        if !self.transport().allows(&Method::POST, request.headers) {
+            return self.refuse(AuthRejection::CrossSite, request.headers);
+        }
+        if request.body.len() > MAX_LOGIN_BODY {
+            return detail(StatusCode::PAYLOAD_TOO_LARGE, "LOGIN_BODY_TOO_LARGE");
+        }
+        let (username, password) = match login_form(request.body) {
             Ok(fields) => fields,
             Err(missing) => {
                 let message = format!("missing field `{missing}`");
                 return detail(StatusCode::UNPROCESSABLE_ENTITY, &message);
             }
         };
-        let user = match self.credentials.verify(&username, &password).await {
+        let mut keys = vec![ThrottleKey::Account(username.to_lowercase())];
+        keys.extend(request.client.map(ThrottleKey::Client));
+        if let Some(throttle) = &self.throttle {
+            match throttle.locked_for(&keys).await {
+                Ok(None) => {}
+                Ok(Some(wait)) => return too_many_attempts(wait),
+                Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
+            }
+        }
+        let verified = self.credentials.verify(&username, &password).await;
+        let user = match verified {
             Ok(Some(user)) if user.is_active() => user,
-            Ok(_) => return detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS"),
-            Err(error) => return self.refuse(authtoken::Error::UserLoader(error).into()),
+            Ok(_) => {
+                if let Some(Err(error)) = self.record(&keys, false).await {
+                    return self.fail(authtoken::Error::UserLoader(error));
+                }
+                return detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS");
+            }
+            Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
         };
-        let backend = self.auth.backend(self.backend);
-        match backend.strategy().write(&user).await {
-            Ok(token) => backend.transport().login_response(token),
-            Err(error) => self.refuse(error.into()),
+        if let Some(Err(error)) = self.record(&keys, true).await {
+            return self.fail(authtoken::Error::UserLoader(error));
+        }
+        match self.strategy().write(&user).await {
+            Ok(token) => self.transport().login_response(token),
+            Err(error) => self.fail(error),
         }
     }
 
+    async fn record(&self, keys: &[ThrottleKey], success: bool) -> Option<Result<(), BoxError>> {
+        let throttle = self.throttle.as_ref()?;
+        Some(if success { throttle.succeeded(keys).await } else { throttle.failed(keys).await })
+    }
+
     /// `POST /logout`: revokes the token this backend's transport carries; 401 without a valid
-    /// one (or for an inactive user).
+    /// one (or for an inactive user); 403 for a cross-site request to a cookie backend.
     pub async fn logout(&self, headers: &HeaderMap) -> AuthResponse {
         match self.current(headers).await {
             Ok(found) => match self.strategy().destroy(&found.token, &found.user).await {
-                Ok(_) => self.auth.backend(self.backend).transport().logout_response(),
-                Err(error) => self.refuse(error.into()),
+                Ok(_) => self.transport().logout_response(),
+                Err(error) => self.fail(error),
             },
-            Err(rejection) => self.refuse(rejection),
+            Err(rejection) => self.refuse(rejection, headers),
         }
     }
 
     /// `POST /logout-all`: revokes every token of the user ("log out everywhere"); 401 without a
-    /// valid token.
+    /// valid token; 403 for a cross-site request to a cookie backend.
     pub async fn logout_all(&self, headers: &HeaderMap) -> AuthResponse {
         match self.current(headers).await {
             Ok(found) => match self.strategy().destroy_all(&found.user).await {
-                Ok(_) => self.auth.backend(self.backend).transport().logout_response(),
-                Err(error) => self.refuse(error.into()),
+                Ok(_) => self.transport().logout_response(),
+                Err(error) => self.fail(error),
             },
-            Err(rejection) => self.refuse(rejection),
+            Err(rejection) => self.refuse(rejection, headers),
         }
     }
 
@@ -88,17 +155,36 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         self.auth.backend(self.backend).strategy()
     }
 
-    /// The active user behind this backend's token.
+    fn transport(&self) -> &dyn crate::Transport {
+        self.auth.backend(self.backend).transport()
+    }
+
+    /// The active user behind this backend's token, on a request from this site.
     async fn current(&self, headers: &HeaderMap) -> Result<Authenticated<U>, AuthRejection> {
+        if !self.transport().allows(&Method::POST, headers) {
+            return Err(AuthRejection::CrossSite);
+        }
         let found = self.auth.authenticate_with(self.backend, headers).await?;
         found.filter(|found| found.user.is_active()).ok_or(AuthRejection::Unauthorized)
     }
 
     /// A refusal with this backend's challenge only: its routes speak for its transport alone.
-    fn refuse(&self, rejection: AuthRejection) -> AuthResponse {
-        let challenge = self.auth.backend(self.backend).transport().challenge();
+    fn refuse(&self, rejection: AuthRejection, headers: &HeaderMap) -> AuthResponse {
+        let challenge = self.transport().challenge(headers);
         rejection.into_response(challenge.as_slice())
     }
+
+    fn fail(&self, error: authtoken::Error) -> AuthResponse {
+        AuthRejection::Failed(error).into_response(&[])
+    }
+}
+
+/// 429 with `Retry-After` in whole seconds, rounded up.
+fn too_many_attempts(wait: std::time::Duration) -> AuthResponse {
+    let mut response = no_store(detail(StatusCode::TOO_MANY_REQUESTS, "LOGIN_THROTTLED"));
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
 }
 
 /// `username` and `password` from a URL-encoded form; the name of the first missing field.

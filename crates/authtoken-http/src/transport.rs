@@ -5,8 +5,9 @@ use std::time::Duration;
 use authtoken::PlaintextToken;
 pub use cookie::SameSite;
 use http::header::{AUTHORIZATION, COOKIE, InvalidHeaderName, SET_COOKIE};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::csrf::SameOrigin;
 use crate::response::{AuthResponse, empty, json, no_store};
 
 /// Where a backend finds the token in a request, and how login, logout and a refusal answer.
@@ -26,9 +27,18 @@ pub trait Transport: Send + Sync + 'static {
         no_store(empty(StatusCode::NO_CONTENT))
     }
 
-    /// The `WWW-Authenticate` challenge a 401 carries for this transport, if it has a scheme.
-    fn challenge(&self) -> Option<HeaderValue> {
+    /// The `WWW-Authenticate` challenge a 401 to this request carries for this transport, if it
+    /// has a scheme (`headers` tell whether a credential was presented and refused).
+    fn challenge(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        let _ = headers;
         None
+    }
+
+    /// Whether this transport's login and logout may run for this request: a transport the
+    /// browser sends by itself (a cookie) refuses cross-site requests here. `true` by default.
+    fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
+        let _ = (method, headers);
+        true
     }
 }
 
@@ -42,7 +52,8 @@ fn token_body(token: &PlaintextToken, token_type: &str) -> AuthResponse {
 
 /// `Authorization: Bearer <token>` (RFC 6750; the scheme is case-insensitive, RFC 9110). Login
 /// answers 200 with `{"access_token": "...", "token_type": "bearer"}`; logout answers 204; a
-/// refusal carries `WWW-Authenticate: Bearer`.
+/// refusal carries `WWW-Authenticate: Bearer`, with `error="invalid_token"` when a token was
+/// presented and refused.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Bearer;
 
@@ -57,8 +68,12 @@ impl Transport for Bearer {
         token_body(&token, "bearer")
     }
 
-    fn challenge(&self) -> Option<HeaderValue> {
-        Some(HeaderValue::from_static("Bearer"))
+    fn challenge(&self, headers: &HeaderMap) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(if self.token(headers).is_some() {
+            r#"Bearer error="invalid_token""#
+        } else {
+            "Bearer"
+        }))
     }
 }
 
@@ -95,10 +110,17 @@ impl Transport for Header {
 /// A cookie. Login answers 204 and sets it; logout answers 204 and clears it; a refusal carries
 /// no challenge (a browser would show a password dialog for one).
 ///
-/// The defaults are the safe ones: `Secure`, `HttpOnly`, `SameSite=Lax`, path `/`, no `Domain`.
+/// The defaults are the safe ones: the name `__Host-authtoken`, `Secure`, `HttpOnly`,
+/// `SameSite=Lax`, path `/`, no `Domain`. The `__Host-` prefix makes browsers refuse the cookie
+/// from a sibling subdomain or over plain HTTP (cookie tossing); it is dropped from the name where
+/// its conditions (`Secure`, no `Domain`, `Path=/`) do not hold, since browsers would refuse the
+/// cookie altogether. A request carrying two cookies of the name authenticates nobody.
+///
+/// Login, logout and logout-all refuse cross-site requests with 403 (see [`SameOrigin`]); list
+/// the origins to trust for browsers without `Sec-Fetch-Site` in `trusted_origins`.
 #[derive(Debug, Clone)]
 pub struct Cookie {
-    /// The cookie's name (default `authtoken`).
+    /// The cookie's name (default `__Host-authtoken`).
     pub name: String,
     /// `Max-Age`; `None` makes a session cookie. Match it to the strategy's lifetime.
     pub max_age: Option<Duration>,
@@ -112,25 +134,38 @@ pub struct Cookie {
     pub http_only: bool,
     /// `SameSite` (default `Lax`).
     pub same_site: SameSite,
+    /// Origins (`https://app.example`) whose unsafe requests pass the cross-site check when the
+    /// browser sends no `Sec-Fetch-Site`.
+    pub trusted_origins: Vec<String>,
 }
 
 impl Default for Cookie {
     fn default() -> Self {
         Self {
-            name: "authtoken".to_owned(),
+            name: "__Host-authtoken".to_owned(),
             max_age: None,
             path: "/".to_owned(),
             domain: None,
             secure: true,
             http_only: true,
             same_site: SameSite::Lax,
+            trusted_origins: Vec::new(),
         }
     }
 }
 
 impl Cookie {
+    /// The name the cookie is set and read under: `name`, without a `__Host-` prefix whose
+    /// conditions do not hold (a browser would drop such a cookie).
+    pub fn effective_name(&self) -> &str {
+        match self.name.strip_prefix("__Host-") {
+            Some(bare) if !(self.secure && self.domain.is_none() && self.path == "/") => bare,
+            _ => &self.name,
+        }
+    }
+
     fn build(&self, value: String, max_age: Option<Duration>) -> cookie::Cookie<'static> {
-        let mut cookie = cookie::Cookie::build((self.name.clone(), value))
+        let mut cookie = cookie::Cookie::build((self.effective_name().to_owned(), value))
             .path(self.path.clone())
             .secure(self.secure)
             .http_only(self.http_only)
@@ -156,14 +191,26 @@ impl Cookie {
 
 impl Transport for Cookie {
     fn token(&self, headers: &HeaderMap) -> Option<String> {
-        headers
+        let name = self.effective_name();
+        let mut found = headers
             .get_all(COOKIE)
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(cookie::Cookie::split_parse)
             .filter_map(Result::ok)
-            .find(|cookie| cookie.name() == self.name)
-            .map(|cookie| cookie.value().to_owned())
+            .filter(|cookie| cookie.name() == name);
+        let first = found.next()?;
+        // Two of them: one may have been planted from a sibling subdomain (cookie tossing), and
+        // nothing tells which. Nobody is authenticated.
+        if found.next().is_some() {
+            return None;
+        }
+        Some(first.value().to_owned())
+    }
+
+    fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
+        let check = self.trusted_origins.iter().fold(SameOrigin::new(), |c, o| c.trust(o));
+        check.allows(method, headers)
     }
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
@@ -173,5 +220,62 @@ impl Transport for Cookie {
     fn logout_response(&self) -> AuthResponse {
         // The same name, path and domain, so the browser replaces it; Max-Age=0 drops it.
         self.answer(String::new(), Some(Duration::ZERO))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(*name, value.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_default_cookie_is_a_host_cookie_where_browsers_accept_one() {
+        let cookie = Cookie::default();
+        assert_eq!(cookie.effective_name(), "__Host-authtoken");
+        let answer = cookie.login_response(PlaintextToken::generate().unwrap());
+        let set = answer.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(set.starts_with("__Host-authtoken="), "{set}");
+        assert!(set.contains("Secure") && set.contains("Path=/") && !set.contains("Domain"));
+        // Plain-HTTP development, a Domain or a narrower path: the prefix would get the cookie
+        // refused, so it is dropped.
+        for cookie in [
+            Cookie { secure: false, ..Cookie::default() },
+            Cookie { domain: Some("example.com".into()), ..Cookie::default() },
+            Cookie { path: "/app".into(), ..Cookie::default() },
+        ] {
+            assert_eq!(cookie.effective_name(), "authtoken");
+        }
+        let named = Cookie { name: "session".into(), ..Cookie::default() };
+        assert_eq!(named.effective_name(), "session");
+    }
+
+    #[test]
+    fn one_cookie_of_the_name_or_nobody() {
+        let cookie = Cookie::default();
+        let one = headers(&[("cookie", "a=1; __Host-authtoken=tok; b=2")]);
+        assert_eq!(cookie.token(&one).as_deref(), Some("tok"));
+        let tossed = headers(&[("cookie", "__Host-authtoken=mine; __Host-authtoken=planted")]);
+        assert_eq!(cookie.token(&tossed), None);
+        let split =
+            headers(&[("cookie", "__Host-authtoken=mine"), ("cookie", "__Host-authtoken=x")]);
+        assert_eq!(cookie.token(&split), None);
+        assert_eq!(cookie.token(&headers(&[("cookie", "authtoken=tok")])), None);
+    }
+
+    #[test]
+    fn bearer_challenges_say_invalid_token_only_when_one_was_presented() {
+        assert_eq!(Bearer.challenge(&HeaderMap::new()).unwrap(), "Bearer");
+        let presented = headers(&[("authorization", "Bearer abc")]);
+        assert_eq!(Bearer.challenge(&presented).unwrap(), r#"Bearer error="invalid_token""#);
+        let basic = headers(&[("authorization", "Basic abc")]);
+        assert_eq!(Bearer.challenge(&basic).unwrap(), "Bearer");
+        assert!(Cookie::default().challenge(&presented).is_none());
     }
 }

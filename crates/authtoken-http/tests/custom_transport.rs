@@ -19,7 +19,7 @@ impl Transport for ApiKey {
         AuthResponse::new(token.into_secret().into_bytes())
     }
 
-    fn challenge(&self) -> Option<HeaderValue> {
+    fn challenge(&self, _: &HeaderMap) -> Option<HeaderValue> {
         Some(HeaderValue::from_static("ApiKey"))
     }
 }
@@ -62,5 +62,5 @@ async fn a_custom_transport_and_two_stores_behind_dyn_in_one_backend_list() {
     headers.insert("authorization", format!("Bearer {}", found.token).parse().unwrap());
     headers.remove("x-api-key");
     assert!(auth.authenticate(&headers).await.unwrap().is_none(), "a key is no session");
-    assert_eq!(auth.challenges(), ["Bearer", "ApiKey"]);
+    assert_eq!(auth.challenges(&HeaderMap::new()), ["Bearer", "ApiKey"]);
 }

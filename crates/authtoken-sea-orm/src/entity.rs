@@ -141,8 +141,9 @@ macro_rules! access_token_entity {
         #[allow(unused_imports)]
         use $crate::__private::sea_orm::entity::prelude::*;
 
-        /// A row of the token table.
-        #[derive(Clone, Debug, PartialEq, Eq, sea_orm::DeriveEntityModel)]
+        /// A row of the token table. `Debug` shows a six-character prefix of `token` (a live
+        /// credential in plain mode).
+        #[derive(Clone, PartialEq, Eq, sea_orm::DeriveEntityModel)]
         #[sea_orm(table_name = $table)]
         pub struct Model {
             /// base64url(SHA-256(token)), or in plain mode the token itself.
@@ -158,6 +159,16 @@ macro_rules! access_token_entity {
             /// When the token was issued, in UTC.
             #[sea_orm(indexed)]
             pub created_at: sea_orm::prelude::DateTimeUtc,
+        }
+
+        impl ::std::fmt::Debug for Model {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("Model")
+                    .field("token", &format_args!("{}…", self.token.get(..6).unwrap_or("")))
+                    .field("user_id", &self.user_id)
+                    .field("created_at", &self.created_at)
+                    .finish()
+            }
         }
 
         impl sea_orm::ActiveModelBehavior for ActiveModel {}

@@ -43,10 +43,21 @@ impl Statements {
                 format!("DELETE FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit}")
             }
             // PostgreSQL has no DELETE ... LIMIT, and SQLite has it only when compiled with it.
-            _ => format!(
-                "DELETE FROM {t} WHERE token IN \
-                 (SELECT token FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit})"
-            ),
+            // The outer WHERE repeats the condition: under READ COMMITTED a row the subquery
+            // picked may be refreshed by another transaction before the DELETE locks it, and
+            // PostgreSQL re-checks only the outer condition on the row's new version.
+            _ => {
+                let outer = match backend {
+                    // `?` placeholders are positional: the store binds the cutoff again.
+                    DatabaseBackend::Sqlite => expired_condition(backend, 1),
+                    _ => expired.clone(),
+                };
+                format!(
+                    "DELETE FROM {t} WHERE token IN \
+                     (SELECT token FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit}) \
+                     AND {outer}"
+                )
+            }
         };
         Self {
             backend,
@@ -87,6 +98,17 @@ impl Statements {
     }
 
     /// The values for [`expired_condition`]'s placeholders: rows created before `cutoff`.
+    /// The values of `delete_created_before`: the cutoff, the batch size, and on SQLite (whose
+    /// placeholders are positional) the cutoff again for the repeated outer condition.
+    pub fn purge_values(&self, cutoff: DateTime<Utc>, limit: u32) -> Vec<Value> {
+        let mut values = self.expired_values(cutoff);
+        values.push(limit.into());
+        if self.backend == DatabaseBackend::Sqlite {
+            values.extend(self.expired_values(cutoff));
+        }
+        values
+    }
+
     pub fn expired_values(&self, cutoff: DateTime<Utc>) -> Vec<Value> {
         match self.backend {
             DatabaseBackend::Sqlite => vec![
@@ -153,9 +175,12 @@ mod tests {
     fn placeholders_are_numbered_on_postgres_only() {
         let pg = Statements::new(DatabaseBackend::Postgres, "t");
         assert_eq!(pg.delete, r#"DELETE FROM "t" WHERE token = $1 AND user_id = $2"#);
-        assert!(pg.delete_created_before.ends_with("LIMIT $2)"));
+        assert!(pg.delete_created_before.ends_with("LIMIT $2) AND created_at < $1"));
         let sqlite = Statements::new(DatabaseBackend::Sqlite, "t");
-        assert!(sqlite.delete_created_before.ends_with("LIMIT ?)"));
+        assert!(sqlite.delete_created_before.contains("LIMIT ?) AND ((substr"));
+        let cutoff = chrono::Utc::now();
+        assert_eq!(sqlite.purge_values(cutoff, 10).len(), 5);
+        assert_eq!(pg.purge_values(cutoff, 10).len(), 2);
         let mysql = Statements::new(DatabaseBackend::MySql, "t");
         assert_eq!(
             mysql.delete_created_before,

@@ -262,8 +262,7 @@ where
     C: ConnectionTrait + Send + Sync,
 {
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        let mut values = self.sql.expired_values(cutoff);
-        values.push(limit.get().into());
+        let values = self.sql.purge_values(cutoff, limit.get());
         self.execute(&self.sql.delete_created_before, values).await
     }
 

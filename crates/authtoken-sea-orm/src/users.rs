@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use authtoken::{BoxError, User, UserLoader};
 use sea_orm::sea_query::IntoValueTuple;
@@ -18,19 +19,33 @@ use sea_orm::{
 pub struct SeaOrmUsers<U, C = DatabaseConnection> {
     conn: C,
     by_id: Arc<OnceLock<String>>,
+    timeout: Option<Duration>,
     entity: PhantomData<fn() -> U>,
 }
 
 impl<U: EntityTrait, C: ConnectionTrait> SeaOrmUsers<U, C> {
     /// A loader over `conn`.
     pub fn new(conn: C) -> Self {
-        Self { conn, by_id: Arc::default(), entity: PhantomData }
+        Self { conn, by_id: Arc::default(), timeout: None, entity: PhantomData }
+    }
+
+    /// Fails a load that takes longer than `limit`, as
+    /// [`SeaOrmStore::with_timeout`](crate::SeaOrmStore::with_timeout) does for the token
+    /// lookup: neither SeaORM nor sqlx bounds a statement on a stalled connection.
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
     }
 }
 
 impl<U, C: Clone> Clone for SeaOrmUsers<U, C> {
     fn clone(&self) -> Self {
-        Self { conn: self.conn.clone(), by_id: Arc::clone(&self.by_id), entity: PhantomData }
+        Self {
+            conn: self.conn.clone(),
+            by_id: Arc::clone(&self.by_id),
+            timeout: self.timeout,
+            entity: PhantomData,
+        }
     }
 }
 
@@ -65,7 +80,13 @@ where
                 statement
             }
         };
-        let row = self.conn.query_one_raw(statement).await?;
+        let query = self.conn.query_one_raw(statement);
+        let row = match self.timeout {
+            None => query.await?,
+            Some(limit) => tokio::time::timeout(limit, query).await.map_err(|_| {
+                format!("the database did not answer within {limit:?} (loading a user)")
+            })??,
+        };
         Ok(row.map(|row| U::Model::from_query_result(&row, "")).transpose()?)
     }
 }

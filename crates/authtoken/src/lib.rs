@@ -21,6 +21,7 @@
 mod auth_strategy;
 mod clock;
 mod error;
+mod hash_keys;
 pub mod memory;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
@@ -33,7 +34,8 @@ mod user;
 pub use auth_strategy::{AuthStrategy, WithUsers};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
+pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
-pub use strategy::{DatabaseStrategy, TokenStatus};
+pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode};
 pub use user::{User, UserId, UserLoader};

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use crate::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
-/// A token store in a hash map behind a lock; clones share the same rows.
-#[derive(Debug)]
+/// A token store in a hash map behind a lock; clones share the same rows. `Debug` shows how many
+/// rows it holds, never their keys (live credentials in plain mode).
 pub struct MemoryStore<Id> {
     rows: Arc<RwLock<HashMap<String, AccessToken<Id>>>>,
 }
@@ -42,6 +42,12 @@ impl<Id> MemoryStore<Id> {
 
     fn write(&self) -> RwLockWriteGuard<'_, HashMap<String, AccessToken<Id>>> {
         self.rows.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<Id> std::fmt::Debug for MemoryStore<Id> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").field("rows", &self.len()).finish()
     }
 }
 

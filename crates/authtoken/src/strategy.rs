@@ -8,7 +8,11 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired};
 use crate::token::{PlaintextToken, StorageMode, StoredKey, is_well_formed};
-use crate::{Clock, Error, Result, SystemClock, User, UserLoader};
+use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
+
+/// The longest lifetime accepted: past it, `now - lifetime` leaves the calendar that databases
+/// and `chrono` can hold.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(1000 * 365 * 24 * 3600);
 
 /// What [`DatabaseStrategy::inspect_token`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +67,7 @@ pub struct DatabaseStrategy<S> {
     store: S,
     lifetime: Option<TimeDelta>,
     mode: StorageMode,
+    hash_keys: Option<HashKeys>,
     clock: Arc<dyn Clock>,
 }
 
@@ -71,7 +76,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// hashed at rest, on the system clock.
     ///
     /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth
-    /// ("forever" is spelled `None`).
+    /// ("forever" is spelled `None`); so is one over [`MAX_LIFETIME`].
     pub fn new(store: S, lifetime: Option<Duration>) -> Result<Self> {
         let lifetime = match lifetime {
             None => None,
@@ -80,17 +85,39 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     "token lifetime must be positive; use None for tokens that never expire",
                 ));
             }
+            Some(d) if d > MAX_LIFETIME => {
+                return Err(Error::Config(
+                    "token lifetime is over 1000 years; use None for tokens that never expire",
+                ));
+            }
             Some(d) => Some(
                 TimeDelta::from_std(d)
                     .map_err(|_| Error::Config("token lifetime is too large to represent"))?,
             ),
         };
-        Ok(Self { store, lifetime, mode: StorageMode::default(), clock: Arc::new(SystemClock) })
+        Ok(Self {
+            store,
+            lifetime,
+            mode: StorageMode::default(),
+            hash_keys: None,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// Chooses how tokens are kept in rows; see [`StorageMode`].
     pub fn with_storage_mode(mut self, mode: StorageMode) -> Self {
         self.mode = mode;
+        self
+    }
+
+    /// Hashes tokens with HMAC-SHA-256 under server keys instead of a bare SHA-256 (hashed mode
+    /// only; plain mode stores the token itself): someone who can write to the token table then
+    /// cannot plant a row for a token of their choosing. See [`HashKeys`] for rotation.
+    ///
+    /// Rows written without keys stop authenticating once keys are set (their hash is not keyed):
+    /// switching logs everyone out once, as switching from plain to hashed does.
+    pub fn with_hash_keys(mut self, keys: HashKeys) -> Self {
+        self.hash_keys = Some(keys);
         self
     }
 
@@ -120,7 +147,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let token = PlaintextToken::generate()?;
         let created_at = self.now();
         let row = AccessToken {
-            token: self.mode.stored_key(token.expose_secret()).as_str().to_owned(),
+            token: self.new_key(token.expose_secret()).as_str().to_owned(),
             user_id: user.id().clone(),
             created_at,
         };
@@ -151,11 +178,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
-        let Some(key) = self.stored_key(token) else {
-            return Ok(None);
-        };
-        let found = self.store.get_with_user(key.as_str(), self.not_before()).await?;
-        Ok(found.filter(|(row, _)| row.token == key.as_str()).and_then(|(_, user)| user))
+        for key in self.stored_keys(token) {
+            let found = self.store.get_with_user(key.as_str(), self.not_before()).await?;
+            if let Some((_, user)) = found.filter(|(row, _)| row.token == key.as_str()) {
+                return Ok(user);
+            }
+        }
+        Ok(None)
     }
 
     /// The live row `token` stands for, without loading its user: what `read_token` checks before
@@ -165,36 +194,43 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
-        let Some(key) = self.stored_key(token) else {
-            return Ok(None);
-        };
-        let row = self.store.get(key.as_str(), self.not_before()).await?;
-        // Defence in depth: a store on a case-insensitive collation could match a key that
-        // differs in case; only the exact key authenticates.
-        Ok(row.filter(|row| row.token == key.as_str()))
+        for key in self.stored_keys(token) {
+            let row = self.store.get(key.as_str(), self.not_before()).await?;
+            // Defence in depth: a store on a case-insensitive collation could match a key that
+            // differs in case; only the exact key authenticates.
+            if let Some(row) = row.filter(|row| row.token == key.as_str()) {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
     }
 
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
     /// an unknown token from an expired one. It never changes anything.
     pub async fn inspect_token(&self, token: &str) -> Result<TokenStatus<S::UserId>> {
-        let Some(key) = self.stored_key(Some(token)) else {
+        if !is_well_formed(token) {
             return Ok(TokenStatus::Malformed);
-        };
-        let Some(row) = self.store.get(key.as_str(), None).await? else {
-            return Ok(TokenStatus::Unknown);
-        };
-        if row.token != key.as_str() {
-            return Ok(TokenStatus::Unknown);
         }
-        Ok(match self.not_before() {
-            Some(oldest) if row.created_at < oldest => TokenStatus::Expired(row),
-            _ => TokenStatus::Valid(row),
-        })
+        for key in self.stored_keys(Some(token)) {
+            let row = self.store.get(key.as_str(), None).await?;
+            let Some(row) = row.filter(|row| row.token == key.as_str()) else {
+                continue;
+            };
+            return Ok(match self.not_before() {
+                Some(oldest) if row.created_at < oldest => TokenStatus::Expired(row),
+                _ => TokenStatus::Valid(row),
+            });
+        }
+        Ok(TokenStatus::Unknown)
     }
 
     /// When a token created at `created_at` expires; `None` if tokens never expire.
     pub fn expires_at(&self, created_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.lifetime.map(|lifetime| created_at + lifetime)
+        // Checked: a row from another writer may carry any time; past the calendar's end the
+        // token simply never expires within it.
+        self.lifetime.map(|lifetime| {
+            created_at.checked_add_signed(lifetime).unwrap_or(DateTime::<Utc>::MAX_UTC)
+        })
     }
 
     /// Revokes `token` whoever owns it (an operator's revoke); `true` if a row was deleted.
@@ -215,10 +251,12 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
-        let Some(key) = self.stored_key(Some(token)) else {
-            return Ok(false);
-        };
-        self.store.delete(key.as_str(), user.id()).await
+        for key in self.stored_keys(Some(token)) {
+            if self.store.delete(key.as_str(), user.id()).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Revokes every token of `user` ("log out everywhere"), returning how many went.
@@ -228,12 +266,36 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// The oldest creation time a live token may have now; `None` if tokens never expire.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
-        self.lifetime.map(|lifetime| self.now() - lifetime)
+        self.lifetime.map(|lifetime| {
+            self.now().checked_sub_signed(lifetime).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        })
     }
 
-    /// The row key for a presented token, or `None` when it cannot be a token at all.
-    fn stored_key(&self, token: Option<&str>) -> Option<StoredKey> {
-        token.filter(|t| is_well_formed(t)).map(|t| self.mode.stored_key(t))
+    /// The row keys a presented token may be stored under.
+    ///
+    /// With hash keys, one per key, the current key's first: a token under the current key costs
+    /// one lookup. Without, exactly one. None at all for what cannot be a token.
+    fn stored_keys(&self, token: Option<&str>) -> StoredKeys {
+        let Some(token) = token.filter(|t| is_well_formed(t)) else {
+            return StoredKeys::None;
+        };
+        match (&self.hash_keys, self.mode) {
+            (Some(keys), StorageMode::Hashed) => StoredKeys::Many(
+                keys.digests(token).map(StoredKey::of_digest).collect::<Vec<_>>().into_iter(),
+            ),
+            _ => StoredKeys::One(self.mode.stored_key(token)),
+        }
+    }
+
+    /// The row key a newly issued token gets: under the current hash key, if there are keys.
+    fn new_key(&self, token: &str) -> StoredKey {
+        match (&self.hash_keys, self.mode) {
+            (Some(keys), StorageMode::Hashed) => keys
+                .digests(token)
+                .next()
+                .map_or_else(|| self.mode.stored_key(token), StoredKey::of_digest),
+            _ => self.mode.stored_key(token),
+        }
     }
 
     // Whole microseconds: PostgreSQL and MySQL keep no finer, and a boundary computed from a
@@ -275,11 +337,35 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
     }
 }
 
+/// The keys a row may hold for one presented token, tried in order.
+enum StoredKeys {
+    None,
+    One(StoredKey),
+    Many(std::vec::IntoIter<StoredKey>),
+}
+
+impl Iterator for StoredKeys {
+    type Item = StoredKey;
+
+    fn next(&mut self) -> Option<StoredKey> {
+        match std::mem::replace(self, StoredKeys::None) {
+            StoredKeys::None => None,
+            StoredKeys::One(key) => Some(key),
+            StoredKeys::Many(mut keys) => {
+                let next = keys.next();
+                *self = StoredKeys::Many(keys);
+                next
+            }
+        }
+    }
+}
+
 impl<S> std::fmt::Debug for DatabaseStrategy<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseStrategy")
             .field("lifetime", &self.lifetime)
             .field("mode", &self.mode)
+            .field("hash_keys", &self.hash_keys)
             .finish_non_exhaustive()
     }
 }

@@ -119,7 +119,11 @@ pub(crate) struct StoredKey {
 
 impl StoredKey {
     fn hash_of(token: &str) -> Self {
-        let digest = Sha256::digest(token.as_bytes());
+        Self::of_digest(Sha256::digest(token.as_bytes()).into())
+    }
+
+    /// The base64url of a 32-byte digest (a SHA-256, or an HMAC-SHA-256 under a server key).
+    pub(crate) fn of_digest(digest: [u8; 32]) -> Self {
         let mut text = [0u8; TOKEN_LEN];
         let written = URL_SAFE_NO_PAD
             .encode_slice(digest, &mut text)

@@ -9,10 +9,15 @@ mod migration;
 mod passwords;
 mod users;
 
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
-use authtoken_axum::{AuthBackend, Authenticator, Bearer, Cookie, CurrentUser, auth_router};
+use authtoken_axum::{
+    AuthBackend, AuthRoutes, Authenticator, Bearer, Cookie, CurrentUser, MemoryThrottle,
+    auth_router_from,
+};
 use authtoken_sea_orm::SeaOrmStore;
 use axum::Json;
 use axum::Router;
@@ -61,6 +66,18 @@ fn strategy(
     Ok(DatabaseStrategy::new(store, Some(LIFETIME))?)
 }
 
+/// The login routes of `backend`, throttled.
+fn login_routes(
+    auth: &Authenticator<users::Model>,
+    backend: &str,
+    db: &DatabaseConnection,
+    throttle: &Arc<MemoryThrottle>,
+) -> Result<Router<Authenticator<users::Model>>, Error> {
+    let routes = AuthRoutes::new(auth.clone(), backend, passwords::Passwords::new(db.clone())?)?
+        .with_throttle(Arc::clone(throttle));
+    Ok(auth_router_from(routes))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let url =
@@ -80,23 +97,20 @@ async fn main() -> Result<(), Error> {
         AuthBackend::new("cookie", cookie, strategy(&db)?),
         AuthBackend::new("bearer", Bearer, strategy(&db)?),
     ])?;
+    // One throttle for both login routes: 5 free failures per account, then 1 s doubling.
+    let throttle = Arc::new(MemoryThrottle::new());
     let app = Router::new()
         .route("/", get(page))
         .route("/me", get(me))
-        .nest(
-            "/auth/cookie",
-            auth_router(auth.clone(), "cookie", passwords::Passwords::new(db.clone())?)?,
-        )
-        .nest(
-            "/auth/bearer",
-            auth_router(auth.clone(), "bearer", passwords::Passwords::new(db.clone())?)?,
-        )
+        .nest("/auth/cookie", login_routes(&auth, "cookie", &db, &throttle)?)
+        .nest("/auth/bearer", login_routes(&auth, "bearer", &db, &throttle)?)
         .with_state(auth);
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("listening on http://{} (log in as alice / wonderland)", listener.local_addr()?);
-    axum::serve(listener, app)
+    // The peer's address reaches the login throttle.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();
         })

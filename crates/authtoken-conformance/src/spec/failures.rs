@@ -41,6 +41,19 @@ pub async fn zero_lifetime_is_rejected<B: Backend>(b: &B) {
     assert!(matches!(result, Err(Error::Config(_))));
 }
 
+/// A lifetime past the calendar (300,000 years) is a configuration error, never a panic at
+/// `now - lifetime` on the first request; the longest accepted one works end to end.
+pub async fn absurd_lifetimes_are_rejected_and_the_longest_works<B: Backend>(b: &B) {
+    let absurd = Duration::from_secs(300_000 * 365 * 24 * 3600);
+    let result = DatabaseStrategy::new(b.store(), Some(absurd));
+    assert!(matches!(result, Err(Error::Config(_))), "{result:?}");
+    let h = harness(b, Some(authtoken::MAX_LIFETIME), StorageMode::Hashed);
+    let user = b.create_user(true).await;
+    let token = login::<B, _>(&h, &user).await;
+    assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()));
+    assert!(h.strategy.not_before().is_some());
+}
+
 /// Neither `Debug` nor `Display` of an issued token shows it.
 pub async fn token_debug_and_display_do_not_reveal_it<B: Backend>(b: &B) {
     let h = harness(b, Some(LIFETIME), StorageMode::Plain);

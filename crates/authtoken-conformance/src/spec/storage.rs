@@ -122,3 +122,68 @@ pub async fn store_create_with_an_expiry_keeps_the_row<B: Backend>(b: &B) {
     assert!(store.delete(&token, user.id()).await.unwrap());
     assert_eq!(store.get(&token, None).await.unwrap(), None);
 }
+
+fn keyed<S: AccessTokenStore>(
+    h: crate::spec::Harness<S>,
+    keys: &[&[u8; 32]],
+) -> crate::spec::Harness<S> {
+    let mut ring = authtoken::HashKeys::new(keys[0]).expect("a 32-byte key");
+    for key in &keys[1..] {
+        ring = ring.with_previous(*key).expect("a 32-byte key");
+    }
+    crate::spec::Harness { strategy: h.strategy.with_hash_keys(ring), ..h }
+}
+
+/// base64url(HMAC-SHA-256(key, text)), computed here rather than by the code under test.
+fn hmac_base64url(key: &[u8], text: &str) -> String {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(text.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Keyed mode: the row holds HMAC-SHA-256 under the current key; after a rotation tokens under
+/// the old key still work (at one more lookup), new ones go under the new key, and dropping the
+/// old key ends the old tokens.
+pub async fn keyed_hash_stores_the_hmac_and_rotates<B: Backend>(b: &B) {
+    let (old, new) = ([1u8; 32], [2u8; 32]);
+    let user = b.create_user(true).await;
+    let first = keyed(hashed(b), &[&old]);
+    let token = login::<B, _>(&first, &user).await;
+    let store = first.strategy.store();
+    let row = store.get(&hmac_base64url(&old, &token), None).await.unwrap().expect("the HMAC row");
+    assert_eq!(&row.user_id, user.id());
+    assert_eq!(store.get(&sha256_base64url(&token), None).await.unwrap(), None);
+    assert_eq!(reader(b, &hashed(b), &token).await, None, "an unkeyed strategy cannot read it");
+
+    let rotated = keyed(hashed(b), &[&new, &old]);
+    let calls = rotated.probe.calls();
+    assert_eq!(reader(b, &rotated, &token).await.as_ref(), Some(user.id()));
+    assert_eq!(rotated.probe.calls() - calls, 2, "an old-key token costs one lookup per key");
+    let fresh = login::<B, _>(&rotated, &user).await;
+    assert!(store.get(&hmac_base64url(&new, &fresh), None).await.unwrap().is_some());
+    let calls = rotated.probe.calls();
+    assert_eq!(reader(b, &rotated, &fresh).await.as_ref(), Some(user.id()));
+    assert_eq!(rotated.probe.calls() - calls, 1, "a current-key token costs one lookup");
+
+    let retired = keyed(hashed(b), &[&new]);
+    assert_eq!(reader(b, &retired, &token).await, None, "the old key was retired");
+    assert!(rotated.strategy.destroy_token(&token, &user).await.unwrap(), "old tokens log out");
+    assert_eq!(reader(b, &rotated, &token).await, None);
+}
+
+/// Someone who can write to the token table but lacks the key cannot plant a usable row: neither
+/// the bare hash nor the plaintext of a token of their choosing authenticates.
+pub async fn keyed_hash_refuses_rows_planted_without_the_key<B: Backend>(b: &B) {
+    let h = keyed(hashed(b), &[&[3u8; 32]]);
+    let victim = b.create_user(true).await;
+    let chosen = foreign_token();
+    for key in [sha256_base64url(&chosen), chosen.clone()] {
+        let row =
+            AccessToken { token: key, user_id: victim.id().clone(), created_at: start_time() };
+        h.strategy.store().create(row, None).await.unwrap();
+    }
+    assert_eq!(reader(b, &h, &chosen).await, None);
+    assert_eq!(h.strategy.inspect_token(&chosen).await.unwrap(), authtoken::TokenStatus::Unknown);
+}
