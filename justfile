@@ -27,7 +27,7 @@ existing-schema:
 
 # The migration CLI (e.g. `just migrate status`); DATABASE_URL picks the database.
 migrate *args:
-    cargo run -p authtoken-migration -- {{args}}
+    cargo run -p authtoken-migration --features cli -- {{args}}
 
 # What CI runs.
 ci:

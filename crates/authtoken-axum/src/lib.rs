@@ -34,6 +34,7 @@ mod rejection;
 mod routes;
 
 pub use authtoken::{AuthStrategy, WithUsers};
+pub use authtoken_http::openapi;
 pub use authtoken_http::{
     Active, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator, Bearer,
     ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy, SameOrigin,

@@ -2,13 +2,11 @@
 
 use std::sync::Arc;
 
-use std::net::SocketAddr;
-
 use authtoken_http::{
     AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
 };
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
@@ -55,8 +53,9 @@ where
 /// # Ok(router) }
 /// ```
 ///
-/// The client address that throttling counts is the peer's, when the app is served with
-/// `into_make_service_with_connect_info::<SocketAddr>()`; otherwise only the account is counted.
+/// With the `connect-info` feature, throttling also counts the peer's address, when the app is
+/// served with `into_make_service_with_connect_info::<SocketAddr>()`; otherwise only the account
+/// is counted.
 pub fn auth_router_from<U, C, S>(routes: AuthRoutes<U, C>) -> Router<S>
 where
     U: AuthUser,
@@ -75,7 +74,7 @@ async fn login<U: AuthUser, C: Credentials<U>>(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
+    let client = client_address(&parts.extensions);
     // One byte past the limit is enough to know the body is too large.
     let body = match axum::body::to_bytes(body, MAX_LOGIN_BODY + 1).await {
         Ok(body) => body,
@@ -97,4 +96,16 @@ async fn logout_all<U: AuthUser, C: Credentials<U>>(
     headers: HeaderMap,
 ) -> Response {
     into_axum(routes.logout_all(&headers).await)
+}
+
+/// The peer's address, where axum's `ConnectInfo` carries it.
+#[cfg(feature = "connect-info")]
+fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
+}
+
+#[cfg(not(feature = "connect-info"))]
+fn client_address(_: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    None
 }

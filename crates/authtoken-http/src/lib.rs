@@ -51,6 +51,7 @@
 
 mod backend;
 mod csrf;
+pub mod openapi;
 mod policy;
 mod rejection;
 mod response;

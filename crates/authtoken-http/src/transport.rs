@@ -8,6 +8,7 @@ use http::header::{AUTHORIZATION, COOKIE, InvalidHeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::csrf::SameOrigin;
+use crate::openapi::TransportDoc;
 use crate::response::{AuthResponse, empty, json, no_store};
 
 /// Where a backend finds the token in a request, and how login, logout and a refusal answer.
@@ -40,6 +41,17 @@ pub trait Transport: Send + Sync + 'static {
         let _ = (method, headers);
         true
     }
+
+    /// How the OpenAPI document ([`openapi::document`](crate::openapi::document)) describes this
+    /// transport; `None` documents it as a bearer token.
+    fn describe(&self) -> Option<TransportDoc> {
+        None
+    }
+}
+
+/// The schema of a login answer that hands the token over in JSON.
+fn token_response() -> serde_json::Value {
+    serde_json::json!({ "$ref": "#/components/schemas/TokenResponse" })
 }
 
 /// The JSON body a login answers with when the client keeps the token itself.
@@ -66,6 +78,15 @@ impl Transport for Bearer {
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
         token_body(&token, "bearer")
+    }
+
+    fn describe(&self) -> Option<TransportDoc> {
+        Some(TransportDoc {
+            security_scheme: serde_json::json!({ "type": "http", "scheme": "bearer" }),
+            login_status: 200,
+            login_body: Some(token_response()),
+            cross_site_check: false,
+        })
     }
 
     fn challenge(&self, headers: &HeaderMap) -> Option<HeaderValue> {
@@ -104,6 +125,17 @@ impl Transport for Header {
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
         token_body(&token, "api-key")
+    }
+
+    fn describe(&self) -> Option<TransportDoc> {
+        Some(TransportDoc {
+            security_scheme: serde_json::json!({
+                "type": "apiKey", "in": "header", "name": self.name.as_str()
+            }),
+            login_status: 200,
+            login_body: Some(token_response()),
+            cross_site_check: false,
+        })
     }
 }
 
@@ -211,6 +243,17 @@ impl Transport for Cookie {
     fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
         let check = self.trusted_origins.iter().fold(SameOrigin::new(), |c, o| c.trust(o));
         check.allows(method, headers)
+    }
+
+    fn describe(&self) -> Option<TransportDoc> {
+        Some(TransportDoc {
+            security_scheme: serde_json::json!({
+                "type": "apiKey", "in": "cookie", "name": self.effective_name()
+            }),
+            login_status: 204,
+            login_body: None,
+            cross_site_check: true,
+        })
     }
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {

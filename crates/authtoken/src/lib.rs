@@ -23,6 +23,7 @@ mod clock;
 mod error;
 mod hash_keys;
 pub mod memory;
+pub mod observe;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;

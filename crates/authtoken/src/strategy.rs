@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
+use crate::observe::{Operation, Outcome};
 use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired};
 use crate::token::{PlaintextToken, StorageMode, StoredKey, is_well_formed};
 use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
@@ -144,14 +145,17 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Issues a new token for `user`: stores its row and returns the plaintext, once.
     pub async fn write_token<U: User<Id = S::UserId>>(&self, user: &U) -> Result<PlaintextToken> {
+        let op = Operation::start::<S>("write_token");
+        op.user(user.id());
         let token = PlaintextToken::generate()?;
+        let key = self.new_key(token.expose_secret());
+        op.key(key.as_str(), self.mode == StorageMode::Hashed);
         let created_at = self.now();
-        let row = AccessToken {
-            token: self.new_key(token.expose_secret()).as_str().to_owned(),
-            user_id: user.id().clone(),
-            created_at,
-        };
-        self.store.create(row, self.expires_at(created_at)).await?;
+        let row =
+            AccessToken { token: key.as_str().to_owned(), user_id: user.id().clone(), created_at };
+        let stored =
+            op.run(self.store.create(row, self.expires_at(created_at)), |_| Outcome::Issued);
+        stored.await?;
         Ok(token)
     }
 
@@ -165,10 +169,16 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         L: UserLoader,
         L::User: User<Id = S::UserId>,
     {
-        let Some(row) = self.read_token_row(token).await? else {
-            return Ok(None);
+        let op = Operation::start::<S>("read_token");
+        let work = async {
+            let row = match self.lookup(token, &op).await? {
+                Lookup::Found(row) => row,
+                Lookup::Refused(outcome) => return Ok(Lookup::Refused(outcome)),
+            };
+            let user = users.load_user(&row.user_id).await.map_err(Error::UserLoader)?;
+            Ok(user.map_or(Lookup::Refused(Outcome::NoUser), Lookup::Found))
         };
-        users.load_user(&row.user_id).await.map_err(Error::UserLoader)
+        op.run(work, Lookup::outcome).await.map(Lookup::found)
     }
 
     /// Like [`read_token`](Self::read_token), in one round trip: the store joins the token with
@@ -178,13 +188,29 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
-        for key in self.stored_keys(token) {
-            let found = self.store.get_with_user(key.as_str(), self.not_before()).await?;
-            if let Some((_, user)) = found.filter(|(row, _)| row.token == key.as_str()) {
-                return Ok(user);
+        let op = Operation::start::<S>("read_token");
+        let work = async {
+            let keys = match self.presented_keys(token) {
+                Ok(keys) => keys,
+                Err(outcome) => return Ok(Lookup::Refused(outcome)),
+            };
+            let mut refused = Outcome::Unknown;
+            for key in keys {
+                op.key(key.as_str(), self.mode == StorageMode::Hashed);
+                let found = self.store.get_with_user(key.as_str(), None).await?;
+                let Some((row, user)) = found.filter(|(row, _)| row.token == key.as_str()) else {
+                    continue;
+                };
+                op.user(&row.user_id);
+                if !self.is_live(&row) {
+                    refused = Outcome::Expired;
+                    break;
+                }
+                return Ok(user.map_or(Lookup::Refused(Outcome::NoUser), Lookup::Found));
             }
-        }
-        Ok(None)
+            Ok(Lookup::Refused(refused))
+        };
+        op.run(work, Lookup::outcome).await.map(Lookup::found)
     }
 
     /// The live row `token` stands for, without loading its user: what `read_token` checks before
@@ -194,15 +220,51 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
-        for key in self.stored_keys(token) {
-            let row = self.store.get(key.as_str(), self.not_before()).await?;
+        let op = Operation::start::<S>("read_token_row");
+        op.run(self.lookup(token, &op), Lookup::outcome).await.map(Lookup::found)
+    }
+
+    /// The live row for a presented token, or why there is none.
+    async fn lookup(
+        &self,
+        token: Option<&str>,
+        op: &Operation,
+    ) -> Result<Lookup<AccessToken<S::UserId>>> {
+        let keys = match self.presented_keys(token) {
+            Ok(keys) => keys,
+            Err(outcome) => return Ok(Lookup::Refused(outcome)),
+        };
+        for key in keys {
+            op.key(key.as_str(), self.mode == StorageMode::Hashed);
+            // Expiry is checked here rather than by the store, so that an expired token is told
+            // from an unknown one (the lookup is the same primary-key SELECT either way).
+            let row = self.store.get(key.as_str(), None).await?;
             // Defence in depth: a store on a case-insensitive collation could match a key that
             // differs in case; only the exact key authenticates.
-            if let Some(row) = row.filter(|row| row.token == key.as_str()) {
-                return Ok(Some(row));
+            let Some(row) = row.filter(|row| row.token == key.as_str()) else {
+                continue;
+            };
+            op.user(&row.user_id);
+            if !self.is_live(&row) {
+                return Ok(Lookup::Refused(Outcome::Expired));
             }
+            return Ok(Lookup::Found(row));
         }
-        Ok(None)
+        Ok(Lookup::Refused(Outcome::Unknown))
+    }
+
+    /// Whether a row is within its lifetime now.
+    fn is_live(&self, row: &AccessToken<S::UserId>) -> bool {
+        self.not_before().is_none_or(|oldest| row.created_at >= oldest)
+    }
+
+    /// The row keys to look a presented token up by, or why it cannot be one.
+    fn presented_keys(&self, token: Option<&str>) -> Result<StoredKeys, Outcome> {
+        match token {
+            None => Err(Outcome::Missing),
+            Some(token) if !is_well_formed(token) => Err(Outcome::Malformed),
+            token => Ok(self.stored_keys(token)),
+        }
     }
 
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
@@ -235,12 +297,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Revokes `token` whoever owns it (an operator's revoke); `true` if a row was deleted.
     pub async fn revoke_token(&self, token: &str) -> Result<bool> {
-        match self.inspect_token(token).await? {
-            TokenStatus::Valid(row) | TokenStatus::Expired(row) => {
-                self.store.delete(&row.token, &row.user_id).await
+        let op = Operation::start::<S>("revoke_token");
+        let work = async {
+            match self.inspect_token(token).await? {
+                TokenStatus::Valid(row) | TokenStatus::Expired(row) => {
+                    op.user(&row.user_id);
+                    self.store.delete(&row.token, &row.user_id).await
+                }
+                TokenStatus::Malformed | TokenStatus::Unknown => Ok(false),
             }
-            TokenStatus::Malformed | TokenStatus::Unknown => Ok(false),
-        }
+        };
+        op.run(work, |revoked| if *revoked { Outcome::Revoked } else { Outcome::NothingRevoked })
+            .await
     }
 
     /// Revokes `token` if it belongs to `user`, expired or not; `true` if a row was deleted.
@@ -251,17 +319,31 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
-        for key in self.stored_keys(Some(token)) {
-            if self.store.delete(key.as_str(), user.id()).await? {
-                return Ok(true);
+        let op = Operation::start::<S>("destroy_token");
+        op.user(user.id());
+        let work = async {
+            for key in self.stored_keys(Some(token)) {
+                op.key(key.as_str(), self.mode == StorageMode::Hashed);
+                if self.store.delete(key.as_str(), user.id()).await? {
+                    return Ok(true);
+                }
             }
-        }
-        Ok(false)
+            Ok(false)
+        };
+        op.run(work, |revoked| if *revoked { Outcome::Revoked } else { Outcome::NothingRevoked })
+            .await
     }
 
     /// Revokes every token of `user` ("log out everywhere"), returning how many went.
     pub async fn destroy_all_tokens<U: User<Id = S::UserId>>(&self, user: &U) -> Result<u64> {
-        self.store.delete_all_of_user(user.id()).await
+        let op = Operation::start::<S>("destroy_all_tokens");
+        op.user(user.id());
+        let deleted = op.run(self.store.delete_all_of_user(user.id()), |deleted| {
+            if *deleted > 0 { Outcome::Revoked } else { Outcome::NothingRevoked }
+        });
+        let deleted = deleted.await?;
+        op.deleted(deleted);
+        Ok(deleted)
     }
 
     /// The oldest creation time a live token may have now; `None` if tokens never expire.
@@ -324,15 +406,43 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         let Some(cutoff) = self.not_before() else {
             return Ok(0);
         };
-        let mut total = 0;
-        loop {
-            let deleted = self.store.delete_created_before(cutoff, batch_size).await?;
-            total += deleted;
-            on_batch(deleted);
-            tracing::debug!(deleted, total, "purged a batch of expired access tokens");
-            if deleted < u64::from(batch_size.get()) {
-                return Ok(total);
+        let op = Operation::start::<S>("purge_expired");
+        let work = async {
+            let mut total = 0;
+            loop {
+                let deleted = self.store.delete_created_before(cutoff, batch_size).await?;
+                total += deleted;
+                on_batch(deleted);
+                tracing::debug!(deleted, total, "purged a batch of expired access tokens");
+                if deleted < u64::from(batch_size.get()) {
+                    return Ok(total);
+                }
             }
+        };
+        let total = op.run(work, |_| Outcome::Purged).await?;
+        op.deleted(total);
+        Ok(total)
+    }
+}
+
+/// A row (or user) found for a presented token, or why not.
+enum Lookup<T> {
+    Found(T),
+    Refused(Outcome),
+}
+
+impl<T> Lookup<T> {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Lookup::Found(_) => Outcome::Authenticated,
+            Lookup::Refused(outcome) => *outcome,
+        }
+    }
+
+    fn found(self) -> Option<T> {
+        match self {
+            Lookup::Found(value) => Some(value),
+            Lookup::Refused(_) => None,
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
+use authtoken_axum::openapi;
 use authtoken_axum::{
     AuthBackend, AuthRoutes, Authenticator, Bearer, Cookie, CurrentUser, MemoryThrottle,
     auth_router_from,
@@ -23,11 +24,13 @@ use axum::Json;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusBuilder;
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use sea_orm_migration::MigratorTrait;
+use tracing_subscriber::EnvFilter;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -80,12 +83,22 @@ fn login_routes(
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // A 500 leaves a line here (the response itself tells the client nothing).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
     let url =
         std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://axum-server.db?mode=rwc".into());
     authtoken_migration::create_private_sqlite_file(&url)?;
     let db = Database::connect(&url).await?;
     migration::Migrator::up(&db, None).await?;
-    seed(&db).await?;
+    // The demo user exists only when asked for: `alice` / `wonderland` is a published password.
+    let seeded = std::env::var("AUTHTOKEN_DEMO_SEED").is_ok_and(|v| v == "1");
+    if seeded {
+        seed(&db).await?;
+    }
 
     let cookie = Cookie {
         max_age: Some(LIFETIME),
@@ -99,16 +112,26 @@ async fn main() -> Result<(), Error> {
     ])?;
     // One throttle for both login routes: 5 free failures per account, then 1 s doubling.
     let throttle = Arc::new(MemoryThrottle::new());
+    let openapi = openapi::document(
+        &auth,
+        &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer")],
+        "authtoken demo",
+        env!("CARGO_PKG_VERSION"),
+    );
+    let metrics = PrometheusBuilder::new().install_recorder()?;
     let app = Router::new()
         .route("/", get(page))
         .route("/me", get(me))
+        .route("/openapi.json", get(move || async move { Json(openapi) }))
+        .route("/metrics", get(move || async move { metrics.render() }))
         .nest("/auth/cookie", login_routes(&auth, "cookie", &db, &throttle)?)
         .nest("/auth/bearer", login_routes(&auth, "bearer", &db, &throttle)?)
         .with_state(auth);
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    println!("listening on http://{} (log in as alice / wonderland)", listener.local_addr()?);
+    let hint = if seeded { " (demo user: alice / wonderland)" } else { "" };
+    println!("listening on http://{}{hint}", listener.local_addr()?);
     // The peer's address reaches the login throttle.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {

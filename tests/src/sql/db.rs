@@ -10,9 +10,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 pub enum Engine {
     /// A SQLite file in the temporary directory.
     Sqlite,
-    /// The server named by `AUTHTOKEN_TEST_POSTGRES_URL`.
+    /// The server named by `AUTHTOKEN_TEST_POSTGRES_URL`, or the local one on port 5432.
     Postgres,
-    /// The server named by `AUTHTOKEN_TEST_MYSQL_URL` (MySQL or MariaDB).
+    /// The server named by `AUTHTOKEN_TEST_MYSQL_URL` (MySQL or MariaDB), or the local one on
+    /// port 3306.
     MySql,
 }
 
@@ -25,28 +26,58 @@ impl Engine {
         }
     }
 
-    /// The server URL from the environment; `None` (with a notice) when it is unset outside CI.
-    ///
-    /// In CI (`CI` set) a missing server is a failure, never a silent skip.
+    /// Where the machine's own server usually listens, used when the variable is unset.
+    fn default_url(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => "postgres://postgres@127.0.0.1:5432/test",
+            Engine::MySql => "mysql://root@127.0.0.1:3306/test",
+        }
+    }
+
+    /// The server URL: from the environment, else the usual local address. `None` (with a
+    /// notice) when neither is reachable outside CI; in CI (`CI` set) a missing server is a
+    /// failure, never a silent skip.
     pub fn server_url(self) -> Option<String> {
         let Some(variable) = self.server_url_variable() else {
             return Some(String::new());
         };
-        match std::env::var(variable) {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ if std::env::var_os("CI").is_some() => {
-                panic!("{variable} is not set: CI must run every backend")
-            }
-            _ => {
-                // Straight to stderr: the test harness captures eprintln! of passing tests.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "SKIPPED: {variable} is not set, so this {self:?} test did not run"
-                );
-                None
-            }
+        if let Ok(url) = std::env::var(variable).map(|url| url.trim().to_owned())
+            && !url.is_empty()
+        {
+            return Some(url);
         }
+        let url = self.default_url();
+        if std::env::var_os("CI").is_some() || local_server_answers(url) {
+            return Some(url.to_owned());
+        }
+        // Straight to stderr: the test harness captures eprintln! of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {variable} is not set and nothing answers at {url}, so this {self:?} test did not run"
+        );
+        None
     }
+}
+
+/// Whether something accepts connections at the URL's host and port, asked once per process
+/// and URL (a refused port answers at once; a filtered one within a second).
+fn local_server_answers(url: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static SEEN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    let mut seen = SEEN.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+    *seen.entry(url.to_owned()).or_insert_with(|| {
+        let Ok(parsed) = url::Url::parse(url) else { return false };
+        let (Some(host), Some(port)) = (parsed.host_str(), parsed.port()) else { return false };
+        let Ok(mut addresses) = std::net::ToSocketAddrs::to_socket_addrs(&(host, port)) else {
+            return false;
+        };
+        addresses.any(|address| {
+            std::net::TcpStream::connect_timeout(&address, std::time::Duration::from_secs(1))
+                .is_ok()
+        })
+    })
 }
 
 /// A database of its own for one test.

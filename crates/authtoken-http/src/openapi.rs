@@ -1,0 +1,160 @@
+//! An OpenAPI 3 description of the login routes, built from the configured backends, so the
+//! document says what the server really does (which transports, which answers).
+//!
+//! Written as data (`serde_json`) rather than derived: the routes' shapes depend on the
+//! transports configured at run time, and the document is small.
+
+use serde_json::{Value, json};
+
+use crate::{AuthUser, Authenticator};
+
+/// How the document describes one transport: its security scheme and its login answer.
+#[derive(Debug, Clone)]
+pub struct TransportDoc {
+    /// The OpenAPI security scheme object (`{"type": "http", "scheme": "bearer"}`, …).
+    pub security_scheme: Value,
+    /// The status of a successful login.
+    pub login_status: u16,
+    /// The JSON schema of a successful login's body, if it has one.
+    pub login_body: Option<Value>,
+    /// Whether login and logout refuse cross-site requests with 403.
+    pub cross_site_check: bool,
+}
+
+/// The OpenAPI 3.0 document of the login routes: `mounts` pairs each backend's name with the
+/// prefix its routes are mounted under (`[("bearer", "/auth/bearer")]`).
+///
+/// ```
+/// # use authtoken_http::*;
+/// # #[derive(Clone)] struct Account { id: u64 }
+/// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+/// # impl AuthUser for Account { fn is_active(&self) -> bool { true } }
+/// # fn doc(auth: &Authenticator<Account>) {
+/// let document = openapi::document(auth, &[("bearer", "/auth/bearer")], "My API", "1.0.0");
+/// assert_eq!(document["openapi"], "3.0.3");
+/// assert!(document["paths"]["/auth/bearer/login"]["post"].is_object());
+/// # }
+/// ```
+pub fn document<U: AuthUser>(
+    auth: &Authenticator<U>,
+    mounts: &[(&str, &str)],
+    title: &str,
+    version: &str,
+) -> Value {
+    let mut paths = serde_json::Map::new();
+    let mut schemes = serde_json::Map::new();
+    for (name, prefix) in mounts {
+        let Ok(index) = auth.index_of(name) else { continue };
+        let doc = auth.backend(index).transport().describe().unwrap_or_else(generic);
+        schemes.insert((*name).to_owned(), doc.security_scheme.clone());
+        let prefix = prefix.trim_end_matches('/');
+        paths.insert(format!("{prefix}/login"), json!({ "post": login(name, &doc) }));
+        for (path, summary) in [
+            ("logout", "Revoke the presented token"),
+            ("logout-all", "Revoke every token of the user (log out everywhere)"),
+        ] {
+            let operation = logout(name, path, summary, &doc);
+            paths.insert(format!("{prefix}/{path}"), json!({ "post": operation }));
+        }
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": title, "version": version },
+        "paths": paths,
+        "components": {
+            "schemas": {
+                "LoginForm": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": { "type": "string" },
+                        "password": { "type": "string", "format": "password" }
+                    }
+                },
+                "TokenResponse": {
+                    "type": "object",
+                    "required": ["access_token", "token_type"],
+                    "properties": {
+                        "access_token": { "type": "string", "minLength": 43, "maxLength": 43 },
+                        "token_type": { "type": "string" }
+                    }
+                },
+                "Detail": {
+                    "type": "object",
+                    "required": ["detail"],
+                    "properties": { "detail": { "type": "string" } }
+                }
+            },
+            "securitySchemes": schemes
+        }
+    })
+}
+
+/// What a transport that does not describe itself is documented as.
+fn generic() -> TransportDoc {
+    TransportDoc {
+        security_scheme: json!({ "type": "http", "scheme": "bearer" }),
+        login_status: 200,
+        login_body: None,
+        cross_site_check: false,
+    }
+}
+
+fn detail(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
+    })
+}
+
+fn login(name: &str, doc: &TransportDoc) -> Value {
+    let mut success = json!({ "description": "Logged in" });
+    if let Some(body) = &doc.login_body {
+        success["content"] = json!({ "application/json": { "schema": body } });
+    }
+    let mut responses = json!({
+        doc.login_status.to_string(): success,
+        "400": detail("LOGIN_BAD_CREDENTIALS: a wrong password, an unknown or an inactive user"),
+        "413": detail("The form is over 16 KiB"),
+        "422": detail("A field is missing"),
+        "429": {
+            "description": "Too many failed attempts; try again after Retry-After seconds",
+            "headers": { "Retry-After": { "schema": { "type": "integer" } } },
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
+        },
+        "500": detail("The credential check or the token store failed")
+    });
+    if doc.cross_site_check {
+        responses["403"] = detail("A cross-site request");
+    }
+    json!({
+        "summary": format!("Log in ({name})"),
+        "operationId": format!("{name}_login"),
+        "requestBody": {
+            "required": true,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": { "$ref": "#/components/schemas/LoginForm" }
+                }
+            }
+        },
+        "responses": responses
+    })
+}
+
+fn logout(name: &str, path: &str, summary: &str, doc: &TransportDoc) -> Value {
+    let mut responses = json!({
+        "204": { "description": "Done" },
+        "401": detail("No valid token"),
+        "500": detail("The token store failed")
+    });
+    if doc.cross_site_check {
+        responses["403"] = detail("A cross-site request");
+    }
+    json!({
+        "summary": format!("{summary} ({name})"),
+        "operationId": format!("{name}_{}", path.replace('-', "_")),
+        "security": [{ name: [] }],
+        "responses": responses
+    })
+}

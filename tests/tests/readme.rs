@@ -1,0 +1,216 @@
+//! The README's Rust code, compiled: every ```rust block of README.md must appear, line for line,
+//! in this file, whose functions the compiler type-checks (they are never run). A README edit
+//! that no longer compiles, or a block missing here, fails `cargo test`.
+
+#![allow(dead_code, unused_variables, clippy::all)]
+
+use std::num::NonZeroU32;
+
+use sea_orm::DatabaseConnection;
+
+type Result<T = ()> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// The README's `users` entity (i64 keys, a `username`), with its token entity.
+mod users {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub username: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl authtoken::User for Model {
+        type Id = i64;
+        fn id(&self) -> &i64 {
+            &self.id
+        }
+    }
+
+    impl authtoken_http::AuthUser for Model {
+        fn is_active(&self) -> bool {
+            true
+        }
+    }
+}
+
+#[rustfmt::skip]
+mod token {
+    authtoken_sea_orm::access_token_entity! { table_name = "access_token", user_id = i64, user = crate::users }
+}
+
+/// The README's fastapi-users `user` (UUID keys).
+mod user {
+    pub use authtoken_tests::sql::uuid_users::user::*;
+}
+
+/// The existing-schema section's `crate::entity::user`.
+#[rustfmt::skip]
+mod entity {
+    pub mod user {
+        pub use crate::users::*;
+    }
+
+    // README: the entity step.
+    pub mod user_token {
+        authtoken_sea_orm::access_token_entity! {
+            table_name = "user_tokens",
+            user_id = i64,
+            user = crate::entity::user,
+        }
+    }
+}
+
+/// A credential check shaped like the axum example's: fallible to build, cheap to clone.
+#[derive(Clone)]
+struct Passwords(DatabaseConnection);
+
+impl Passwords {
+    fn new(db: DatabaseConnection) -> Result<Self> {
+        Ok(Self(db))
+    }
+}
+
+impl authtoken_http::Credentials<users::Model> for Passwords {
+    async fn verify(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> std::result::Result<Option<users::Model>, authtoken::BoxError> {
+        Ok(None)
+    }
+}
+
+// README: "Use".
+#[rustfmt::skip]
+async fn use_section(db: DatabaseConnection, user: user::Model, presented: &str) -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
+
+    let strategy = DatabaseStrategy::new(
+        SeaOrmStore::<access_token::Entity>::new(db.clone()), // UUID user ids
+        Some(Duration::from_secs(3600)),                        // None: tokens never expire
+    )?;
+    let users = SeaOrmUsers::<user::Entity>::new(db.clone());  // your entity; its Model implements authtoken::User
+
+    let token = strategy.write_token(&user).await?;                        // login: send token.expose_secret() once
+    let who = strategy.read_token(Some(presented), &users).await?;          // every request: Some(user) or None
+    strategy.destroy_token(presented, &user).await?;                       // logout
+    strategy.destroy_all_tokens(&user).await?;                             // log out everywhere
+    strategy.purge_expired(NonZeroU32::new(1000).unwrap()).await?;         // delete expired rows, 1000 per statement
+    Ok(())
+}
+
+// README: the existing-schema migration step.
+#[rustfmt::skip]
+fn migration_step() -> authtoken_migration::CreateAccessTokenTable {
+    use authtoken_migration::{CreateAccessTokenTable, UserIdType};
+    CreateAccessTokenTable::new("users", "id", UserIdType::Int64).with_token_table("user_tokens")
+}
+
+// README: "Protecting an axum route".
+#[rustfmt::skip]
+async fn axum_section(db: DatabaseConnection) -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken_axum::*;
+    use authtoken_sea_orm::SeaOrmStore;
+    use axum::{Router, routing::get};
+
+    let store = SeaOrmStore::<token::Entity>::new(db.clone());                 // token entity related to your users
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;       // reads token + user in one query
+    let auth = Authenticator::new(vec![AuthBackend::new("bearer", Bearer, strategy)])?;
+
+    async fn me(CurrentUser(user, ..): CurrentUser<users::Model>) -> String {  // 401 unless logged in and active
+        format!("hello {}", user.username)
+    }
+    let app = Router::new()
+        .route("/me", get(me))
+        .nest("/auth", auth_router(auth.clone(), "bearer", Passwords::new(db.clone())?)?) // POST /auth/login, /auth/logout, /auth/logout-all
+        .with_state(auth);
+    let _: Router = app;
+    Ok(())
+}
+
+// README: "Protecting an actix-web route".
+#[rustfmt::skip]
+async fn actix_section(db: DatabaseConnection) -> Result {
+    use std::time::Duration;
+    use actix_web::{App, HttpServer, web};
+    use authtoken::DatabaseStrategy;
+    use authtoken_actix::*;
+    use authtoken_sea_orm::SeaOrmStore;
+
+    let store = SeaOrmStore::<token::Entity>::new(db.clone());                 // token entity related to your users
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;       // reads token + user in one query
+    let auth = Authenticator::new(vec![AuthBackend::new("bearer", Bearer, strategy)])?;
+
+    async fn me(CurrentUser(user, ..): CurrentUser<users::Model>) -> String {  // 401 unless logged in and active
+        format!("hello {}", user.username)
+    }
+    let passwords = Passwords::new(db.clone())?;                               // your credential check (Clone)
+    HttpServer::new(move || App::new().app_data(auth.clone())
+            .route("/me", web::get().to(me))
+            .service(auth_scope("/auth", auth.clone(), "bearer", passwords.clone()).unwrap())) // POST /auth/login, ...
+        .bind("127.0.0.1:3000")?.run().await?;
+    Ok(())
+}
+
+// README: "Sharing a table with fastapi-users".
+#[rustfmt::skip]
+fn fastapi_users_section(db: DatabaseConnection) -> Result {
+    use std::time::Duration;
+    use authtoken::{DatabaseStrategy, StorageMode};
+    use authtoken_sea_orm::SeaOrmStore;
+
+    mod accesstoken {
+        authtoken_sea_orm::access_token_entity! { table_name = "accesstoken", user_id = uuid::Uuid, user = crate::user }
+    }
+    let strategy = DatabaseStrategy::new(SeaOrmStore::<accesstoken::Entity>::new(db), Some(Duration::from_secs(3600)))?
+        .with_storage_mode(StorageMode::Plain);
+    Ok(())
+}
+
+/// The ```rust blocks of README.md, each as its trimmed non-empty lines.
+fn readme_blocks() -> Vec<(usize, Vec<String>)> {
+    let readme = include_str!("../../README.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<(usize, Vec<String>)> = None;
+    for (number, line) in readme.lines().enumerate() {
+        let fence = line.trim_start();
+        match &mut current {
+            None if fence.starts_with("```rust") => current = Some((number + 1, Vec::new())),
+            Some(_) if fence.starts_with("```") => blocks.extend(current.take()),
+            Some((_, lines)) if !line.trim().is_empty() => lines.push(line.trim().to_owned()),
+            _ => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn every_readme_rust_block_is_compiled_here() {
+    let this: Vec<String> = include_str!("readme.rs")
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let blocks = readme_blocks();
+    assert!(blocks.len() >= 6, "found only {} rust blocks in README.md", blocks.len());
+    for (line, block) in blocks {
+        let found = this.windows(block.len()).any(|window| window == block.as_slice());
+        assert!(
+            found,
+            "README.md's rust block at line {line} is not compiled in tests/tests/readme.rs:\n{}",
+            block.join("\n")
+        );
+    }
+}
