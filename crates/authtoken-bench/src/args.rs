@@ -28,4 +28,7 @@ pub struct Args {
     /// One JSON object per measurement instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Also draw the run as an SVG chart (ops/s beside each floor, p50/p99 bars) into this file.
+    #[arg(long)]
+    pub chart: Option<std::path::PathBuf>,
 }

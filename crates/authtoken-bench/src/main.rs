@@ -2,9 +2,10 @@
 //! PostgreSQL or MySQL/MariaDB, checked for correctness while it runs.
 //!
 //! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
-//! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json]`
+//! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json] [--chart FILE.svg]`
 
 mod args;
+mod chart;
 mod database;
 mod floor;
 mod measure;
@@ -38,6 +39,10 @@ async fn main() -> anyhow::Result<()> {
         report::json(backend, &results, purge.as_ref());
     } else {
         report::table(backend, &results, purge.as_ref());
+    }
+    if let Some(path) = &args.chart {
+        chart::write(path, backend, &results)?;
+        eprintln!("chart written to {}", path.display());
     }
     Ok(())
 }

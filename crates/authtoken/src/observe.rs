@@ -83,6 +83,19 @@ impl Operation {
         Self { name, span, started: Instant::now() }
     }
 
+    /// An operation refused before any store call (no token, or not the shape of one): an
+    /// event and a count, without a span or a clock read, so that garbage stays cheap to refuse.
+    pub(crate) fn refused_early(name: &'static str, outcome: Outcome) {
+        tracing::debug!(operation = name, outcome = outcome.as_str(), "token operation");
+        #[cfg(feature = "metrics")]
+        metrics::counter!(
+            "authtoken_operations_total",
+            "operation" => name,
+            "outcome" => outcome.as_str()
+        )
+        .increment(1);
+    }
+
     /// Records the user the operation is about.
     pub(crate) fn user(&self, id: &dyn Debug) {
         self.span.record("user_id", tracing::field::debug(id));

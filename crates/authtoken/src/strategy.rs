@@ -169,6 +169,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         L: UserLoader,
         L::User: User<Id = S::UserId>,
     {
+        if let Err(outcome) = self.shape(token) {
+            Operation::refused_early("read_token", outcome);
+            return Ok(None);
+        }
         let op = Operation::start::<S>("read_token");
         let work = async {
             let row = match self.lookup(token, &op).await? {
@@ -188,6 +192,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
+        if let Err(outcome) = self.shape(token) {
+            Operation::refused_early("read_token", outcome);
+            return Ok(None);
+        }
         let op = Operation::start::<S>("read_token");
         let work = async {
             let keys = match self.presented_keys(token) {
@@ -220,6 +228,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
+        if let Err(outcome) = self.shape(token) {
+            Operation::refused_early("read_token_row", outcome);
+            return Ok(None);
+        }
         let op = Operation::start::<S>("read_token_row");
         op.run(self.lookup(token, &op), Lookup::outcome).await.map(Lookup::found)
     }
@@ -260,10 +272,15 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// The row keys to look a presented token up by, or why it cannot be one.
     fn presented_keys(&self, token: Option<&str>) -> Result<StoredKeys, Outcome> {
+        self.shape(token).map(|()| self.stored_keys(token))
+    }
+
+    /// Why a presented string cannot be a token, if it cannot.
+    fn shape(&self, token: Option<&str>) -> Result<(), Outcome> {
         match token {
             None => Err(Outcome::Missing),
             Some(token) if !is_well_formed(token) => Err(Outcome::Malformed),
-            token => Ok(self.stored_keys(token)),
+            Some(_) => Ok(()),
         }
     }
 
@@ -319,6 +336,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
+        if let Err(outcome) = self.shape(Some(token)) {
+            Operation::refused_early("destroy_token", outcome);
+            return Ok(false);
+        }
         let op = Operation::start::<S>("destroy_token");
         op.user(user.id());
         let work = async {
