@@ -179,6 +179,20 @@ fn fastapi_users_section(db: DatabaseConnection) -> Result {
     Ok(())
 }
 
+// README: "Redis and Redis Cluster".
+#[rustfmt::skip]
+async fn redis_section() -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken_redis::RedisStore;
+    use uuid::Uuid;
+
+    let store = RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?;                  // one Redis
+    let store = RedisStore::<Uuid>::connect("redis+cluster://redis-1:7000,redis-2:7000").await?; // a cluster
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

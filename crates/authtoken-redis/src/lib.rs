@@ -1,0 +1,37 @@
+//! Redis storage for [`authtoken`]: each token a key with the token's remaining lifetime as its
+//! TTL, on one Redis or on a Redis Cluster.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use authtoken::DatabaseStrategy;
+//! use authtoken_redis::RedisStore;
+//!
+//! # async fn run() -> authtoken::Result<()> {
+//! let store = RedisStore::<u64>::connect("redis://127.0.0.1:6379").await?;
+//! // or a cluster: RedisStore::connect("redis+cluster://127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003")
+//! let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Keys
+//! - `{prefix}{stored key}` (default prefix `authtoken:`): the value `{created_at µs}:{user id}`,
+//!   the TTL the token's remaining lifetime in milliseconds (none for tokens that never expire).
+//! - `{prefix}user:{user id}`: a set of the user's token keys, for "log out everywhere". Its TTL
+//!   is never shorter than its longest-lived token's, so it never outlives its tokens by more than
+//!   that; members whose token has expired are removed when the set is next read.
+//!
+//! Expired keys go by themselves: there is nothing to purge, so this store does not implement
+//! [`PurgeExpired`](authtoken::PurgeExpired).
+//!
+//! ## Atomicity
+//! Every command touches one key, or one key and a script on that key, so each step is atomic on
+//! one node and on a cluster alike. Two steps are not atomic together on a cluster (the token and
+//! the index live in different slots): a login adds the index member before it writes the token,
+//! and "log out everywhere" reads the index and deletes each token only if it still belongs to the
+//! user. Hence: after `delete_all_of_user` returns, no token whose login had returned before it
+//! started authenticates.
+
+mod keys;
+mod store;
+
+pub use store::RedisStore;

@@ -1,0 +1,310 @@
+//! [`RedisStore`]: the storage contract on Redis keys.
+
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
+use authtoken::{Error, Result, UserId};
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, FromRedisValue, Script};
+
+use crate::keys::{index_key, row, token_key, value};
+
+/// The prefix of every key unless [`with_prefix`](RedisStore::with_prefix) says otherwise.
+pub const DEFAULT_PREFIX: &str = "authtoken:";
+
+/// Adds a member to a user's index and stretches the index's TTL to cover the new token (no TTL
+/// when the token never expires): the index never expires before one of its tokens.
+const INDEX_ADD: &str = r"
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[1])
+local ttl = tonumber(ARGV[2])
+if ttl == 0 then
+  redis.call('PERSIST', KEYS[1])
+elseif existed == 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+else
+  local current = redis.call('PTTL', KEYS[1])
+  if current >= 0 and current < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+return 1
+";
+
+/// Deletes a token key only if its value names the owner (everything after the first `:`).
+const DELETE_OWNED: &str = r"
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local colon = string.find(value, ':', 1, true)
+if colon and string.sub(value, colon + 1) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// One Redis or a cluster, behind the same calls.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// Token rows as Redis keys; clones share the connection.
+pub struct RedisStore<Id> {
+    connection: Connection,
+    prefix: Arc<str>,
+    index_add: Arc<Script>,
+    delete_owned: Arc<Script>,
+    id: PhantomData<fn() -> Id>,
+}
+
+impl<Id> Clone for RedisStore<Id> {
+    fn clone(&self) -> Self {
+        Self {
+            connection: self.connection.clone(),
+            prefix: Arc::clone(&self.prefix),
+            index_add: Arc::clone(&self.index_add),
+            delete_owned: Arc::clone(&self.delete_owned),
+            id: PhantomData,
+        }
+    }
+}
+
+impl<Id> std::fmt::Debug for RedisStore<Id> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.connection {
+            Connection::Single(_) => "single",
+            Connection::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore").field("redis", &kind).field("prefix", &self.prefix).finish()
+    }
+}
+
+impl<Id> RedisStore<Id> {
+    /// Connects to `redis://host:port[/db]` (or `rediss://` with the `tls` feature), or to a
+    /// cluster given as `redis+cluster://host:port,host:port,…` (any reachable nodes; the rest
+    /// of the cluster is discovered).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let connection = match url.strip_prefix("redis+cluster://") {
+            Some(nodes) => {
+                let nodes: Vec<String> = nodes
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .map(|n| format!("redis://{n}"))
+                    .collect();
+                let client = redis::cluster::ClusterClient::new(nodes).map_err(Error::store)?;
+                Connection::Cluster(client.get_async_connection().await.map_err(Error::store)?)
+            }
+            None => {
+                let client = redis::Client::open(url).map_err(Error::store)?;
+                Connection::Single(client.get_connection_manager().await.map_err(Error::store)?)
+            }
+        };
+        Ok(Self {
+            connection,
+            prefix: Arc::from(DEFAULT_PREFIX),
+            index_add: Arc::new(Script::new(INDEX_ADD)),
+            delete_owned: Arc::new(Script::new(DELETE_OWNED)),
+            id: PhantomData,
+        })
+    }
+
+    /// Puts every key under `prefix` (default `authtoken:`).
+    pub fn with_prefix(mut self, prefix: &str) -> Self {
+        self.prefix = Arc::from(prefix);
+        self
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
+        match self.connection.clone() {
+            Connection::Single(mut c) => command.query_async(&mut c).await,
+            Connection::Cluster(mut c) => command.query_async(&mut c).await,
+        }
+        .map_err(Error::store)
+    }
+
+    async fn script<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        key: &str,
+        args: &[String],
+    ) -> Result<T> {
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(arg);
+        }
+        match self.connection.clone() {
+            Connection::Single(mut c) => invoke(&invocation, &mut c).await,
+            Connection::Cluster(mut c) => invoke(&invocation, &mut c).await,
+        }
+    }
+}
+
+async fn invoke<T: FromRedisValue>(
+    invocation: &redis::ScriptInvocation<'_>,
+    connection: &mut (impl ConnectionLike + Send),
+) -> Result<T> {
+    invocation.invoke_async(connection).await.map_err(Error::store)
+}
+
+/// Milliseconds from `created_at` to `expires_at`, at least 1; 0 for "never".
+fn ttl_millis(created_at: DateTime<Utc>, expires_at: Option<DateTime<Utc>>) -> i64 {
+    // Keyed on the row's own times, never on this machine's clock against Redis's: the TTL is
+    // the lifetime, whichever clock the strategy runs on.
+    expires_at.map_or(0, |end| (end - created_at).num_milliseconds().max(1))
+}
+
+impl<Id> RedisStore<Id>
+where
+    Id: UserId + Display + FromStr,
+{
+    /// The rows a user's index names, removing members whose token is gone.
+    async fn rows_of(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
+        let index = index_key(&self.prefix, owner);
+        let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&index)).await?;
+        let mut rows = Vec::with_capacity(members.len());
+        for member in members {
+            let found: Option<String> = self.query(redis::cmd("GET").arg(&member)).await?;
+            let stored_key = member.strip_prefix(&*self.prefix).unwrap_or(&member);
+            match found.and_then(|v| row::<Id>(stored_key, &v)).filter(|r| r.user_id == *owner) {
+                Some(row) => rows.push(row),
+                None => self
+                    .query::<i64>(redis::cmd("SREM").arg(&index).arg(&member))
+                    .await
+                    .map(drop)?,
+            }
+        }
+        Ok(rows)
+    }
+}
+
+impl<Id> AccessTokenStore for RedisStore<Id>
+where
+    Id: UserId + Display + FromStr,
+{
+    type UserId = Id;
+
+    async fn get(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<AccessToken<Id>>> {
+        let found: Option<String> =
+            self.query(redis::cmd("GET").arg(token_key(&self.prefix, token))).await?;
+        let row = found.and_then(|v| row::<Id>(token, &v));
+        Ok(row.filter(|r| not_before.is_none_or(|oldest| r.created_at >= oldest)))
+    }
+
+    async fn create(&self, row: AccessToken<Id>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
+        let key = token_key(&self.prefix, &row.token);
+        let ttl = ttl_millis(row.created_at, expires_at);
+        // The index first: a token key that exists is always findable by "log out everywhere".
+        let index = index_key(&self.prefix, &row.user_id);
+        self.script::<i64>(&self.index_add, &index, &[key.clone(), ttl.to_string()]).await?;
+        let mut set = redis::cmd("SET");
+        set.arg(&key).arg(value(row.created_at, &row.user_id)).arg("NX");
+        if ttl > 0 {
+            set.arg("PX").arg(ttl);
+        }
+        let written: Option<String> = self.query(&set).await?;
+        match written {
+            Some(_) => Ok(()),
+            None => Err(Error::DuplicateToken),
+        }
+    }
+
+    async fn delete(&self, token: &str, owner: &Id) -> Result<bool> {
+        let key = token_key(&self.prefix, token);
+        let deleted: i64 = self.script(&self.delete_owned, &key, &[owner.to_string()]).await?;
+        if deleted > 0 {
+            let index = index_key(&self.prefix, owner);
+            self.query::<i64>(redis::cmd("SREM").arg(index).arg(&key)).await?;
+        }
+        Ok(deleted > 0)
+    }
+
+    async fn delete_all_of_user(&self, owner: &Id) -> Result<u64> {
+        let index = index_key(&self.prefix, owner);
+        let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&index)).await?;
+        let mut deleted = 0;
+        for member in &members {
+            // Only if it is still the owner's: an index member could name a key another user
+            // holds (a failed duplicate insert), which must survive.
+            let gone: i64 = self.script(&self.delete_owned, member, &[owner.to_string()]).await?;
+            deleted += u64::try_from(gone).unwrap_or_default();
+            self.query::<i64>(redis::cmd("SREM").arg(&index).arg(member)).await?;
+        }
+        Ok(deleted)
+    }
+}
+
+impl<Id> ListTokens for RedisStore<Id>
+where
+    Id: UserId + Display + FromStr,
+{
+    async fn list_of_user(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
+        let mut rows = self.rows_of(owner).await?;
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
+        Ok(rows)
+    }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: std::num::NonZeroU32,
+    ) -> Result<Vec<AccessToken<Id>>> {
+        // SCAN visits one node; a cluster's keys live on several.
+        let Connection::Single(_) = self.connection else {
+            return Err(Error::store(
+                "finding tokens by key prefix is not supported on a Redis Cluster; list the user's tokens instead",
+            ));
+        };
+        let pattern = format!("{}{}*", glob_escape(&self.prefix), glob_escape(prefix));
+        let mut cursor = 0u64;
+        let mut found = Vec::new();
+        loop {
+            let (next, keys): (u64, Vec<String>) = self
+                .query(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000),
+                )
+                .await?;
+            for key in keys {
+                let stored_key = key.strip_prefix(&*self.prefix).unwrap_or(&key).to_owned();
+                if stored_key.starts_with(prefix) && !stored_key.contains(':') {
+                    let value: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
+                    found.extend(value.and_then(|v| row::<Id>(&stored_key, &v)));
+                }
+            }
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        found.sort_by(|a, b| a.token.cmp(&b.token));
+        found.truncate(limit.get() as usize);
+        Ok(found)
+    }
+}
+
+/// `text` with Redis glob specials escaped.
+fn glob_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '*' | '?' | '[' | ']' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}

@@ -1,0 +1,18 @@
+//! The conformance kit on one Redis and on a Redis Cluster (see `common`): each test has a key
+//! prefix of its own and deletes its keys at the end.
+
+mod common;
+
+mod single {
+    authtoken_conformance::conformance_suite!(
+        super::common::setup("AUTHTOKEN_TEST_REDIS_URL", Some("redis://127.0.0.1:6379")),
+        listing
+    );
+}
+
+mod cluster {
+    authtoken_conformance::conformance_suite!(super::common::setup(
+        "AUTHTOKEN_TEST_REDIS_CLUSTER_URL",
+        None
+    ));
+}
