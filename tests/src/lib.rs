@@ -7,6 +7,7 @@
 pub mod http_spec;
 pub mod logs;
 pub mod proxy;
+pub mod redis;
 pub mod sql;
 
 pub use authtoken_conformance::{Backend, conformance_suite, faults, memory, spec};

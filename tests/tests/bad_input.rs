@@ -116,6 +116,22 @@ async fn mariadb_refuses_bad_input() {
     check_store(b).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_refuses_bad_input() {
+    let url = Some("redis://127.0.0.1:6379");
+    let Some(b) = authtoken_tests::redis::setup("AUTHTOKEN_TEST_REDIS_URL", url).await else {
+        return;
+    };
+    check_store(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_refuses_bad_input() {
+    let variable = "AUTHTOKEN_TEST_REDIS_CLUSTER_URL";
+    let Some(b) = authtoken_tests::redis::setup(variable, None).await else { return };
+    check_store(b).await;
+}
+
 /// The joined read refuses the same inputs, on a real database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joined_read_refuses_bad_input() {

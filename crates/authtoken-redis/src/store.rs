@@ -1,6 +1,7 @@
 //! [`RedisStore`]: the storage contract on Redis keys.
 
 use std::fmt::Display;
+use std::future::Future;
 use std::marker::PhantomData;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -55,6 +56,7 @@ enum Connection {
 /// Token rows as Redis keys; clones share the connection.
 pub struct RedisStore<Id> {
     connection: Connection,
+    timeout: Option<std::time::Duration>,
     prefix: Arc<str>,
     index_add: Arc<Script>,
     delete_owned: Arc<Script>,
@@ -65,6 +67,7 @@ impl<Id> Clone for RedisStore<Id> {
     fn clone(&self) -> Self {
         Self {
             connection: self.connection.clone(),
+            timeout: self.timeout,
             prefix: Arc::clone(&self.prefix),
             index_add: Arc::clone(&self.index_add),
             delete_owned: Arc::clone(&self.delete_owned),
@@ -105,6 +108,7 @@ impl<Id> RedisStore<Id> {
         };
         Ok(Self {
             connection,
+            timeout: None,
             prefix: Arc::from(DEFAULT_PREFIX),
             index_add: Arc::new(Script::new(INDEX_ADD)),
             delete_owned: Arc::new(Script::new(DELETE_OWNED)),
@@ -123,12 +127,34 @@ impl<Id> RedisStore<Id> {
         &self.prefix
     }
 
-    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
-        match self.connection.clone() {
-            Connection::Single(mut c) => command.query_async(&mut c).await,
-            Connection::Cluster(mut c) => command.query_async(&mut c).await,
+    /// Fails a call that takes longer than `limit` (a stalled connection would otherwise hang
+    /// the request); the connection reconnects by itself afterwards. A command that timed out
+    /// may still reach Redis later (it was already sent): its caller got an error and must
+    /// assume neither outcome.
+    pub fn with_timeout(mut self, limit: std::time::Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Runs one call under the store's timeout, if it has one.
+    async fn bounded<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+        match self.timeout {
+            None => call.await,
+            Some(limit) => tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+                Err(Error::store(format!("Redis did not answer within {limit:?}")))
+            }),
         }
-        .map_err(Error::store)
+    }
+
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
+        self.bounded(async {
+            match self.connection.clone() {
+                Connection::Single(mut c) => command.query_async(&mut c).await,
+                Connection::Cluster(mut c) => command.query_async(&mut c).await,
+            }
+            .map_err(Error::store)
+        })
+        .await
     }
 
     async fn script<T: FromRedisValue>(
@@ -141,10 +167,13 @@ impl<Id> RedisStore<Id> {
         for arg in args {
             invocation.arg(arg);
         }
-        match self.connection.clone() {
-            Connection::Single(mut c) => invoke(&invocation, &mut c).await,
-            Connection::Cluster(mut c) => invoke(&invocation, &mut c).await,
-        }
+        self.bounded(async {
+            match self.connection.clone() {
+                Connection::Single(mut c) => invoke(&invocation, &mut c).await,
+                Connection::Cluster(mut c) => invoke(&invocation, &mut c).await,
+            }
+        })
+        .await
     }
 }
 

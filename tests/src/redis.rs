@@ -1,0 +1,118 @@
+//! The Redis backends: `RedisStore` with a key prefix of its own per test, on one Redis
+//! (`AUTHTOKEN_TEST_REDIS_URL`, default the local one) or a Redis Cluster
+//! (`AUTHTOKEN_TEST_REDIS_CLUSTER_URL`, `redis+cluster://host:port,…`), deleting its keys at the end.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::Backend;
+use crate::memory::{MemoryUser, MemoryUsers};
+use authtoken::AccessTokenStore;
+use authtoken_redis::RedisStore;
+
+/// A fresh key prefix on one Redis or a cluster, with users in memory.
+pub struct RedisBackend {
+    store: RedisStore<u64>,
+    users: MemoryUsers<MemoryUser<u64>>,
+    nodes: Vec<String>,
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The URL in `variable`, else `default`; `None` (with a notice) outside CI when there is none or
+/// nothing answers. In CI a missing Redis fails.
+pub async fn setup(variable: &str, default: Option<&str>) -> Option<RedisBackend> {
+    let url = std::env::var(variable).ok().filter(|u| !u.is_empty()).or(default.map(str::to_owned));
+    let in_ci = std::env::var_os("CI").is_some();
+    let Some(url) = url else {
+        assert!(!in_ci, "{variable} is not set: CI must run every backend");
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {variable} is not set");
+        return None;
+    };
+    let prefix = format!("authtoken-test:{}:", uuid::Uuid::new_v4().simple());
+    let store = match RedisStore::connect(&url).await {
+        Ok(store) => store.with_prefix(&prefix),
+        Err(error) if !in_ci => {
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no Redis at {url}: {error}");
+            return None;
+        }
+        Err(error) => panic!("connecting to {url}: {error}"),
+    };
+    let nodes = match url.strip_prefix("redis+cluster://") {
+        Some(nodes) => nodes.split(',').map(|n| format!("redis://{n}")).collect(),
+        None => vec![url.clone()],
+    };
+    Some(RedisBackend { store, users: MemoryUsers::new(), nodes })
+}
+
+impl RedisBackend {
+    /// The test's key prefix.
+    pub fn prefix(&self) -> &str {
+        self.store.prefix()
+    }
+}
+
+impl Backend for RedisBackend {
+    type User = MemoryUser<u64>;
+    type Store = RedisStore<u64>;
+    type Users = MemoryUsers<MemoryUser<u64>>;
+
+    fn store(&self) -> RedisStore<u64> {
+        self.store.clone()
+    }
+
+    fn users(&self) -> &Self::Users {
+        &self.users
+    }
+
+    async fn create_user(&self, active: bool) -> MemoryUser<u64> {
+        let user = MemoryUser { id: next_id(), is_active: active };
+        self.users.insert(user.clone());
+        user
+    }
+
+    async fn delete_user(&self, user: &MemoryUser<u64>) {
+        // As a cascade would: the user's tokens go with it.
+        self.store.delete_all_of_user(&user.id).await.expect("deleting a user's tokens");
+        self.users.remove(&user.id);
+    }
+
+    fn is_active(user: &MemoryUser<u64>) -> bool {
+        user.is_active
+    }
+
+    /// Deletes every key under the test's prefix, node by node (SCAN sees one node).
+    async fn cleanup(self) {
+        let pattern = format!("{}*", self.store.prefix());
+        for node in &self.nodes {
+            let client = redis::Client::open(node.as_str()).expect("a node URL");
+            let mut connection = client.get_multiplexed_async_connection().await.expect("a node");
+            let mut cursor = 0u64;
+            loop {
+                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("SCAN");
+                for key in keys {
+                    let _: i64 = redis::cmd("DEL")
+                        .arg(&key)
+                        .query_async(&mut connection)
+                        .await
+                        .expect("DEL");
+                }
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
