@@ -48,6 +48,19 @@ pub async fn setup(variable: &str, default: Option<&str>) -> Option<RedisBackend
     Some(RedisBackend { store, users: MemoryUsers::new(), nodes })
 }
 
+/// Whether a Redis answers at `url` (one server or `redis+cluster://…`): `Some(())` if so; `None`
+/// with a notice outside CI; a failure in CI.
+pub async fn setup_url(url: &str) -> Option<()> {
+    match RedisStore::<u64>::connect(url).await {
+        Ok(_) => Some(()),
+        Err(error) if std::env::var_os("CI").is_none() => {
+            let _ = writeln!(std::io::stderr(), "SKIPPED: no Redis at {url}: {error}");
+            None
+        }
+        Err(error) => panic!("connecting to {url}: {error}"),
+    }
+}
+
 impl RedisBackend {
     /// The test's key prefix.
     pub fn prefix(&self) -> &str {

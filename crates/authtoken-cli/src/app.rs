@@ -4,9 +4,8 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
-use authtoken::{
-    AccessTokenStore, DatabaseStrategy, HashKeys, ListTokens, PurgeExpired, StorageMode,
-};
+use authtoken::{AccessTokenStore, DatabaseStrategy, HashKeys, ListTokens, StorageMode};
+use authtoken_redis::RedisStore;
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::DatabaseConnection;
@@ -23,11 +22,12 @@ pub enum Outcome {
     No,
 }
 
-/// What every command needs of a store: the required contract, listing and purging. The commands
-/// are written against these traits only, so any store that has them can be driven.
-pub trait CliStore: AccessTokenStore<UserId: CliUserId> + ListTokens + PurgeExpired {}
+/// What every command but `purge` needs of a store: the required contract and listing. The
+/// commands are written against these traits only, so any store that has them can be driven;
+/// `purge` also needs [`PurgeExpired`](authtoken::PurgeExpired).
+pub trait CliStore: AccessTokenStore<UserId: CliUserId> + ListTokens {}
 
-impl<S: AccessTokenStore<UserId: CliUserId> + ListTokens + PurgeExpired> CliStore for S {}
+impl<S: AccessTokenStore<UserId: CliUserId> + ListTokens> CliStore for S {}
 
 /// What every command works with.
 pub struct Context<S: CliStore> {
@@ -58,6 +58,14 @@ impl<S: CliStore> Context<S> {
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let url = connect::database_url(&cli.table)?;
     connect::check(&url, cli.table.allow_plaintext)?;
+    if connect::is_redis(&url) {
+        return match cli.table.user_id_type {
+            UserIdType::Uuid => run_redis::<uuid::Uuid>(&url, &cli.table, cli.command).await,
+            UserIdType::I32 => run_redis::<i32>(&url, &cli.table, cli.command).await,
+            UserIdType::I64 => run_redis::<i64>(&url, &cli.table, cli.command).await,
+            UserIdType::String => run_redis::<String>(&url, &cli.table, cli.command).await,
+        };
+    }
     let db = connect::connect(&url).await?;
     match cli.table.user_id_type {
         UserIdType::Uuid => run_with::<by_uuid::Entity>(db, &cli.table, cli.command).await,
@@ -85,7 +93,42 @@ where
         strategy = strategy.with_hash_keys(hash_keys(path)?);
     }
     let context = Context { strategy, mode, id_type: options.user_id_type };
-    dispatch(&context, command).await
+    match command {
+        Command::Purge { dry_run, batch_size } => {
+            commands::purge(&context, dry_run, batch_size).await
+        }
+        command => dispatch(&context, command).await,
+    }
+}
+
+/// The same commands on Redis, whose keys expire by themselves: `purge` has nothing to do.
+async fn run_redis<Id>(
+    url: &str,
+    options: &TableOptions,
+    command: Command,
+) -> anyhow::Result<Outcome>
+where
+    Id: authtoken::UserId + CliUserId,
+{
+    let lifetime = lifetime_for(&command, options.lifetime)?;
+    let store = RedisStore::<Id>::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to {}", connect::shown(url)))?
+        .with_prefix(&options.key_prefix)
+        .with_timeout(std::time::Duration::from_secs(5));
+    let mode = options.storage.into();
+    let mut strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
+    if let Some(path) = &options.hash_key_file {
+        strategy = strategy.with_hash_keys(hash_keys(path)?);
+    }
+    let context = Context { strategy, mode, id_type: options.user_id_type };
+    match command {
+        Command::Purge { .. } => {
+            println!("nothing to purge: Redis deletes each token's key when its TTL runs out");
+            Ok(Outcome::Done)
+        }
+        command => dispatch(&context, command).await,
+    }
 }
 
 /// The lifetime a command works with. Those that judge expiry need it said (a duration or
@@ -119,9 +162,7 @@ async fn dispatch<S: CliStore>(context: &Context<S>, command: Command) -> anyhow
         }
         Command::RevokeUser { user } => commands::revoke_user(context, &user).await,
         Command::List { user } => commands::list(context, &user).await,
-        Command::Purge { dry_run, batch_size } => {
-            commands::purge(context, dry_run, batch_size).await
-        }
+        Command::Purge { .. } => unreachable!("purge is dispatched by the store's runner"),
     }
 }
 

@@ -21,8 +21,8 @@ pub struct Cli {
 /// Where the token table is and how it is laid out; match the application's configuration.
 #[derive(Debug, Args)]
 pub struct TableOptions {
-    /// The database: sqlite://FILE, postgres://... or mysql://... (also the `postgresql+asyncpg://`
-    /// form of SQLAlchemy). Prefer `--database-url-file` or the environment: arguments are
+    /// The database: sqlite://FILE, postgres://..., mysql://... (also the `postgresql+asyncpg://`
+    /// form of SQLAlchemy), redis://..., rediss://... or redis+cluster://host:port,host:port. Prefer `--database-url-file` or the environment: arguments are
     /// visible to every user of the machine.
     #[arg(long, global = true, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
     pub database_url: String,
@@ -41,6 +41,9 @@ pub struct TableOptions {
     /// Log what the CLI does to stderr (never a token).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// On Redis: the prefix of every key (`fastapi_users_token:` is fastapi-users' own).
+    #[arg(long, global = true, env = "AUTHTOKEN_KEY_PREFIX", default_value = "authtoken:")]
+    pub key_prefix: String,
     /// The token table (`accesstoken` for a table shared with fastapi-users).
     #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
     pub table: String,

@@ -30,6 +30,9 @@ fn without_driver(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
+    if scheme == "redis+cluster" {
+        return url.to_owned(); // ours, not SQLAlchemy's dialect+driver
+    }
     let dialect = scheme.split_once('+').map_or(scheme, |(dialect, _)| dialect);
     let dialect = if dialect == "postgresql" { "postgres" } else { dialect };
     format!("{dialect}://{rest}")
@@ -91,21 +94,38 @@ pub fn shown(url: &str) -> String {
 /// connection to another machine, or a SQLite file that does not exist (the CLI never creates
 /// a database).
 pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
+    // A cluster is a list of nodes, which is not one URL: each node is checked as one.
+    if let Some(nodes) = url.strip_prefix("redis+cluster://") {
+        for node in nodes.split(',').filter(|n| !n.is_empty()) {
+            check(&format!("redis://{node}"), allow_plaintext)?;
+        }
+        return Ok(());
+    }
     let parsed = url::Url::parse(url).map_err(|e| anyhow!("cannot use {}: {e}", shown(url)))?;
     match parsed.scheme() {
         "sqlite" => sqlite_file_exists(url),
-        "postgres" | "mysql" | "mariadb" => {
+        "rediss" => Ok(()),
+        "redis" | "redis+cluster" | "postgres" | "mysql" | "mariadb" => {
             if allow_plaintext || asks_for_tls(&parsed) || is_local(&parsed) {
                 return Ok(());
             }
             bail!(
                 "refusing a connection without TLS to {}: add sslmode=require (PostgreSQL) or \
-                 ssl-mode=REQUIRED (MySQL) to the URL, or pass --allow-plaintext",
+                 ssl-mode=REQUIRED (MySQL) to the URL, use rediss:// (Redis), or pass \
+                 --allow-plaintext",
                 parsed.host_str().unwrap_or("the database host")
             )
         }
-        other => bail!("unsupported database URL scheme `{other}`: use sqlite, postgres or mysql"),
+        other => bail!(
+            "unsupported database URL scheme `{other}`: use sqlite, postgres, mysql, redis, \
+             rediss or redis+cluster"
+        ),
     }
+}
+
+/// Whether the URL names Redis (one server or a cluster) rather than a SQL database.
+pub fn is_redis(url: &str) -> bool {
+    ["redis://", "rediss://", "redis+cluster://"].iter().any(|scheme| url.starts_with(scheme))
 }
 
 /// Whether the URL insists on TLS; `prefer` and `allow` fall back to cleartext, so they do not.

@@ -482,7 +482,7 @@ fn unreachable_and_unparsable_databases_are_one_clear_line() {
     );
     assert!(!stderr(&run("postgres://u:hunter2@127.0.0.1:1/nowhere")).contains("hunter2"));
     assert_clean_error(&run("::not a url::"), "cannot use the given database URL (not a URL)");
-    assert_clean_error(&run("redis://127.0.0.1/0"), "unsupported database URL scheme `redis`");
+    assert_clean_error(&run("mongodb://127.0.0.1/x"), "unsupported database URL scheme `mongodb`");
     let missing_file = Command::new(env!("CARGO_BIN_EXE_authtoken"))
         .args(["--database-url-file", "/no/such/secret", "--lifetime", "1h", "verify", "x"])
         .output()
@@ -593,4 +593,48 @@ async fn postgres_over_tls() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(f.rows().await, 1);
     f.db.drop_database().await;
+}
+
+/// The CLI on one Redis and on a cluster: issue, verify, list, revoke, revoke-user; purge says
+/// Redis expires keys itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_commands() {
+    let single = std::env::var("AUTHTOKEN_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let cluster = std::env::var("AUTHTOKEN_TEST_REDIS_CLUSTER_URL").ok().filter(|u| !u.is_empty());
+    for url in std::iter::once(single).chain(cluster) {
+        if authtoken_tests::redis::setup_url(&url).await.is_none() {
+            continue;
+        }
+        let prefix = format!("authtoken-cli-test:{}:", uuid::Uuid::new_v4().simple());
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_authtoken"))
+                .args(["--database-url", &url, "--key-prefix", &prefix, "--user-id-type", "i64"])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let issued = run(&["issue", "--user", "42"]);
+        assert_eq!(issued.status.code(), Some(0), "{url}: {}", stderr(&issued));
+        let token = stdout(&issued).trim().to_owned();
+        let verified = run(&["--lifetime", "1h", "verify", &token]);
+        assert!(stdout(&verified).starts_with("valid: user 42"), "{url}: {}", stdout(&verified));
+        let listed = stdout(&run(&["--lifetime", "1h", "list", "--user", "42"]));
+        assert!(listed.contains("1 token(s) of user 42") && !listed.contains(&token), "{listed}");
+        let second = stdout(&run(&["issue", "--user", "42"])).trim().to_owned();
+        assert_eq!(stdout(&run(&["revoke", &second])).trim(), "revoked");
+        let all = run(&["revoke-user", "42"]);
+        assert_eq!(stdout(&all).trim(), "revoked 1 token(s) of user 42", "{url}");
+        assert_eq!(run(&["--lifetime", "1h", "verify", &token]).status.code(), Some(1));
+        let purge = run(&["--lifetime", "1h", "purge"]);
+        assert!(stdout(&purge).starts_with("nothing to purge: Redis"), "{}", stdout(&purge));
+        let third = stdout(&run(&["issue", "--user", "42"])).trim().to_owned();
+        let elsewhere = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", &url, "--key-prefix", "elsewhere:", "--user-id-type", "i64"])
+            .args(["--lifetime", "1h", "verify", &third])
+            .output()
+            .unwrap();
+        assert_eq!(elsewhere.status.code(), Some(1), "the prefix scopes the keys");
+        assert_eq!(stdout(&run(&["revoke-user", "42"])).trim(), "revoked 1 token(s) of user 42");
+    }
 }

@@ -5,13 +5,14 @@ use std::num::NonZeroU32;
 use std::time::Instant;
 
 use anyhow::anyhow;
+use authtoken::PurgeExpired;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::when;
 use crate::app::{CliStore, Context, Outcome};
 
 /// Deletes expired rows in batches: a progress bar on a terminal, a line per batch otherwise.
-pub async fn purge<S: CliStore>(
+pub async fn purge<S: CliStore + PurgeExpired>(
     context: &Context<S>,
     dry_run: bool,
     batch_size: NonZeroU32,
