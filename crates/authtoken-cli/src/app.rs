@@ -45,6 +45,16 @@ pub trait CliUserId: FromStr<Err: Display> + Display {}
 impl<T: FromStr<Err: Display> + Display> CliUserId for T {}
 
 impl<S: CliStore> Context<S> {
+    /// The strategy over `store` as the options describe it: lifetime, storage mode, hash keys.
+    fn new(store: S, lifetime: Lifetime, options: &TableOptions) -> anyhow::Result<Self> {
+        let mode = options.storage.into();
+        let mut strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
+        if let Some(path) = &options.hash_key_file {
+            strategy = strategy.with_hash_keys(hash_keys(path)?);
+        }
+        Ok(Self { strategy, mode, id_type: options.user_id_type })
+    }
+
     /// Parses a user id given on the command line.
     pub fn user_id(&self, text: &str) -> anyhow::Result<S::UserId> {
         text.parse().map_err(|e| {
@@ -87,12 +97,7 @@ where
     let store = SeaOrmStore::<E>::new(db).with_table(&options.table);
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
-    let mode = options.storage.into();
-    let mut strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
-    if let Some(path) = &options.hash_key_file {
-        strategy = strategy.with_hash_keys(hash_keys(path)?);
-    }
-    let context = Context { strategy, mode, id_type: options.user_id_type };
+    let context = Context::new(store, lifetime, options)?;
     match command {
         Command::Purge { dry_run, batch_size } => {
             commands::purge(&context, dry_run, batch_size).await
@@ -116,12 +121,7 @@ where
         .with_context(|| format!("cannot connect to {}", connect::shown(url)))?
         .with_prefix(&options.key_prefix)
         .with_timeout(std::time::Duration::from_secs(5));
-    let mode = options.storage.into();
-    let mut strategy = DatabaseStrategy::new(store, lifetime)?.with_storage_mode(mode);
-    if let Some(path) = &options.hash_key_file {
-        strategy = strategy.with_hash_keys(hash_keys(path)?);
-    }
-    let context = Context { strategy, mode, id_type: options.user_id_type };
+    let context = Context::new(store, lifetime, options)?;
     match command {
         Command::Purge { .. } => {
             println!("nothing to purge: Redis deletes each token's key when its TTL runs out");

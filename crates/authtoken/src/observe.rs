@@ -70,11 +70,11 @@ pub(crate) struct Operation {
 impl Operation {
     /// Opens the span of operation `name` on store type `S`.
     pub(crate) fn start<S>(name: &'static str) -> Self {
-        let store = short_type_name::<S>();
+        // Fields are evaluated only when a subscriber wants the span.
         let span = tracing::debug_span!(
             "authtoken",
             operation = name,
-            store,
+            store = short_type_name::<S>(),
             user_id = Empty,
             key = Empty,
             deleted = Empty,

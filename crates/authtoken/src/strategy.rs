@@ -169,10 +169,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         L: UserLoader,
         L::User: User<Id = S::UserId>,
     {
-        if let Err(outcome) = self.shape(token) {
-            Operation::refused_early("read_token", outcome);
-            return Ok(None);
-        }
+        let token = match shape(token) {
+            Ok(token) => token,
+            Err(outcome) => {
+                Operation::refused_early("read_token", outcome);
+                return Ok(None);
+            }
+        };
         let op = Operation::start::<S>("read_token");
         let work = async {
             let row = match self.lookup(token, &op).await? {
@@ -192,18 +195,17 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
-        if let Err(outcome) = self.shape(token) {
-            Operation::refused_early("read_token", outcome);
-            return Ok(None);
-        }
+        let token = match shape(token) {
+            Ok(token) => token,
+            Err(outcome) => {
+                Operation::refused_early("read_token", outcome);
+                return Ok(None);
+            }
+        };
         let op = Operation::start::<S>("read_token");
         let work = async {
-            let keys = match self.presented_keys(token) {
-                Ok(keys) => keys,
-                Err(outcome) => return Ok(Lookup::Refused(outcome)),
-            };
             let mut refused = Outcome::Unknown;
-            for key in keys {
+            for key in self.stored_keys(token) {
                 op.key(key.as_str(), self.mode == StorageMode::Hashed);
                 let found = self.store.get_with_user(key.as_str(), None).await?;
                 let Some((row, user)) = found.filter(|(row, _)| row.token == key.as_str()) else {
@@ -228,25 +230,20 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
-        if let Err(outcome) = self.shape(token) {
-            Operation::refused_early("read_token_row", outcome);
-            return Ok(None);
-        }
+        let token = match shape(token) {
+            Ok(token) => token,
+            Err(outcome) => {
+                Operation::refused_early("read_token_row", outcome);
+                return Ok(None);
+            }
+        };
         let op = Operation::start::<S>("read_token_row");
         op.run(self.lookup(token, &op), Lookup::outcome).await.map(Lookup::found)
     }
 
-    /// The live row for a presented token, or why there is none.
-    async fn lookup(
-        &self,
-        token: Option<&str>,
-        op: &Operation,
-    ) -> Result<Lookup<AccessToken<S::UserId>>> {
-        let keys = match self.presented_keys(token) {
-            Ok(keys) => keys,
-            Err(outcome) => return Ok(Lookup::Refused(outcome)),
-        };
-        for key in keys {
+    /// The live row for a well-formed token, or why there is none.
+    async fn lookup(&self, token: &str, op: &Operation) -> Result<Lookup<AccessToken<S::UserId>>> {
+        for key in self.stored_keys(token) {
             op.key(key.as_str(), self.mode == StorageMode::Hashed);
             // Expiry is checked here rather than by the store, so that an expired token is told
             // from an unknown one (the lookup is the same primary-key SELECT either way).
@@ -270,35 +267,19 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         self.not_before().is_none_or(|oldest| row.created_at >= oldest)
     }
 
-    /// The row keys to look a presented token up by, or why it cannot be one.
-    fn presented_keys(&self, token: Option<&str>) -> Result<StoredKeys, Outcome> {
-        self.shape(token).map(|()| self.stored_keys(token))
-    }
-
-    /// Why a presented string cannot be a token, if it cannot.
-    fn shape(&self, token: Option<&str>) -> Result<(), Outcome> {
-        match token {
-            None => Err(Outcome::Missing),
-            Some(token) if !is_well_formed(token) => Err(Outcome::Malformed),
-            Some(_) => Ok(()),
-        }
-    }
-
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
     /// an unknown token from an expired one. It never changes anything.
     pub async fn inspect_token(&self, token: &str) -> Result<TokenStatus<S::UserId>> {
         if !is_well_formed(token) {
             return Ok(TokenStatus::Malformed);
         }
-        for key in self.stored_keys(Some(token)) {
+        for key in self.stored_keys(token) {
             let row = self.store.get(key.as_str(), None).await?;
             let Some(row) = row.filter(|row| row.token == key.as_str()) else {
                 continue;
             };
-            return Ok(match self.not_before() {
-                Some(oldest) if row.created_at < oldest => TokenStatus::Expired(row),
-                _ => TokenStatus::Valid(row),
-            });
+            let live = self.is_live(&row);
+            return Ok(if live { TokenStatus::Valid(row) } else { TokenStatus::Expired(row) });
         }
         Ok(TokenStatus::Unknown)
     }
@@ -336,14 +317,14 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
-        if let Err(outcome) = self.shape(Some(token)) {
+        if let Err(outcome) = shape(Some(token)) {
             Operation::refused_early("destroy_token", outcome);
             return Ok(false);
         }
         let op = Operation::start::<S>("destroy_token");
         op.user(user.id());
         let work = async {
-            for key in self.stored_keys(Some(token)) {
+            for key in self.stored_keys(token) {
                 op.key(key.as_str(), self.mode == StorageMode::Hashed);
                 if self.store.delete(key.as_str(), user.id()).await? {
                     return Ok(true);
@@ -374,14 +355,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         })
     }
 
-    /// The row keys a presented token may be stored under.
+    /// The row keys a well-formed token may be stored under.
     ///
     /// With hash keys, one per key, the current key's first: a token under the current key costs
-    /// one lookup. Without, exactly one. None at all for what cannot be a token.
-    fn stored_keys(&self, token: Option<&str>) -> StoredKeys {
-        let Some(token) = token.filter(|t| is_well_formed(t)) else {
-            return StoredKeys::None;
-        };
+    /// one lookup. Without, exactly one.
+    fn stored_keys(&self, token: &str) -> StoredKeys {
         match (&self.hash_keys, self.mode) {
             (Some(keys), StorageMode::Hashed) => StoredKeys::Many(
                 keys.digests(token).map(StoredKey::of_digest).collect::<Vec<_>>().into_iter(),
@@ -443,6 +421,16 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         let total = op.run(work, |_| Outcome::Purged).await?;
         op.deleted(total);
         Ok(total)
+    }
+}
+
+/// The presented token, if it has the shape of one; else why it cannot be one. Checked once per
+/// call, before the store is asked.
+fn shape(token: Option<&str>) -> Result<&str, Outcome> {
+    match token {
+        None => Err(Outcome::Missing),
+        Some(token) if !is_well_formed(token) => Err(Outcome::Malformed),
+        Some(token) => Ok(token),
     }
 }
 
