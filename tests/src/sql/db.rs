@@ -2,7 +2,10 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use sea_orm::sqlx;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
 /// A SQL engine the suite runs on.
@@ -105,17 +108,59 @@ fn database_url(server_url: &str, name: &str) -> String {
 }
 
 async fn connect(url: &str, max_connections: u32) -> DatabaseConnection {
+    connect_with(url, max_connections, None).await
+}
+
+/// A pool on `url`; with `session_sql`, every connection runs it as it opens, so every statement
+/// of the test runs in such a session whichever connection the pool hands out.
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    session_sql: Option<&str>,
+) -> DatabaseConnection {
     let mut options = ConnectOptions::new(url);
-    options.max_connections(max_connections).sqlx_logging(false);
+    // A bounded wait: a pool that lost its connection fails the test instead of hanging it.
+    options
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(60))
+        .sqlx_logging(false);
+    if let Some(sql) = session_sql {
+        let sql: Arc<str> = Arc::from(sql);
+        let postgres_sql = Arc::clone(&sql);
+        options.map_sqlx_postgres_pool_opts(move |pool| {
+            let sql = Arc::clone(&postgres_sql);
+            pool.after_connect(move |conn, _| {
+                let sql = Arc::clone(&sql);
+                Box::pin(async move {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                })
+            })
+        });
+        options.map_sqlx_mysql_pool_opts(move |pool| {
+            let sql = Arc::clone(&sql);
+            pool.after_connect(move |conn, _| {
+                let sql = Arc::clone(&sql);
+                Box::pin(async move {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                })
+            })
+        });
+    }
     Database::connect(options).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
 }
 
 impl TestDb {
     /// Creates a new empty database on `engine`; `None` if the engine's server is not configured.
     ///
-    /// With `session_sql` (say, a `SET TIME ZONE`), the pool holds one connection and runs it
-    /// once, so every statement of the test runs in that session. (The drivers set UTC when they
-    /// connect, so a URL parameter cannot do this.)
+    /// With `session_sql` (say, a `SET TIME ZONE`, on PostgreSQL or MySQL), every connection of
+    /// the pool runs it when it opens, so every statement of the test runs in such a session.
+    /// (The drivers set UTC when they connect, so a URL parameter cannot do this.)
     pub async fn create(engine: Engine, session_sql: Option<&str>) -> Option<Self> {
         let server_url = engine.server_url()?;
         let name = unique_name();
@@ -134,10 +179,10 @@ impl TestDb {
                 (database_url(&server_url, &name), None)
             }
         };
-        let conn = connect(&url, if session_sql.is_some() { 1 } else { 8 }).await;
-        if let Some(sql) = session_sql {
-            conn.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        if session_sql.is_some() {
+            assert!(engine != Engine::Sqlite, "session SQL is for PostgreSQL and MySQL");
         }
+        let conn = connect_with(&url, 8, session_sql).await;
         Some(Self { conn, engine, url, name, server_url, file })
     }
 
