@@ -6,7 +6,6 @@
 //! `AUTHTOKEN_INTEROP_PYTHON` names a Python with `tests/interop/requirements.txt` installed;
 //! `.ci/run` makes one.
 
-use std::io::Write;
 use std::process::{Command, Output};
 
 use authtoken::store::{AccessToken, AccessTokenStore};
@@ -15,25 +14,6 @@ use authtoken_tests::sql::{Engine, TestDb};
 use chrono::{TimeDelta, Utc};
 
 const LIFETIME_SECONDS: i64 = 3600;
-
-fn python() -> Option<String> {
-    match std::env::var("AUTHTOKEN_INTEROP_PYTHON") {
-        Ok(path) if !path.is_empty() => Some(path),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!(
-                "AUTHTOKEN_INTEROP_PYTHON is not set: CI must run the fastapi-users interop tests"
-            )
-        }
-        _ => {
-            // Straight to stderr: the test harness captures eprintln! of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: AUTHTOKEN_INTEROP_PYTHON is not set, so the interop test did not run"
-            );
-            None
-        }
-    }
-}
 
 fn text(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
@@ -48,7 +28,7 @@ struct Sides {
 
 impl Sides {
     async fn new(engine: Engine) -> Option<Self> {
-        let python = python()?;
+        let python = authtoken_tests::interop::python()?;
         let db = TestDb::create(engine, None).await?;
         let sqlalchemy_url = match engine {
             Engine::Sqlite => {
@@ -65,10 +45,8 @@ impl Sides {
 
     /// Runs the fastapi-users side; its output's one line.
     fn fastapi_users(&self, command: &str, args: &[&str]) -> String {
-        let script =
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/interop/fastapi_users_side.py");
         let output = Command::new(&self.python)
-            .arg(script)
+            .arg(authtoken_tests::interop::script("fastapi_users_side.py"))
             .arg(command)
             .arg(&self.sqlalchemy_url)
             .args(args)

@@ -92,6 +92,10 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.probe.enter()?;
         self.inner.delete_all_of_user(owner).await
     }
+
+    fn use_storage_mode(&mut self, mode: authtoken::StorageMode) {
+        self.inner.use_storage_mode(mode);
+    }
 }
 
 impl<S: ListTokens> ListTokens for FaultyStore<S> {

@@ -14,8 +14,9 @@
 //! ```
 //!
 //! ## Keys
-//! - `{prefix}{stored key}` (default prefix `authtoken:`): the value `{created_at µs}:{user id}`,
-//!   the TTL the token's remaining lifetime in milliseconds (none for tokens that never expire).
+//! - `{prefix}{stored key}` (default prefix `authtoken:`): the value `{created_at µs}:{user id}`
+//!   (or the user id alone, fastapi-users' format: [`ValueFormat`]), the TTL the token's
+//!   lifetime in milliseconds (none for tokens that never expire).
 //! - `{prefix}user:{user id}`: a set of the user's token keys, for "log out everywhere". Its TTL
 //!   is never shorter than its longest-lived token's, so it never outlives its tokens by more than
 //!   that; members whose token has expired are removed when the set is next read.
@@ -34,4 +35,5 @@
 mod keys;
 mod store;
 
-pub use store::RedisStore;
+pub use keys::ValueFormat;
+pub use store::{DEFAULT_PREFIX, RedisStore};

@@ -7,13 +7,13 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
-use authtoken::{Error, Result, UserId};
+use authtoken::{Error, Result, StorageMode, UserId};
 use chrono::{DateTime, Utc};
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
 
-use crate::keys::{index_key, row, token_key, value};
+use crate::keys::{ValueFormat, index_key, token_key};
 
 /// The prefix of every key unless [`with_prefix`](RedisStore::with_prefix) says otherwise.
 pub const DEFAULT_PREFIX: &str = "authtoken:";
@@ -35,12 +35,18 @@ end
 return 1
 ";
 
-/// Deletes a token key only if its value names the owner (everything after the first `:`).
+/// Deletes a token key only if its value names the owner: everything after the first `:` in the
+/// native format (`ARGV[2]` = `native`), the whole value when it is the user id alone.
 const DELETE_OWNED: &str = r"
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
-local colon = string.find(value, ':', 1, true)
-if colon and string.sub(value, colon + 1) == ARGV[1] then
+local owner = value
+if ARGV[2] == 'native' then
+  local colon = string.find(value, ':', 1, true)
+  if not colon then return 0 end
+  owner = string.sub(value, colon + 1)
+end
+if owner == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
@@ -58,6 +64,10 @@ pub struct RedisStore<Id> {
     connection: Connection,
     timeout: Option<std::time::Duration>,
     prefix: Arc<str>,
+    format: ValueFormat,
+    /// Whether [`with_value_format`](Self::with_value_format) fixed the format; otherwise it
+    /// follows the strategy's storage mode.
+    format_fixed: bool,
     index_add: Arc<Script>,
     delete_owned: Arc<Script>,
     id: PhantomData<fn() -> Id>,
@@ -69,6 +79,8 @@ impl<Id> Clone for RedisStore<Id> {
             connection: self.connection.clone(),
             timeout: self.timeout,
             prefix: Arc::clone(&self.prefix),
+            format: self.format,
+            format_fixed: self.format_fixed,
             index_add: Arc::clone(&self.index_add),
             delete_owned: Arc::clone(&self.delete_owned),
             id: PhantomData,
@@ -82,7 +94,12 @@ impl<Id> std::fmt::Debug for RedisStore<Id> {
             Connection::Single(_) => "single",
             Connection::Cluster(_) => "cluster",
         };
-        f.debug_struct("RedisStore").field("redis", &kind).field("prefix", &self.prefix).finish()
+        f.debug_struct("RedisStore")
+            .field("redis", &kind)
+            .field("prefix", &self.prefix)
+            .field("format", &self.format)
+            .field("format_fixed", &self.format_fixed)
+            .finish()
     }
 }
 
@@ -110,6 +127,8 @@ impl<Id> RedisStore<Id> {
             connection,
             timeout: None,
             prefix: Arc::from(DEFAULT_PREFIX),
+            format: ValueFormat::Native,
+            format_fixed: false,
             index_add: Arc::new(Script::new(INDEX_ADD)),
             delete_owned: Arc::new(Script::new(DELETE_OWNED)),
             id: PhantomData,
@@ -125,6 +144,39 @@ impl<Id> RedisStore<Id> {
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Writes and reads values in `format`, whatever the storage mode. Without this call the
+    /// format follows the strategy's [`StorageMode`](authtoken::StorageMode): plain mode (kept
+    /// for fastapi-users) writes fastapi-users' [`ValueFormat::UserIdOnly`], hashed mode
+    /// [`ValueFormat::Native`]. A store reads only its own format: switching logs out the
+    /// tokens written in the other.
+    ///
+    /// Sharing keys with a fastapi-users service (its `RedisStrategy`) takes plain mode and its
+    /// prefix:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use authtoken::{DatabaseStrategy, StorageMode};
+    /// use authtoken_redis::RedisStore;
+    ///
+    /// # async fn run() -> authtoken::Result<()> {
+    /// let store = RedisStore::<uuid::Uuid>::connect("redis://127.0.0.1:6379")
+    ///     .await?
+    ///     .with_prefix("fastapi_users_token:");
+    /// let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?
+    ///     .with_storage_mode(StorageMode::Plain);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_value_format(mut self, format: ValueFormat) -> Self {
+        self.format = format;
+        self.format_fixed = true;
+        self
+    }
+
+    /// The value format.
+    pub fn value_format(&self) -> ValueFormat {
+        self.format
     }
 
     /// Fails a call that takes longer than `limit` (a stalled connection would otherwise hang
@@ -195,6 +247,11 @@ impl<Id> RedisStore<Id>
 where
     Id: UserId + Display + FromStr,
 {
+    /// The owner-checked delete's arguments.
+    fn owner_args(&self, owner: &Id) -> [String; 2] {
+        [owner.to_string(), self.format.script_flag().to_owned()]
+    }
+
     /// The rows a user's index names, removing members whose token is gone.
     async fn rows_of(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
         let index = index_key(&self.prefix, owner);
@@ -203,7 +260,8 @@ where
         for member in members {
             let found: Option<String> = self.query(redis::cmd("GET").arg(&member)).await?;
             let stored_key = member.strip_prefix(&*self.prefix).unwrap_or(&member);
-            match found.and_then(|v| row::<Id>(stored_key, &v)).filter(|r| r.user_id == *owner) {
+            let found = found.and_then(|v| self.format.row::<Id>(stored_key, &v, Utc::now()));
+            match found.filter(|r| r.user_id == *owner) {
                 Some(row) => rows.push(row),
                 None => self
                     .query::<i64>(redis::cmd("SREM").arg(&index).arg(&member))
@@ -228,7 +286,7 @@ where
     ) -> Result<Option<AccessToken<Id>>> {
         let found: Option<String> =
             self.query(redis::cmd("GET").arg(token_key(&self.prefix, token))).await?;
-        let row = found.and_then(|v| row::<Id>(token, &v));
+        let row = found.and_then(|v| self.format.row::<Id>(token, &v, Utc::now()));
         Ok(row.filter(|r| not_before.is_none_or(|oldest| r.created_at >= oldest)))
     }
 
@@ -239,7 +297,7 @@ where
         let index = index_key(&self.prefix, &row.user_id);
         self.script::<i64>(&self.index_add, &index, &[key.clone(), ttl.to_string()]).await?;
         let mut set = redis::cmd("SET");
-        set.arg(&key).arg(value(row.created_at, &row.user_id)).arg("NX");
+        set.arg(&key).arg(self.format.value(row.created_at, &row.user_id)).arg("NX");
         if ttl > 0 {
             set.arg("PX").arg(ttl);
         }
@@ -252,7 +310,7 @@ where
 
     async fn delete(&self, token: &str, owner: &Id) -> Result<bool> {
         let key = token_key(&self.prefix, token);
-        let deleted: i64 = self.script(&self.delete_owned, &key, &[owner.to_string()]).await?;
+        let deleted: i64 = self.script(&self.delete_owned, &key, &self.owner_args(owner)).await?;
         if deleted > 0 {
             let index = index_key(&self.prefix, owner);
             self.query::<i64>(redis::cmd("SREM").arg(index).arg(&key)).await?;
@@ -267,11 +325,21 @@ where
         for member in &members {
             // Only if it is still the owner's: an index member could name a key another user
             // holds (a failed duplicate insert), which must survive.
-            let gone: i64 = self.script(&self.delete_owned, member, &[owner.to_string()]).await?;
+            let gone: i64 =
+                self.script(&self.delete_owned, member, &self.owner_args(owner)).await?;
             deleted += u64::try_from(gone).unwrap_or_default();
             self.query::<i64>(redis::cmd("SREM").arg(&index).arg(member)).await?;
         }
         Ok(deleted)
+    }
+
+    fn use_storage_mode(&mut self, mode: StorageMode) {
+        if !self.format_fixed {
+            self.format = match mode {
+                StorageMode::Plain => ValueFormat::UserIdOnly,
+                _ => ValueFormat::Native,
+            };
+        }
     }
 }
 
@@ -314,7 +382,9 @@ where
                 let stored_key = key.strip_prefix(&*self.prefix).unwrap_or(&key).to_owned();
                 if stored_key.starts_with(prefix) && !stored_key.contains(':') {
                     let value: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
-                    found.extend(value.and_then(|v| row::<Id>(&stored_key, &v)));
+                    found.extend(
+                        value.and_then(|v| self.format.row::<Id>(&stored_key, &v, Utc::now())),
+                    );
                 }
             }
             cursor = next;

@@ -14,7 +14,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Result, User, UserId};
+use crate::{Result, StorageMode, User, UserId};
 
 /// One row of the token table.
 #[derive(Clone, PartialEq, Eq)]
@@ -80,6 +80,13 @@ pub trait AccessTokenStore: Send + Sync {
 
     /// Deletes every row of `owner`, returning how many went.
     fn delete_all_of_user(&self, owner: &Self::UserId) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Told which [`StorageMode`] the strategy over this store uses: when the strategy is built
+    /// and again when its mode is chosen. A store whose layout follows the mode adapts here (the
+    /// Redis store writes fastapi-users' value format in plain mode); the default ignores it.
+    fn use_storage_mode(&mut self, mode: StorageMode) {
+        let _ = mode;
+    }
 }
 
 /// A store that can list tokens: an operator's `authtoken list`, and finding a token from the

@@ -78,7 +78,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     ///
     /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth
     /// ("forever" is spelled `None`); so is one over [`MAX_LIFETIME`].
-    pub fn new(store: S, lifetime: Option<Duration>) -> Result<Self> {
+    pub fn new(mut store: S, lifetime: Option<Duration>) -> Result<Self> {
         let lifetime = match lifetime {
             None => None,
             Some(d) if d.is_zero() => {
@@ -96,6 +96,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     .map_err(|_| Error::Config("token lifetime is too large to represent"))?,
             ),
         };
+        store.use_storage_mode(StorageMode::default());
         Ok(Self {
             store,
             lifetime,
@@ -107,6 +108,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Chooses how tokens are kept in rows; see [`StorageMode`].
     pub fn with_storage_mode(mut self, mode: StorageMode) -> Self {
+        self.store.use_storage_mode(mode);
         self.mode = mode;
         self
     }

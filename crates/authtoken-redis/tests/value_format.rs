@@ -1,0 +1,98 @@
+//! The value a token key holds: `{created µs}:{user}` in hashed mode, fastapi-users' bare user id
+//! in plain mode unless a format is fixed, and each store reading only its own format.
+
+use std::time::Duration;
+
+use authtoken::{DatabaseStrategy, StorageMode};
+use authtoken_redis::{RedisStore, ValueFormat};
+use authtoken_tests::Backend as _;
+use authtoken_tests::memory::{MemoryUser, MemoryUsers};
+use authtoken_tests::redis::RedisBackend;
+
+mod common;
+
+const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
+
+async fn raw(command: &redis::Cmd) -> redis::Value {
+    let url = std::env::var("AUTHTOKEN_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let client = redis::Client::open(url).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    command.query_async(&mut connection).await.unwrap()
+}
+
+async fn value_of(store: &RedisStore<u64>, stored_key: &str) -> Option<String> {
+    match raw(redis::cmd("GET").arg(format!("{}{stored_key}", store.prefix()))).await {
+        redis::Value::BulkString(bytes) => Some(String::from_utf8(bytes).unwrap()),
+        redis::Value::Nil => None,
+        other => panic!("GET answered {other:?}"),
+    }
+}
+
+async fn single() -> Option<RedisBackend> {
+    common::setup("AUTHTOKEN_TEST_REDIS_URL", Some("redis://127.0.0.1:6379")).await
+}
+
+#[tokio::test]
+async fn plain_mode_writes_the_bare_user_id_and_hashed_mode_the_native_value() {
+    let Some(backend) = single().await else { return };
+    let store = backend.store();
+    let users = MemoryUsers::new();
+    users.insert(MemoryUser { id: 7, is_active: true });
+    let user = MemoryUser { id: 7u64, is_active: true };
+
+    let plain =
+        DatabaseStrategy::new(store.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
+    let plain_token = plain.write_token(&user).await.unwrap();
+    assert_eq!(value_of(&store, plain_token.expose_secret()).await.as_deref(), Some("7"));
+    assert!(plain.read_token(Some(plain_token.expose_secret()), &users).await.unwrap().is_some());
+
+    let hashed = DatabaseStrategy::new(store.clone(), HOUR).unwrap();
+    let token = hashed.write_token(&user).await.unwrap();
+    let listed = authtoken::ListTokens::list_of_user(&store, &7).await.unwrap();
+    let native =
+        listed.iter().find(|row| row.token != plain_token.expose_secret()).expect("the hashed row");
+    let value = value_of(&store, &native.token).await.unwrap();
+    assert_eq!(value, format!("{}:7", native.created_at.timestamp_micros()));
+    assert!(hashed.read_token(Some(token.expose_secret()), &users).await.unwrap().is_some());
+    backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_fixed_format_holds_whatever_the_mode_and_a_store_reads_only_its_own() {
+    let Some(backend) = single().await else { return };
+    let users = MemoryUsers::new();
+    let user = MemoryUser { id: 8u64, is_active: true };
+    users.insert(user.clone());
+    let native = backend.store().with_value_format(ValueFormat::Native);
+    let plain =
+        DatabaseStrategy::new(native.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
+    let token = plain.write_token(&user).await.unwrap();
+    let value = value_of(&native, token.expose_secret()).await.unwrap();
+    assert!(value.ends_with(":8") && value.len() > 2, "{value}");
+
+    // The same key read by a store in the other format: not a token of anyone.
+    let bare = backend.store().with_value_format(ValueFormat::UserIdOnly);
+    let other = DatabaseStrategy::new(bare, HOUR).unwrap().with_storage_mode(StorageMode::Plain);
+    assert!(other.read_token(Some(token.expose_secret()), &users).await.unwrap().is_none());
+    backend.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_bare_value_is_deleted_only_by_its_owner() {
+    let Some(backend) = single().await else { return };
+    let store = backend.store();
+    let strategy =
+        DatabaseStrategy::new(store.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
+    let owner = MemoryUser { id: 9u64, is_active: true };
+    let stranger = MemoryUser { id: 10u64, is_active: true };
+    let token = strategy.write_token(&owner).await.unwrap();
+    assert!(!strategy.destroy_token(token.expose_secret(), &stranger).await.unwrap());
+    assert_eq!(value_of(&store, token.expose_secret()).await.as_deref(), Some("9"));
+    assert_eq!(strategy.destroy_all_tokens(&stranger).await.unwrap(), 0);
+    assert!(strategy.destroy_token(token.expose_secret(), &owner).await.unwrap());
+    assert_eq!(value_of(&store, token.expose_secret()).await, None);
+    backend.cleanup().await;
+}
