@@ -9,6 +9,7 @@ pub mod interop;
 pub mod logs;
 pub mod proxy;
 pub mod redis;
+pub mod redis_cluster;
 pub mod sql;
 
 pub use authtoken_conformance::{Backend, conformance_suite, faults, memory, spec};

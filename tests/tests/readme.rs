@@ -193,6 +193,19 @@ async fn redis_section() -> Result {
     Ok(())
 }
 
+// README: "Redis and Redis Cluster", sharing keys with fastapi-users.
+#[rustfmt::skip]
+async fn redis_fastapi_users_section() -> Result {
+    use std::time::Duration;
+    use authtoken::{DatabaseStrategy, StorageMode};
+    use authtoken_redis::RedisStore;
+    use uuid::Uuid;
+
+    let store = RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?.with_prefix("fastapi_users_token:");
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?.with_storage_mode(StorageMode::Plain);
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

@@ -29,7 +29,12 @@ pub fn write(path: &std::path::Path, backend: &str, results: &[Measurement]) -> 
     root.fill(&WHITE).map_err(plot_error)?;
     let rows = root.split_evenly((levels.len().max(1), 2));
     for (row, &concurrency) in levels.iter().enumerate() {
-        let at = |op: &str| results.iter().find(|m| m.op == op && m.concurrency == concurrency);
+        // A Redis run names its floors floor_get and floor_set.
+        let at = |op: &str| {
+            let find =
+                |name: &str| results.iter().find(|m| m.op == name && m.concurrency == concurrency);
+            find(op).or_else(|| find(&crate::report::redis_floor(op)))
+        };
         throughput(&rows[row * 2], backend, concurrency, &at)?;
         latency(&rows[row * 2 + 1], backend, concurrency, &at)?;
     }

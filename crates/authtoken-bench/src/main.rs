@@ -1,8 +1,12 @@
-//! `authtoken-bench`: each strategy operation timed beside the bare SQL it stands on, on SQLite,
-//! PostgreSQL or MySQL/MariaDB, checked for correctness while it runs.
+//! `authtoken-bench`: each strategy operation timed beside the bare SQL (or Redis command) it
+//! stands on, on SQLite, PostgreSQL, MySQL/MariaDB, one Redis or a Redis Cluster, checked for
+//! correctness while it runs.
 //!
 //! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
 //! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json] [--chart FILE.svg]`
+//!
+//! URL: `sqlite://FILE`, `postgres://…`, `mysql://…`, `redis://…` or
+//! `redis+cluster://host:port,host:port,…`.
 
 mod args;
 mod chart;
@@ -11,6 +15,7 @@ mod floor;
 mod measure;
 mod ops;
 mod purge_load;
+mod redis_run;
 mod report;
 mod schema;
 
@@ -29,19 +34,45 @@ async fn main() -> anyhow::Result<()> {
     let args = args::Args::parse();
     anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
     anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "concurrency levels must be positive");
+    if let Some(backend) = redis_backend(&args.database_url) {
+        let results = redis_run::run(&args).await?;
+        report_all(&args, backend, &results, None)?;
+        return Ok(());
+    }
     let fresh = FreshDatabase::create(&args.database_url).await?;
     eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
     let outcome = run(&args, &fresh).await;
     let backend = fresh.backend;
     fresh.drop_database().await?;
     let (results, purge) = outcome?;
-    if args.json {
-        report::json(backend, &results, purge.as_ref());
+    report_all(&args, backend, &results, purge.as_ref())
+}
+
+/// The backend's name for a Redis URL; `None` for SQL.
+fn redis_backend(url: &str) -> Option<&'static str> {
+    if url.starts_with("redis+cluster://") {
+        Some("cluster")
+    } else if url.starts_with("redis://") || url.starts_with("rediss://") {
+        Some("redis")
     } else {
-        report::table(backend, &results, purge.as_ref());
+        None
+    }
+}
+
+/// Prints the results (a table or JSON) and draws the chart if asked.
+fn report_all(
+    args: &args::Args,
+    backend: &str,
+    results: &[Measurement],
+    purge: Option<&purge_load::PurgeReport>,
+) -> anyhow::Result<()> {
+    if args.json {
+        report::json(backend, results, purge);
+    } else {
+        report::table(backend, results, purge);
     }
     if let Some(path) = &args.chart {
-        chart::write(path, backend, &results)?;
+        chart::write(path, backend, results)?;
         eprintln!("chart written to {}", path.display());
     }
     Ok(())

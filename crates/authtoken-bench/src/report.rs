@@ -15,6 +15,22 @@ fn floor_of(op: &str) -> Option<String> {
     }
 }
 
+/// The Redis run's name for a SQL floor: a bare `GET` under reads, a bare `SET` under logins.
+pub fn redis_floor(sql_floor: &str) -> String {
+    sql_floor.replacen("floor_select", "floor_get", 1).replacen("floor_insert", "floor_set", 1)
+}
+
+/// The measurement an operation is compared with: its floor at the same concurrency, under its
+/// SQL name or its Redis one.
+pub fn floor_measurement<'a>(
+    results: &'a [Measurement],
+    m: &Measurement,
+) -> Option<&'a Measurement> {
+    let floor = floor_of(&m.op)?;
+    let at = |name: &str| results.iter().find(|f| f.op == name && f.concurrency == m.concurrency);
+    at(&floor).or_else(|| at(&redis_floor(&floor)))
+}
+
 /// One JSON object per line.
 pub fn json(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>) {
     for m in results {
@@ -40,10 +56,7 @@ pub fn table(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>
         "backend", "op", "conc", "ops/s", "p50 µs", "p99 µs"
     );
     for m in results {
-        let ratio = floor_of(&m.op)
-            .and_then(|floor| {
-                results.iter().find(|f| f.op == floor && f.concurrency == m.concurrency)
-            })
+        let ratio = floor_measurement(results, m)
             .map(|f| format!("{:.2} × {}", m.ops_per_sec / f.ops_per_sec, f.op))
             .unwrap_or_default();
         println!(

@@ -1,6 +1,6 @@
-//! Redis goes away: a proxy between the store and Redis cuts or stalls every connection. Calls
-//! fail with `Err` within a bound, never "not authenticated" and never a user; the same store
-//! recovers when traffic flows again.
+//! Redis goes away: a proxy between the store and Redis (or every node of a cluster) cuts or
+//! stalls every connection. Calls fail with `Err` within a bound, never "not authenticated" and
+//! never a user; the same store recovers when traffic flows again.
 
 mod common;
 
@@ -11,11 +11,15 @@ use authtoken::{DatabaseStrategy, Error};
 use authtoken_conformance::memory::MemoryUser;
 use authtoken_redis::RedisStore;
 use authtoken_tests::proxy::{FaultProxy, Mode};
+use authtoken_tests::redis_cluster::ProxiedCluster;
 
 /// The store's call timeout, and the bound every failing call must stay within (slack for a
 /// loaded machine and the reconnect).
 const CALL: Duration = Duration::from_secs(2);
 const BOUND: Duration = Duration::from_secs(8);
+/// How long the client may take to reconnect once traffic flows again (a cluster client
+/// rediscovers its nodes with back-off).
+const RECOVERY: Duration = Duration::from_secs(30);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outages_are_errors_and_the_store_recovers() {
@@ -35,6 +39,26 @@ async fn redis_outages_are_errors_and_the_store_recovers() {
         .expect("connecting through the proxy")
         .with_prefix(direct.prefix())
         .with_timeout(CALL);
+    outages_are_errors_and_the_store_recovers(store, |mode| proxy.set(mode)).await;
+    authtoken_conformance::Backend::cleanup(direct).await;
+}
+
+/// The same on a cluster of the test's own whose every node sits behind a proxy: the client
+/// discovers the nodes through the proxies and loses them all at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_outages_are_errors_and_the_store_recovers() {
+    let Some(cluster) = ProxiedCluster::start().await else { return };
+    let store = RedisStore::<u64>::connect(&cluster.url())
+        .await
+        .expect("connecting to the cluster through its proxies")
+        .with_timeout(CALL);
+    outages_are_errors_and_the_store_recovers(store, |mode| cluster.set(mode)).await;
+}
+
+async fn outages_are_errors_and_the_store_recovers(
+    store: RedisStore<u64>,
+    set_mode: impl Fn(Mode),
+) {
     let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600))).unwrap();
     let users = MemoryUsers::new();
     let alice = MemoryUser { id: 1u64, is_active: true };
@@ -42,7 +66,7 @@ async fn redis_outages_are_errors_and_the_store_recovers() {
     let token = strategy.write_token(&alice).await.unwrap().into_secret();
 
     for mode in [Mode::Cut, Mode::Stall] {
-        proxy.set(mode);
+        set_mode(mode);
         let started = Instant::now();
         let read = strategy.read_token(Some(&token), &users).await;
         assert!(matches!(read, Err(Error::Store(_))), "{mode:?}: read gave {read:?}");
@@ -58,9 +82,9 @@ async fn redis_outages_are_errors_and_the_store_recovers() {
         }
         assert!(started.elapsed() < BOUND * 2, "{mode:?}: the calls took {:?}", started.elapsed());
 
-        proxy.set(Mode::Pass);
-        // The connection manager reconnects in the background: the first calls may still fail.
-        let deadline = Instant::now() + BOUND;
+        set_mode(Mode::Pass);
+        // The client reconnects in the background: the first calls may still fail.
+        let deadline = Instant::now() + RECOVERY;
         let recovered = loop {
             match strategy.read_token(Some(&token), &users).await {
                 Ok(found) => break found,
@@ -72,5 +96,4 @@ async fn redis_outages_are_errors_and_the_store_recovers() {
         };
         assert_eq!(recovered.map(|u| u.id), Some(1), "{mode:?}: the token was lost");
     }
-    authtoken_conformance::Backend::cleanup(direct).await;
 }

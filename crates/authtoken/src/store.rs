@@ -40,7 +40,7 @@ impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
 
 /// Storage for token rows: what every store implements.
 ///
-/// `token` arguments are always the stored key (see [`StorageMode`](crate::StorageMode)), never a
+/// `token` arguments are always the stored key (see [`StorageMode`]), never a
 /// plaintext the store should hash. Every method reports a backend failure as
 /// [`Error::Store`](crate::Error::Store); "not found" is `None`, `false` or `0`.
 ///
