@@ -19,6 +19,9 @@
 
 pub mod access_token;
 mod entity;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub mod revocations;
 mod statements;
 mod store;
 mod users;

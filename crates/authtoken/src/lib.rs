@@ -19,6 +19,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth_strategy;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub mod cache;
 mod clock;
 mod error;
 mod hash_keys;

@@ -1,0 +1,235 @@
+//! [`PgRevocations`]: the cache's revocation channel on PostgreSQL LISTEN/NOTIFY.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use authtoken::cache::{Revocation, RevocationPublisher, RevocationSink};
+use authtoken::{Error, Result};
+use sea_orm::DatabaseConnection;
+use sea_orm::sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use tokio::task::JoinHandle;
+
+/// The channel the trigger notifies unless told otherwise.
+pub const DEFAULT_CHANNEL: &str = "authtoken_revocations";
+
+/// Heartbeats in flight: sequence number and when each was sent.
+type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
+
+/// Listens for revocations on PostgreSQL and proves the cache current with heartbeats; stops
+/// when dropped. It holds two connections of its own (one listening, one for heartbeats and
+/// published revocations), made with the application pool's settings.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use authtoken::DatabaseStrategy;
+/// use authtoken::cache::{CacheOptions, CachedStore};
+/// use authtoken_sea_orm::revocations::PgRevocations;
+/// use authtoken_sea_orm::{SeaOrmStore, access_token};
+///
+/// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
+/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+/// let revocations = PgRevocations::start(&db, cached.revocation_sink()).await?;
+/// let cached = cached.with_publisher(revocations.publisher());
+/// let strategy = DatabaseStrategy::new(cached, Some(Duration::from_secs(3600)))?;
+/// // Keep `revocations` alive as long as the strategy: dropping it stops the cache's hits.
+/// # Ok(()) }
+/// ```
+pub struct PgRevocations {
+    publisher: Arc<PgPublisher>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for PgRevocations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgRevocations").field("channel", &self.publisher.channel).finish()
+    }
+}
+
+impl PgRevocations {
+    /// Starts listening on [`DEFAULT_CHANNEL`] on `db`'s database.
+    pub async fn start(db: &DatabaseConnection, sink: RevocationSink) -> Result<Self> {
+        Self::start_on(db, sink, DEFAULT_CHANNEL).await
+    }
+
+    /// Starts listening on `channel` (the one the trigger was installed with).
+    pub async fn start_on(
+        db: &DatabaseConnection,
+        sink: RevocationSink,
+        channel: &str,
+    ) -> Result<Self> {
+        let options = db.get_postgres_connection_pool().connect_options();
+        let pool = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy_with((*options).clone());
+        let bound = sink.staleness_bound();
+        // Four heartbeats per bound: one late or lost still leaves the proof fresh.
+        let interval = (bound / 4).max(Duration::from_millis(1));
+        let ping_channel = format!("authtoken_ping_{}", uuid::Uuid::new_v4().simple());
+        let pending: Pending = Arc::default();
+        let listener = Listener {
+            pool: pool.clone(),
+            sink,
+            channel: channel.to_owned(),
+            ping_channel: ping_channel.clone(),
+            pending: Arc::clone(&pending),
+            // Heartbeats come back every interval: this much silence means a dead connection.
+            silence: bound.max(interval * 4),
+        };
+        let heartbeat = Heartbeat { pool: pool.clone(), ping_channel, pending, interval, bound };
+        let tasks = vec![tokio::spawn(listener.run()), tokio::spawn(heartbeat.run())];
+        let publisher = Arc::new(PgPublisher { pool, channel: channel.to_owned() });
+        Ok(Self { publisher, tasks })
+    }
+
+    /// Publishes user-wide revocations ([`CachedStore::invalidate_user`], log out everywhere) to
+    /// every other process; token deletes are announced by the trigger.
+    ///
+    /// [`CachedStore::invalidate_user`]: authtoken::cache::CachedStore::invalidate_user
+    pub fn publisher(&self) -> Arc<dyn RevocationPublisher> {
+        Arc::clone(&self.publisher) as Arc<dyn RevocationPublisher>
+    }
+
+    /// Stops listening and closes the channel's connections (dropping it stops the tasks and
+    /// lets the connections go in the background).
+    pub async fn stop(mut self) {
+        for task in std::mem::take(&mut self.tasks) {
+            task.abort();
+            let _ = task.await;
+        }
+        self.publisher.pool.close().await;
+    }
+}
+
+impl Drop for PgRevocations {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+struct Listener {
+    pool: PgPool,
+    sink: RevocationSink,
+    channel: String,
+    ping_channel: String,
+    pending: Pending,
+    silence: Duration,
+}
+
+impl Listener {
+    async fn subscribe(&self) -> std::result::Result<PgListener, sea_orm::sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen_all([self.channel.as_str(), self.ping_channel.as_str()]).await?;
+        Ok(listener)
+    }
+
+    async fn run(self) {
+        loop {
+            self.sink.withdraw();
+            let mut listener = match self.subscribe().await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "authtoken: cannot listen for revocations; the cache serves no hits");
+                    tokio::time::sleep(self.silence).await;
+                    continue;
+                }
+            };
+            // Whatever was sent while we were not listening is lost: start from nothing.
+            self.sink.resubscribed();
+            loop {
+                match tokio::time::timeout(self.silence, listener.try_recv()).await {
+                    Ok(Ok(Some(notification))) => {
+                        self.handle(notification.channel(), notification.payload()).await
+                    }
+                    Ok(Ok(None)) => break,
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "authtoken: revocation channel failed; reconnecting");
+                        break;
+                    }
+                    Err(_) => {
+                        tracing::warn!("authtoken: revocation channel silent; reconnecting");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handle(&self, channel: &str, payload: &str) {
+        if channel == self.ping_channel {
+            let Ok(sequence) = payload.parse::<u64>() else { return };
+            let sent = {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                let sent = pending.iter().find(|(s, _)| *s == sequence).map(|(_, at)| *at);
+                pending.retain(|(s, _)| *s > sequence);
+                sent
+            };
+            if let Some(sent) = sent {
+                self.sink.caught_up_to(sent);
+            }
+        } else if let Some(revocation) = super::parse(payload) {
+            self.sink.apply(&revocation).await;
+        }
+    }
+}
+
+struct Heartbeat {
+    pool: PgPool,
+    ping_channel: String,
+    pending: Pending,
+    interval: Duration,
+    bound: Duration,
+}
+
+impl Heartbeat {
+    async fn run(self) {
+        let mut ticks = tokio::time::interval(self.interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut sequence = 0u64;
+        loop {
+            ticks.tick().await;
+            sequence += 1;
+            let sent = Instant::now();
+            {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                // A heartbeat older than the bound proves nothing any more.
+                pending.retain(|(_, at)| sent.duration_since(*at) <= self.bound);
+                pending.push_back((sequence, sent));
+            }
+            let sent_ok = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(&self.ping_channel)
+                .bind(sequence.to_string())
+                .execute(&self.pool)
+                .await;
+            if let Err(error) = sent_ok {
+                tracing::debug!(%error, "authtoken: heartbeat not sent");
+            }
+        }
+    }
+}
+
+/// Publishes user-wide and flush-everything revocations; token deletes need nothing (the
+/// trigger notifies in the deleting transaction).
+struct PgPublisher {
+    pool: PgPool,
+    channel: String,
+}
+
+#[async_trait::async_trait]
+impl RevocationPublisher for PgPublisher {
+    async fn publish(&self, revocation: Revocation) -> Result<()> {
+        if let Revocation::Tokens(_) = revocation {
+            return Ok(());
+        }
+        sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(&self.channel)
+            .bind(super::payload(&revocation))
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(Error::store)
+    }
+}

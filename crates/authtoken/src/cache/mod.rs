@@ -1,0 +1,408 @@
+//! A revocation-aware read cache in front of any store (feature `cache`).
+//!
+//! [`CachedStore`] answers repeated reads of a live token from memory, and a revocation channel
+//! keeps it honest across processes: a channel listener (PostgreSQL LISTEN/NOTIFY in
+//! `authtoken-sea-orm`, …) feeds a [`RevocationSink`], and a [`RevocationPublisher`] tells the
+//! other processes of this one's revocations. The guarantee: **a token revoked at instant R is
+//! never accepted from the cache by a read that starts after R + the staleness bound**, in any
+//! process wired to the channel. While the channel is down, lagging or resubscribing, the cache
+//! serves no hits at all: every read goes to the store (fail closed).
+//!
+//! Only found rows are cached. An unknown token is never cached: a login could create it a
+//! moment later (in another process) and the cached "unknown" would hide it; the store answers
+//! such reads, which are rare for real clients and cheap to refuse for garbage (the strategy
+//! rejects malformed tokens before any lookup).
+//!
+//! ```
+//! use std::time::Duration;
+//! use authtoken::DatabaseStrategy;
+//! use authtoken::cache::{CacheOptions, CachedStore};
+//! use authtoken::memory::MemoryStore;
+//!
+//! # fn main() -> authtoken::Result<()> {
+//! // An in-memory store is changed by this process alone, so it needs no channel. A shared
+//! // database does: see `CachedStore::new` and the store crate's listener.
+//! let store = CachedStore::local_only(MemoryStore::<u64>::new(), CacheOptions::default());
+//! let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
+//! # Ok(()) }
+//! ```
+
+mod freshness;
+mod sink;
+#[cfg(test)]
+mod tests;
+
+use std::any::Any;
+use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
+use crate::{Result, StorageMode, User};
+use freshness::Freshness;
+use sink::Invalidate;
+pub use sink::{Revocation, RevocationPublisher, RevocationSink};
+
+/// The cache's knobs.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheOptions {
+    /// At most this many tokens are cached (least recently used go first). Default 100,000.
+    pub max_entries: u64,
+    /// How long after a revocation the cache may still accept the token: the channel must prove
+    /// within this bound that it is current, or the cache stops serving. Default 1 second.
+    pub staleness_bound: Duration,
+    /// No entry is kept longer than this, whatever the channel says. Default 5 minutes.
+    pub max_age: Duration,
+}
+
+impl Default for CacheOptions {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            staleness_bound: Duration::from_secs(1),
+            max_age: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One cached token: its row, its owner as text (for user-wide invalidation), and the owner
+/// itself when a joined read loaded it.
+struct Entry<Id> {
+    row: AccessToken<Id>,
+    user_key: String,
+    user: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+/// How many reads the cache answered and how many went to the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Reads answered from memory.
+    pub hits: u64,
+    /// Reads that went to the store (not cached, or the channel not current).
+    pub misses: u64,
+}
+
+/// The cache and its proof of currency, shared by the store and the channel's sink.
+struct Shared<Id> {
+    entries: moka::sync::Cache<String, Arc<Entry<Id>>>,
+    freshness: Freshness,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    /// Serves hits without a channel: only for a store no other process changes.
+    always_current: bool,
+}
+
+impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
+    fn may_serve(&self) -> bool {
+        self.always_current || self.freshness.may_serve(Instant::now())
+    }
+
+    /// The live entry for `key` when hits may be served.
+    fn hit(&self, key: &str, not_before: Option<DateTime<Utc>>) -> Option<Arc<Entry<Id>>> {
+        let found = self.may_serve().then(|| self.entries.get(key)).flatten();
+        // Never past the token's own expiry, which the caller states as `not_before`.
+        found.filter(|e| not_before.is_none_or(|oldest| e.row.created_at >= oldest))
+    }
+
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Keeps `entry` unless an invalidation ran since `generation` was read: the row may
+    /// already be gone from the store.
+    fn fill(&self, key: &str, entry: Entry<Id>, generation: u64) {
+        if self.freshness.generation() != generation {
+            return;
+        }
+        self.entries.insert(key.to_owned(), Arc::new(entry));
+        // An invalidation between the check and the insert may have missed the new entry.
+        if self.freshness.generation() != generation {
+            self.entries.invalidate(key);
+        }
+    }
+
+    fn drop_keys(&self, keys: &[String]) {
+        self.freshness.bump();
+        for key in keys {
+            self.entries.invalidate(key);
+        }
+    }
+
+    fn drop_user(&self, user: &str) {
+        self.freshness.bump();
+        let user = user.to_owned();
+        // Supported: the cache is built with invalidation closures.
+        if self.entries.invalidate_entries_if(move |_, entry| entry.user_key == user).is_err() {
+            self.entries.invalidate_all();
+        }
+    }
+
+    fn drop_all(&self) {
+        self.freshness.bump();
+        self.entries.invalidate_all();
+    }
+}
+
+#[async_trait::async_trait]
+impl<Id: Clone + Send + Sync + 'static> Invalidate for Shared<Id> {
+    async fn tokens(&self, keys: &[String]) {
+        self.drop_keys(keys);
+    }
+
+    fn user(&self, user: &str) {
+        self.drop_user(user);
+    }
+
+    fn all(&self) {
+        self.drop_all();
+    }
+
+    fn caught_up_to(&self, sent_at: Instant) {
+        self.freshness.caught_up_to(sent_at);
+    }
+
+    fn withdraw(&self) {
+        self.freshness.withdraw();
+    }
+
+    fn resubscribed(&self) {
+        self.freshness.withdraw();
+        self.entries.invalidate_all();
+    }
+
+    fn bound(&self) -> Duration {
+        self.freshness.bound()
+    }
+}
+
+/// A store with a revocation-aware read cache in front; see the [module](self) documentation.
+pub struct CachedStore<S: AccessTokenStore> {
+    inner: S,
+    shared: Arc<Shared<S::UserId>>,
+    publisher: Option<Arc<dyn RevocationPublisher>>,
+}
+
+impl<S: AccessTokenStore + Clone> Clone for CachedStore<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+            publisher: self.publisher.clone(),
+        }
+    }
+}
+
+impl<S: AccessTokenStore> std::fmt::Debug for CachedStore<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStore")
+            .field("entries", &self.shared.entries.entry_count())
+            .field("staleness_bound", &self.shared.freshness.bound())
+            .field("serving", &self.shared.may_serve())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AccessTokenStore> CachedStore<S>
+where
+    S::UserId: Display,
+{
+    /// A cache in front of `inner` that serves no hit until a channel listener, fed with
+    /// [`revocation_sink`](Self::revocation_sink), proves it is current.
+    pub fn new(inner: S, options: CacheOptions) -> Self {
+        Self::build(inner, options, false)
+    }
+
+    /// A cache that needs no channel, for a store that no other process changes (the in-memory
+    /// store): this process's own revocations reach it directly. Never use it over a shared
+    /// database: another process's revocation would not reach it before `max_age`.
+    pub fn local_only(inner: S, options: CacheOptions) -> Self {
+        Self::build(inner, options, true)
+    }
+
+    fn build(inner: S, options: CacheOptions, always_current: bool) -> Self {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(options.max_entries)
+            .time_to_live(options.max_age)
+            .support_invalidation_closures()
+            .build();
+        let freshness = Freshness::new(options.staleness_bound);
+        let (hits, misses) = (AtomicU64::new(0), AtomicU64::new(0));
+        let shared = Arc::new(Shared { entries, freshness, hits, misses, always_current });
+        Self { inner, shared, publisher: None }
+    }
+
+    /// Publishes this process's revocations through `publisher` as well.
+    pub fn with_publisher(mut self, publisher: Arc<dyn RevocationPublisher>) -> Self {
+        self.publisher = Some(publisher);
+        self
+    }
+
+    /// The handle a channel listener feeds.
+    pub fn revocation_sink(&self) -> RevocationSink {
+        RevocationSink { target: Arc::clone(&self.shared) as Arc<dyn Invalidate> }
+    }
+
+    /// The store behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Whether a hit may be served now (the channel is current).
+    pub fn is_serving(&self) -> bool {
+        self.shared.may_serve()
+    }
+
+    /// Hits and misses so far.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.shared.hits.load(Ordering::Relaxed),
+            misses: self.shared.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Drops everything cached for `user`, here and, through the publisher, in every other
+    /// process: call it when a user is deactivated or changes their password.
+    pub async fn invalidate_user(&self, user: &S::UserId) -> Result<()> {
+        let user = user.to_string();
+        self.shared.drop_user(&user);
+        self.publish(Revocation::User(user)).await
+    }
+
+    async fn publish(&self, revocation: Revocation) -> Result<()> {
+        match &self.publisher {
+            Some(publisher) => publisher.publish(revocation).await,
+            None => Ok(()),
+        }
+    }
+
+    fn entry(
+        row: &AccessToken<S::UserId>,
+        user: Option<Arc<dyn Any + Send + Sync>>,
+    ) -> Entry<S::UserId> {
+        Entry { row: row.clone(), user_key: row.user_id.to_string(), user }
+    }
+}
+
+impl<S: AccessTokenStore> AccessTokenStore for CachedStore<S>
+where
+    S::UserId: Display,
+{
+    type UserId = S::UserId;
+
+    async fn get(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<AccessToken<S::UserId>>> {
+        if let Some(entry) = self.shared.hit(token, not_before) {
+            self.shared.count(true);
+            return Ok(Some(entry.row.clone()));
+        }
+        self.shared.count(false);
+        let generation = self.shared.freshness.generation();
+        let found = self.inner.get(token, not_before).await?;
+        if let Some(row) = &found {
+            self.shared.fill(token, Self::entry(row, None), generation);
+        }
+        Ok(found)
+    }
+
+    async fn create(
+        &self,
+        row: AccessToken<S::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.inner.create(row, expires_at).await
+    }
+
+    async fn delete(&self, token: &str, owner: &S::UserId) -> Result<bool> {
+        let deleted = self.inner.delete(token, owner).await?;
+        let keys = vec![token.to_owned()];
+        self.shared.drop_keys(&keys);
+        if deleted {
+            self.publish(Revocation::Tokens(keys)).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn delete_all_of_user(&self, owner: &S::UserId) -> Result<u64> {
+        let deleted = self.inner.delete_all_of_user(owner).await?;
+        let user = owner.to_string();
+        self.shared.drop_user(&user);
+        self.publish(Revocation::User(user)).await?;
+        Ok(deleted)
+    }
+
+    fn use_storage_mode(&mut self, mode: StorageMode) {
+        self.inner.use_storage_mode(mode);
+    }
+}
+
+impl<S, U> AccessTokenUserStore<U> for CachedStore<S>
+where
+    S: AccessTokenUserStore<U>,
+    S::UserId: Display,
+    U: User<Id = S::UserId> + Clone + 'static,
+{
+    async fn get_with_user(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<(AccessToken<S::UserId>, Option<U>)>> {
+        if let Some(entry) = self.shared.hit(token, not_before)
+            && let Some(user) = entry.user.as_ref().and_then(|u| u.downcast_ref::<U>())
+        {
+            self.shared.count(true);
+            return Ok(Some((entry.row.clone(), Some(user.clone()))));
+        }
+        self.shared.count(false);
+        let generation = self.shared.freshness.generation();
+        let found = self.inner.get_with_user(token, not_before).await?;
+        // A row whose user is gone is not kept: the next read asks again.
+        if let Some((row, Some(user))) = &found {
+            let user: Arc<dyn Any + Send + Sync> = Arc::new(user.clone());
+            self.shared.fill(token, Self::entry(row, Some(user)), generation);
+        }
+        Ok(found)
+    }
+}
+
+impl<S: ListTokens> ListTokens for CachedStore<S>
+where
+    S::UserId: Display,
+{
+    async fn list_of_user(&self, owner: &S::UserId) -> Result<Vec<AccessToken<S::UserId>>> {
+        self.inner.list_of_user(owner).await
+    }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: std::num::NonZeroU32,
+    ) -> Result<Vec<AccessToken<S::UserId>>> {
+        self.inner.list_by_key_prefix(prefix, limit).await
+    }
+}
+
+impl<S: PurgeExpired> PurgeExpired for CachedStore<S>
+where
+    S::UserId: Display,
+{
+    /// Purged rows are expired, which no hit serves (the expiry is checked on every hit), so
+    /// nothing cached needs dropping.
+    async fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: std::num::NonZeroU32,
+    ) -> Result<u64> {
+        self.inner.delete_created_before(cutoff, limit).await
+    }
+
+    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.inner.count_created_before(cutoff).await
+    }
+}

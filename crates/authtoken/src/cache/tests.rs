@@ -1,0 +1,125 @@
+//! The cache's fail-closed states, on the in-memory store.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use super::*;
+use crate::memory::MemoryStore;
+
+fn row(key: &str, user: u64) -> AccessToken<u64> {
+    AccessToken { token: key.to_owned(), user_id: user, created_at: Utc::now() }
+}
+
+fn options() -> CacheOptions {
+    CacheOptions { staleness_bound: Duration::from_secs(60), ..CacheOptions::default() }
+}
+
+async fn store_with(key: &str, user: u64) -> CachedStore<MemoryStore<u64>> {
+    let store = CachedStore::new(MemoryStore::new(), options());
+    store.create(row(key, user), None).await.unwrap();
+    store
+}
+
+/// Reads `key` twice: the first fills, the second hits if the cache serves.
+async fn read_twice(store: &CachedStore<MemoryStore<u64>>, key: &str) -> Option<u64> {
+    store.get(key, None).await.unwrap();
+    store.get(key, None).await.unwrap().map(|r| r.user_id)
+}
+
+#[tokio::test]
+async fn no_hits_until_the_channel_proves_itself() {
+    let store = store_with("a", 1).await;
+    assert_eq!(read_twice(&store, "a").await, Some(1));
+    assert_eq!(store.stats(), CacheStats { hits: 0, misses: 2 });
+    assert!(!store.is_serving());
+    store.revocation_sink().caught_up_to(Instant::now());
+    assert!(store.is_serving());
+    assert_eq!(read_twice(&store, "a").await, Some(1));
+    assert_eq!(store.stats().hits, 2, "both reads hit the entry filled before the proof");
+}
+
+#[tokio::test]
+async fn a_withdrawn_channel_serves_no_hits() {
+    let store = store_with("a", 1).await;
+    let sink = store.revocation_sink();
+    sink.caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    let hits = store.stats().hits;
+    sink.withdraw();
+    assert!(!store.is_serving());
+    assert_eq!(read_twice(&store, "a").await, Some(1));
+    assert_eq!(store.stats().hits, hits, "no hit while withdrawn");
+}
+
+#[tokio::test]
+async fn resubscribing_drops_everything_cached() {
+    let store = store_with("a", 1).await;
+    let sink = store.revocation_sink();
+    sink.caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    // Deleted behind the cache's back while the channel was away (a lost message).
+    store.inner().delete("a", &1).await.unwrap();
+    sink.withdraw();
+    sink.resubscribed();
+    sink.caught_up_to(Instant::now());
+    assert_eq!(store.get("a", None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_proof_older_than_the_bound_stops_hits() {
+    let options = CacheOptions { staleness_bound: Duration::from_millis(20), ..options() };
+    let store = CachedStore::new(MemoryStore::<u64>::new(), options);
+    store.create(row("a", 1), None).await.unwrap();
+    store.revocation_sink().caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert!(!store.is_serving());
+    let hits = store.stats().hits;
+    read_twice(&store, "a").await;
+    assert_eq!(store.stats().hits, hits);
+}
+
+#[tokio::test]
+async fn revocations_from_the_channel_drop_entries() {
+    let store = store_with("a", 1).await;
+    store.create(row("b", 2), None).await.unwrap();
+    store.create(row("c", 3), None).await.unwrap();
+    let sink = store.revocation_sink();
+    sink.caught_up_to(Instant::now());
+    for key in ["a", "b", "c"] {
+        read_twice(&store, key).await;
+    }
+    // Gone in the store (another process), then announced.
+    for (key, user) in [("a", 1), ("b", 2), ("c", 3)] {
+        store.inner().delete(key, &user).await.unwrap();
+    }
+    sink.apply(&Revocation::Tokens(vec!["a".into()])).await;
+    assert_eq!(store.get("a", None).await.unwrap(), None);
+    assert!(store.get("b", None).await.unwrap().is_some(), "b is still cached");
+    sink.apply(&Revocation::User("2".into())).await;
+    assert_eq!(store.get("b", None).await.unwrap(), None);
+    sink.apply(&Revocation::All).await;
+    assert_eq!(store.get("c", None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_fill_that_raced_an_invalidation_is_not_kept() {
+    let store = store_with("a", 1).await;
+    let sink = store.revocation_sink();
+    sink.caught_up_to(Instant::now());
+    let generation = store.shared.freshness.generation();
+    // The read saw the row, then a revocation arrived before its fill.
+    sink.apply(&Revocation::Tokens(vec!["a".into()])).await;
+    store.shared.fill("a", CachedStore::<MemoryStore<u64>>::entry(&row("a", 1), None), generation);
+    assert!(store.shared.entries.get("a").is_none());
+}
+
+#[tokio::test]
+async fn expired_entries_are_never_served() {
+    let store = store_with("a", 1).await;
+    store.revocation_sink().caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    let later = Utc::now() + chrono::TimeDelta::seconds(1);
+    assert_eq!(store.get("a", Some(later)).await.unwrap(), None);
+}

@@ -1,0 +1,120 @@
+//! Cached backends: [`CachedStore`] in front of the in-memory store (no channel needed) and in
+//! front of the SQL store on PostgreSQL with its LISTEN/NOTIFY channel, for the conformance kit
+//! and the cache's own tests.
+
+use std::time::{Duration, Instant};
+
+use authtoken::cache::{CacheOptions, CachedStore};
+use authtoken::memory::MemoryStore;
+use authtoken_migration::CreateRevocationTrigger;
+use authtoken_sea_orm::revocations::PgRevocations;
+use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
+use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+use crate::Backend;
+use crate::memory::MemoryBackend;
+use crate::sql::{Engine, SqlBackend, UserSchema};
+
+/// The bound the tests run the cache with.
+pub const BOUND: Duration = Duration::from_millis(500);
+
+/// The options the tests run the cache with.
+pub fn options() -> CacheOptions {
+    CacheOptions { staleness_bound: BOUND, ..CacheOptions::default() }
+}
+
+/// Waits until `store` serves hits (its channel proved itself current); fails after a bound.
+pub async fn until_serving<S: authtoken::AccessTokenStore>(store: &CachedStore<S>)
+where
+    S::UserId: std::fmt::Display,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !store.is_serving() {
+        assert!(Instant::now() < deadline, "the cache never became current");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The in-memory store behind a local-only cache, users in memory.
+pub async fn memory_setup() -> Option<MemoryBackend<u64, CachedStore<MemoryStore<u64>>>> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let store = CachedStore::local_only(MemoryStore::new(), options());
+    Some(MemoryBackend::with_store(store, || NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// The SQL store on PostgreSQL behind a cache kept current by the trigger and
+/// [`PgRevocations`].
+pub struct CachedPgBackend<S: UserSchema> {
+    /// The uncached backend (its database, users and plain store).
+    pub sql: SqlBackend<S>,
+    store: CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>,
+    revocations: PgRevocations,
+}
+
+impl<S: UserSchema> CachedPgBackend<S>
+where
+    S::Id: std::fmt::Display,
+{
+    /// A fresh database with the trigger installed, and a cache that is serving.
+    pub async fn setup() -> Option<Self> {
+        let sql = SqlBackend::<S>::setup(Engine::Postgres, None).await?;
+        CreateRevocationTrigger::new("access_token")
+            .up(&SchemaManager::new(&sql.db.conn))
+            .await
+            .expect("the revocation trigger");
+        let (store, revocations) = Self::cache(&sql).await;
+        Some(Self { sql, store, revocations })
+    }
+
+    /// Another process's view: a cache of its own over the same database, with its own
+    /// listener, already serving.
+    pub async fn cache(
+        sql: &SqlBackend<S>,
+    ) -> (CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>, PgRevocations) {
+        let store = CachedStore::new(sql.db_store(), options());
+        let revocations =
+            PgRevocations::start(&sql.db.conn, store.revocation_sink()).await.expect("listening");
+        let store = store.with_publisher(revocations.publisher());
+        until_serving(&store).await;
+        (store, revocations)
+    }
+}
+
+impl<S: UserSchema> Backend for CachedPgBackend<S>
+where
+    S::Id: std::fmt::Display,
+{
+    type User = S::User;
+    type Store = CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>;
+    type Users = SeaOrmUsers<S::UserEntity>;
+
+    fn store(&self) -> Self::Store {
+        self.store.clone()
+    }
+
+    fn users(&self) -> &Self::Users {
+        self.sql.users()
+    }
+
+    async fn create_user(&self, active: bool) -> S::User {
+        self.sql.create_user(active).await
+    }
+
+    async fn delete_user(&self, user: &S::User) {
+        // The database cascades and the trigger tells every other process; this process drops
+        // the user's entries at once, as an application deleting a user does.
+        self.sql.delete_user(user).await;
+        let id = authtoken::User::id(user).clone();
+        self.store.invalidate_user(&id).await.expect("invalidating the user");
+    }
+
+    fn is_active(user: &S::User) -> bool {
+        <SqlBackend<S> as Backend>::is_active(user)
+    }
+
+    async fn cleanup(self) {
+        self.revocations.stop().await;
+        self.sql.cleanup().await
+    }
+}

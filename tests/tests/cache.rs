@@ -1,0 +1,162 @@
+//! The revocation-aware cache: the conformance kit through it (in memory, and on PostgreSQL with
+//! LISTEN/NOTIFY), and revocations crossing from one process's cache to another's: every way a
+//! token dies, on a healthy channel and on one cut or stalled (fail closed).
+//!
+//! "Another process" is a second cache with its own pool and listener on the same database: the
+//! two share nothing in memory, exactly as two processes. Each check waits the staleness bound
+//! after the revocation returned, then demands a refusal: the guarantee, not a timing.
+
+use std::time::Duration;
+
+use authtoken::cache::CachedStore;
+use authtoken::{DatabaseStrategy, PurgeExpired};
+use authtoken_sea_orm::revocations::PgRevocations;
+use authtoken_sea_orm::{SeaOrmStore, access_token};
+use authtoken_tests::Backend;
+use authtoken_tests::cached::{BOUND, CachedPgBackend, options, until_serving};
+use authtoken_tests::proxy::{FaultProxy, Mode};
+use authtoken_tests::sql::i64_users::I64Users;
+use authtoken_tests::sql::uuid_users::UuidUsers;
+use sea_orm::ConnectionTrait;
+
+mod memory_cached {
+    authtoken_tests::conformance_suite!(authtoken_tests::cached::memory_setup(), listing, purging);
+}
+
+mod postgres_cached_uuid {
+    use super::*;
+    authtoken_tests::conformance_suite!(CachedPgBackend::<UuidUsers>::setup(), listing, purging);
+}
+
+mod postgres_cached_i64 {
+    use super::*;
+    authtoken_tests::conformance_suite!(CachedPgBackend::<I64Users>::setup(), listing, purging);
+}
+
+type PgCache = CachedStore<SeaOrmStore<access_token::Entity<i64>>>;
+type Strategy = DatabaseStrategy<PgCache>;
+
+const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
+
+/// A token of a fresh user, read twice by `reader` so that its cache holds it and has hit.
+async fn cached_token(
+    a: &CachedPgBackend<I64Users>,
+    writer: &Strategy,
+    reader: &Strategy,
+    reader_store: &PgCache,
+) -> (authtoken_tests::sql::i64_users::user::Model, String) {
+    let user = a.create_user(true).await;
+    let token = writer.write_token(&user).await.unwrap().into_secret();
+    let hits = reader_store.stats().hits;
+    for _ in 0..2 {
+        let found = reader.read_token(Some(&token), a.users()).await.unwrap();
+        assert!(found.is_some(), "a fresh token was refused");
+    }
+    assert_eq!(reader_store.stats().hits, hits + 1, "the second read was a hit");
+    (user, token)
+}
+
+/// Waits the bound, then demands that `reader` refuses `token`.
+async fn refused_after_the_bound(
+    reader: &Strategy,
+    a: &CachedPgBackend<I64Users>,
+    token: &str,
+    how: &str,
+) {
+    tokio::time::sleep(BOUND).await;
+    let found = reader.read_token(Some(token), a.users()).await.unwrap();
+    assert!(found.is_none(), "{how}: the other process still accepted the token after the bound");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_way_a_token_dies_reaches_the_other_process() {
+    let Some(a) = CachedPgBackend::<I64Users>::setup().await else { return };
+    let (b_store, b_channel) = CachedPgBackend::cache(&a.sql).await;
+    let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();
+    let reader = DatabaseStrategy::new(b_store.clone(), HOUR).unwrap();
+
+    let (user, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    assert!(writer.destroy_token(&token, &user).await.unwrap());
+    refused_after_the_bound(&reader, &a, &token, "logout").await;
+
+    let (user, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    writer.destroy_all_tokens(&user).await.unwrap();
+    refused_after_the_bound(&reader, &a, &token, "log out everywhere").await;
+
+    let (_, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    a.sql.db.conn.execute_unprepared("DELETE FROM access_token").await.unwrap();
+    refused_after_the_bound(&reader, &a, &token, "an operator's DELETE").await;
+
+    let (user, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    // The user row goes; ON DELETE CASCADE takes the token; nobody calls the cache.
+    a.sql.delete_user(&user).await;
+    refused_after_the_bound(&reader, &a, &token, "the user's cascade").await;
+
+    let (_, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    let cutoff = chrono::Utc::now() + chrono::TimeDelta::seconds(1);
+    let purged = a.store().inner().delete_created_before(cutoff, 1000.try_into().unwrap()).await;
+    assert!(purged.unwrap() >= 1);
+    refused_after_the_bound(&reader, &a, &token, "purge").await;
+
+    let (_, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    a.sql.db.conn.execute_unprepared("TRUNCATE access_token").await.unwrap();
+    refused_after_the_bound(&reader, &a, &token, "TRUNCATE").await;
+
+    // Deactivation is the application's call: it reaches the other process too.
+    let (user, token) = cached_token(&a, &writer, &reader, &b_store).await;
+    a.store().invalidate_user(&user.id).await.unwrap();
+    tokio::time::sleep(BOUND).await;
+    let misses = b_store.stats().misses;
+    assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_some());
+    assert_eq!(b_store.stats().misses, misses + 1, "the user's entry was dropped");
+    b_channel.stop().await;
+    a.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_or_stalled_channel_serves_no_hits_and_recovers() {
+    let Some(a) = CachedPgBackend::<I64Users>::setup().await else { return };
+    // Process B listens through a proxy; its reads and A's writes go straight to the server.
+    let server = url::Url::parse(&a.sql.db.url).unwrap();
+    let upstream = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap_or(5432));
+    let proxy = FaultProxy::start(upstream).await;
+    let listen_via = sea_orm::Database::connect(proxy.url_for(&a.sql.db.url)).await.unwrap();
+    let b_store = CachedStore::new(a.sql.db_store(), options());
+    let b_channel = PgRevocations::start(&listen_via, b_store.revocation_sink()).await.unwrap();
+    until_serving(&b_store).await;
+    let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();
+    let reader = DatabaseStrategy::new(b_store.clone(), HOUR).unwrap();
+
+    for mode in [Mode::Cut, Mode::Stall] {
+        let (user, token) = cached_token(&a, &writer, &reader, &b_store).await;
+        proxy.set(mode);
+        // The revocation is sent while B cannot hear it.
+        assert!(writer.destroy_token(&token, &user).await.unwrap());
+        refused_after_the_bound(&reader, &a, &token, &format!("{mode:?}")).await;
+        assert!(!b_store.is_serving(), "{mode:?}: hits while the channel is down");
+        let hits = b_store.stats().hits;
+        let (_, other) = cached_token_without_hit_check(&a, &writer, &reader).await;
+        assert_eq!(b_store.stats().hits, hits, "{mode:?}: a hit while the channel is down");
+        proxy.set(Mode::Pass);
+        until_serving(&b_store).await;
+        assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_none());
+        assert!(reader.read_token(Some(&other), a.users()).await.unwrap().is_some());
+    }
+    b_channel.stop().await;
+    listen_via.close().await.unwrap();
+    a.cleanup().await;
+}
+
+/// A token read twice by `reader`, without demanding a hit (the channel may be down).
+async fn cached_token_without_hit_check(
+    a: &CachedPgBackend<I64Users>,
+    writer: &Strategy,
+    reader: &Strategy,
+) -> (authtoken_tests::sql::i64_users::user::Model, String) {
+    let user = a.create_user(true).await;
+    let token = writer.write_token(&user).await.unwrap().into_secret();
+    for _ in 0..2 {
+        assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_some());
+    }
+    (user, token)
+}
