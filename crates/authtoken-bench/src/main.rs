@@ -9,6 +9,7 @@
 //! `redis+cluster://host:port,host:port,…`.
 
 mod args;
+mod cached;
 mod chart;
 mod database;
 mod floor;
@@ -31,6 +32,11 @@ const MALFORMED_OPS: usize = 200_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(cached::PEER_FLAG) {
+        let url = argv.get(2).ok_or_else(|| anyhow::anyhow!("the peer needs a database URL"))?;
+        return cached::peer_main(url).await;
+    }
     let args = args::Args::parse();
     anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
     anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "concurrency levels must be positive");
@@ -97,6 +103,11 @@ async fn run(
         bench.warm_up(&tokens, &floor_keys).await?;
         results.push(bench.floor_select("floor_select", concurrency, floor_keys.clone()).await?);
         results.push(bench.read_token("read_token", concurrency, tokens.clone()).await?);
+        if fresh.backend == "postgres" {
+            let pool = fresh.pool(concurrency as u32).await?;
+            let cached = cached::read_token_cached(pool, args.users, concurrency, tokens.clone());
+            results.push(cached.await?);
+        }
         results.push(bench.read_token_two_queries(concurrency, tokens.clone()).await?);
         results.push(bench.read_token_unknown(concurrency, args.ops).await?);
         results.push(bench.read_token_malformed(concurrency, MALFORMED_OPS.max(args.ops)).await?);
@@ -106,6 +117,14 @@ async fn run(
         bench.issue(args.ops.min(args.users)).await?;
         results.push(bench.destroy_all_tokens(concurrency, args.ops).await?);
         bench.db.close().await?;
+    }
+
+    if fresh.backend == "postgres" && args.revocations > 0 {
+        eprintln!("revocation propagation to a second process, {} times", args.revocations);
+        let pool = fresh.pool(2).await?;
+        let propagation =
+            cached::revocation_propagation(pool, &fresh.url, args.users, args.revocations);
+        results.push(propagation.await?);
     }
 
     let widest = args.concurrency.iter().copied().max().unwrap_or(1);

@@ -133,7 +133,8 @@ impl Listener {
                 Ok(listener) => listener,
                 Err(error) => {
                     tracing::warn!(%error, "authtoken: cannot listen for revocations; the cache serves no hits");
-                    tokio::time::sleep(self.silence).await;
+                    // Retry soon: until then every read goes to the database.
+                    tokio::time::sleep(self.silence / 4).await;
                     continue;
                 }
             };

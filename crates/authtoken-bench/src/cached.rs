@@ -1,0 +1,151 @@
+//! The revocation-aware cache on PostgreSQL: `read_token_cached` (the hit path, beside the same
+//! floor as `read_token`) and `revocation_propagation` (this process revokes, a second OS process
+//! refuses; the time between, over many revocations).
+
+use std::io::{BufRead, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, anyhow, ensure};
+use authtoken::DatabaseStrategy;
+use authtoken::cache::{CacheOptions, CachedStore};
+use authtoken_sea_orm::SeaOrmStore;
+use authtoken_sea_orm::revocations::PgRevocations;
+use sea_orm::DatabaseConnection;
+
+use crate::measure::{Measurement, summarize};
+use crate::ops::Bench;
+use crate::schema::{token, user};
+
+/// The staleness bound the benchmark's caches run with.
+const BOUND: Duration = Duration::from_secs(1);
+
+/// The argument that makes the binary the second process of `revocation_propagation`.
+pub const PEER_FLAG: &str = "--revocation-peer";
+
+type Cached = CachedStore<SeaOrmStore<token::Entity>>;
+
+/// A cache over `db` kept current by its own listener, once it serves hits.
+pub async fn cached_store(db: &DatabaseConnection) -> anyhow::Result<(Cached, PgRevocations)> {
+    let options = CacheOptions { staleness_bound: BOUND, ..CacheOptions::default() };
+    let store = CachedStore::new(SeaOrmStore::<token::Entity>::new(db.clone()), options);
+    let channel = PgRevocations::start(db, store.revocation_sink()).await?;
+    let store = store.with_publisher(channel.publisher());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !store.is_serving() {
+        ensure!(std::time::Instant::now() < deadline, "the cache never became current");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok((store, channel))
+}
+
+/// The hit path: the same tokens as `read_token`, read once untimed (the fill), then timed.
+pub async fn read_token_cached(
+    db: DatabaseConnection,
+    users: usize,
+    concurrency: usize,
+    tokens: std::sync::Arc<Vec<String>>,
+) -> anyhow::Result<Measurement> {
+    let (store, channel) = cached_store(&db).await?;
+    let bench = Bench::with_store(db, store.clone(), users)?;
+    for token in tokens.iter() {
+        let _: Option<user::Model> = bench.strategy.read_token_with_user(Some(token)).await?;
+    }
+    let before = store.stats();
+    let measured = bench.read_token("read_token_cached", concurrency, tokens).await?;
+    let after = store.stats();
+    ensure!(after.misses == before.misses, "the cached reads went to the database");
+    channel.stop().await;
+    Ok(measured)
+}
+
+fn now_micros() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros())
+}
+
+/// `revocations` times: log in, let the peer process cache the token, revoke it here, and time
+/// until the peer refuses it (both on the system clock of this machine).
+pub async fn revocation_propagation(
+    db: DatabaseConnection,
+    url: &str,
+    users: usize,
+    revocations: usize,
+) -> anyhow::Result<Measurement> {
+    let mut peer = Command::new(std::env::current_exe()?)
+        .args([PEER_FLAG, url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting the peer process")?;
+    let mut to_peer = peer.stdin.take().ok_or_else(|| anyhow!("the peer's stdin"))?;
+    let mut from_peer =
+        std::io::BufReader::new(peer.stdout.take().ok_or_else(|| anyhow!("stdout"))?);
+    let mut line = String::new();
+    let mut expect =
+        |from_peer: &mut std::io::BufReader<_>, what: &str| -> anyhow::Result<String> {
+            line.clear();
+            from_peer.read_line(&mut line)?;
+            let answer = line.trim().to_owned();
+            ensure!(answer.starts_with(what), "the peer said {answer:?}, not {what}");
+            Ok(answer)
+        };
+    expect(&mut from_peer, "ready")?;
+
+    let strategy = DatabaseStrategy::new(
+        SeaOrmStore::<token::Entity>::new(db),
+        Some(Duration::from_secs(3600)),
+    )?;
+    let mut latencies = Vec::with_capacity(revocations);
+    let started = std::time::Instant::now();
+    for i in 0..revocations {
+        let owner = user::Model { id: (i % users) as i64 + 1, name: String::new() };
+        let token = strategy.write_token(&owner).await?.into_secret();
+        // The peer reads it until it hits, then keeps reading it.
+        writeln!(to_peer, "{token}")?;
+        expect(&mut from_peer, "cached")?;
+        ensure!(strategy.destroy_token(&token, &owner).await?, "the logout missed");
+        let revoked_at = now_micros();
+        writeln!(to_peer, "revoked")?;
+        let refused = expect(&mut from_peer, "refused ")?;
+        let refused_at: u128 = refused["refused ".len()..].parse()?;
+        latencies.push(Duration::from_micros(refused_at.saturating_sub(revoked_at) as u64));
+    }
+    drop(to_peer);
+    let status = peer.wait()?;
+    ensure!(status.success(), "the peer process failed");
+    Ok(summarize("revocation_propagation", 1, latencies, started.elapsed()))
+}
+
+/// The peer: caches each token it is sent, polls it after "revoked" until refused, and answers
+/// `refused {µs since the epoch}`. A read that errors fails the run.
+pub async fn peer_main(url: &str) -> anyhow::Result<()> {
+    let db = sea_orm::Database::connect(url).await?;
+    let (store, channel) = cached_store(&db).await?;
+    let strategy = DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(3600)))?;
+    let mut out = std::io::stdout();
+    writeln!(out, "ready")?;
+    let mut input = std::io::stdin().lock().lines();
+    while let Some(token) = input.next() {
+        let token = token?;
+        let mut hit = false;
+        while !hit {
+            let hits = store.stats().hits;
+            let found: Option<user::Model> = strategy.read_token_with_user(Some(&token)).await?;
+            ensure!(found.is_some(), "the peer refused a live token");
+            hit = store.stats().hits > hits;
+        }
+        writeln!(out, "cached")?;
+        let Some(Ok(revoked)) = input.next() else { break };
+        ensure!(revoked == "revoked", "unexpected {revoked:?}");
+        loop {
+            let found: Option<user::Model> = strategy.read_token_with_user(Some(&token)).await?;
+            if found.is_none() {
+                writeln!(out, "refused {}", now_micros())?;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    channel.stop().await;
+    Ok(())
+}
