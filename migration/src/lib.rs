@@ -7,9 +7,11 @@
 
 mod create_access_token;
 pub mod demo;
+mod revocation_log;
 mod revocation_trigger;
 
 pub use create_access_token::{CreateAccessTokenTable, UserIdType};
+pub use revocation_log::{CreateRevocationLog, revocation_log_table};
 pub use revocation_trigger::{CreateRevocationTrigger, DEFAULT_REVOCATION_CHANNEL};
 
 /// The embedded database used when `DATABASE_URL` is unset: a SQLite file in the working

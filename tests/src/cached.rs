@@ -1,19 +1,19 @@
 //! Cached backends: [`CachedStore`] in front of the in-memory store (no channel needed) and in
-//! front of the SQL store on PostgreSQL with its LISTEN/NOTIFY channel, for the conformance kit
-//! and the cache's own tests.
+//! front of the SQL store with its revocation channel (LISTEN/NOTIFY on PostgreSQL, the polled
+//! log on MySQL/MariaDB and SQLite), for the conformance kit and the cache's own tests.
 
 use std::time::{Duration, Instant};
 
 use authtoken::cache::{CacheOptions, CachedStore};
 use authtoken::memory::MemoryStore;
-use authtoken_migration::CreateRevocationTrigger;
-use authtoken_sea_orm::revocations::PgRevocations;
+use authtoken_migration::{CreateRevocationLog, CreateRevocationTrigger};
+use authtoken_sea_orm::revocations::Revocations;
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
 use crate::Backend;
 use crate::memory::MemoryBackend;
-use crate::sql::{Engine, SqlBackend, UserSchema};
+use crate::sql::{Engine, SqlBackend, USER_TABLE, UserSchema};
 
 /// The bound the tests run the cache with.
 pub const BOUND: Duration = Duration::from_millis(500);
@@ -43,45 +43,48 @@ pub async fn memory_setup() -> Option<MemoryBackend<u64, CachedStore<MemoryStore
     Some(MemoryBackend::with_store(store, || NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
-/// The SQL store on PostgreSQL behind a cache kept current by the trigger and
-/// [`PgRevocations`].
-pub struct CachedPgBackend<S: UserSchema> {
+/// The SQL store behind a cache kept current by the engine's channel ([`Revocations`]): the
+/// NOTIFY trigger on PostgreSQL, the polled revocation log elsewhere.
+pub struct CachedSqlBackend<S: UserSchema> {
     /// The uncached backend (its database, users and plain store).
     pub sql: SqlBackend<S>,
     store: CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>,
-    revocations: PgRevocations,
+    channel: Revocations,
 }
 
-impl<S: UserSchema> CachedPgBackend<S>
+impl<S: UserSchema> CachedSqlBackend<S>
 where
     S::Id: std::fmt::Display,
 {
-    /// A fresh database with the trigger installed, and a cache that is serving.
-    pub async fn setup() -> Option<Self> {
-        let sql = SqlBackend::<S>::setup(Engine::Postgres, None).await?;
-        CreateRevocationTrigger::new("access_token")
-            .up(&SchemaManager::new(&sql.db.conn))
+    /// A fresh database on `engine` with the channel's migration, and a cache that is serving.
+    pub async fn setup(engine: Engine) -> Option<Self> {
+        let sql = SqlBackend::<S>::setup(engine, None).await?;
+        let manager = SchemaManager::new(&sql.db.conn);
+        CreateRevocationTrigger::new("access_token").up(&manager).await.expect("the trigger");
+        CreateRevocationLog::new("access_token", USER_TABLE, "id")
+            .up(&manager)
             .await
-            .expect("the revocation trigger");
-        let (store, revocations) = Self::cache(&sql).await;
-        Some(Self { sql, store, revocations })
+            .expect("the revocation log");
+        let (store, channel) = Self::cache(&sql).await;
+        Some(Self { sql, store, channel })
     }
 
     /// Another process's view: a cache of its own over the same database, with its own
-    /// listener, already serving.
+    /// channel, already serving.
     pub async fn cache(
         sql: &SqlBackend<S>,
-    ) -> (CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>, PgRevocations) {
+    ) -> (CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>, Revocations) {
         let store = CachedStore::new(sql.db_store(), options());
-        let revocations =
-            PgRevocations::start(&sql.db.conn, store.revocation_sink()).await.expect("listening");
-        let store = store.with_publisher(revocations.publisher());
+        let channel = Revocations::start(&sql.db.conn, store.revocation_sink(), "access_token")
+            .await
+            .expect("the revocation channel");
+        let store = store.with_publisher(channel.publisher());
         until_serving(&store).await;
-        (store, revocations)
+        (store, channel)
     }
 }
 
-impl<S: UserSchema> Backend for CachedPgBackend<S>
+impl<S: UserSchema> Backend for CachedSqlBackend<S>
 where
     S::Id: std::fmt::Display,
 {
@@ -102,7 +105,7 @@ where
     }
 
     async fn delete_user(&self, user: &S::User) {
-        // The database cascades and the trigger tells every other process; this process drops
+        // The database cascades and the channel tells every other process; this process drops
         // the user's entries at once, as an application deleting a user does.
         self.sql.delete_user(user).await;
         let id = authtoken::User::id(user).clone();
@@ -114,7 +117,7 @@ where
     }
 
     async fn cleanup(self) {
-        self.revocations.stop().await;
+        self.channel.stop().await;
         self.sql.cleanup().await
     }
 }

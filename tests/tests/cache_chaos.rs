@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use authtoken::DatabaseStrategy;
 use authtoken_tests::Backend;
-use authtoken_tests::cached::CachedPgBackend;
+use authtoken_tests::cached::CachedSqlBackend;
+use authtoken_tests::sql::Engine;
 use authtoken_tests::sql::i64_users::{I64Users, user};
 
 const OPERATIONS: usize = 10_000;
@@ -80,7 +81,7 @@ enum Channel {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_never_accept_a_token_past_its_revocation_plus_the_bound() {
-    let Some(a) = CachedPgBackend::<I64Users>::setup().await else { return };
+    let Some(a) = CachedSqlBackend::<I64Users>::setup(Engine::Postgres).await else { return };
     let mut peer = Peer::start(&a.sql.db.url);
     let strategy = DatabaseStrategy::new(a.store(), Some(Duration::from_secs(3600))).unwrap();
     let seed = now_micros() as u64 | 1;

@@ -206,6 +206,21 @@ async fn redis_fastapi_users_section() -> Result {
     Ok(())
 }
 
+// README: "A cache that still honours revocation".
+#[rustfmt::skip]
+async fn cache_section(db: DatabaseConnection) -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken::cache::{CacheOptions, CachedStore};
+    use authtoken_sea_orm::revocations::Revocations;
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+
+    let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+    let revocations = Revocations::start(&db, cached.revocation_sink(), "access_token").await?;
+    let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

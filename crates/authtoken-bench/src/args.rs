@@ -25,8 +25,8 @@ pub struct Args {
     /// Purge this many expired rows while `read_token` runs at the highest concurrency.
     #[arg(long, default_value_t = 0)]
     pub purge_rows: usize,
-    /// On PostgreSQL: revocations timed from this process's logout to a second process's
-    /// cache refusing the token.
+    /// Revocations timed from this process's logout to a second process's cache refusing the
+    /// token (0 skips the measurement).
     #[arg(long, default_value_t = 1000)]
     pub revocations: usize,
     /// One JSON object per measurement instead of a table.

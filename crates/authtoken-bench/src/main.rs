@@ -103,11 +103,9 @@ async fn run(
         bench.warm_up(&tokens, &floor_keys).await?;
         results.push(bench.floor_select("floor_select", concurrency, floor_keys.clone()).await?);
         results.push(bench.read_token("read_token", concurrency, tokens.clone()).await?);
-        if fresh.backend == "postgres" {
-            let pool = fresh.pool(concurrency as u32).await?;
-            let cached = cached::read_token_cached(pool, args.users, concurrency, tokens.clone());
-            results.push(cached.await?);
-        }
+        let pool = fresh.pool(concurrency as u32).await?;
+        let cached = cached::read_token_cached(pool, args.users, concurrency, tokens.clone());
+        results.push(cached.await?);
         results.push(bench.read_token_two_queries(concurrency, tokens.clone()).await?);
         results.push(bench.read_token_unknown(concurrency, args.ops).await?);
         results.push(bench.read_token_malformed(concurrency, MALFORMED_OPS.max(args.ops)).await?);
@@ -119,7 +117,7 @@ async fn run(
         bench.db.close().await?;
     }
 
-    if fresh.backend == "postgres" && args.revocations > 0 {
+    if args.revocations > 0 {
         eprintln!("revocation propagation to a second process, {} times", args.revocations);
         let pool = fresh.pool(2).await?;
         let propagation =

@@ -1,6 +1,8 @@
 //! The benchmark's own tables: `bench_user` (i64 ids) and the token table, by the real migration.
 
-use authtoken_migration::{CreateAccessTokenTable, CreateRevocationTrigger, UserIdType};
+use authtoken_migration::{
+    CreateAccessTokenTable, CreateRevocationLog, CreateRevocationTrigger, UserIdType,
+};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Schema};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
@@ -55,8 +57,12 @@ pub async fn create(db: &DatabaseConnection, users: usize) -> anyhow::Result<()>
     CreateAccessTokenTable::new("bench_user", "id", UserIdType::Int64)
         .up(&SchemaManager::new(db))
         .await?;
-    // What the cache's PostgreSQL channel needs (nothing on other databases).
+    // What the cache's revocation channel needs: the NOTIFY trigger on PostgreSQL, the
+    // revocation log elsewhere (each migration does nothing on the other databases).
     CreateRevocationTrigger::new("access_token").up(&SchemaManager::new(db)).await?;
+    CreateRevocationLog::new("access_token", "bench_user", "id")
+        .up(&SchemaManager::new(db))
+        .await?;
     let ids: Vec<usize> = (1..=users).collect();
     for chunk in ids.chunks(500) {
         let values: Vec<String> = chunk.iter().map(|id| format!("({id}, 'user{id}')")).collect();

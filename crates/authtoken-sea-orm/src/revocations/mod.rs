@@ -4,52 +4,84 @@
 //!   (`authtoken_migration::CreateRevocationTrigger`) notifies in the deleting transaction, so
 //!   every way a token dies is announced: logout, log out everywhere, an operator's `revoke` or
 //!   `DELETE`, purge, and the cascade from the user table.
+//! - [`LogRevocations`] (any database, meant for MySQL/MariaDB and SQLite, which have no
+//!   notifications): triggers (`authtoken_migration::CreateRevocationLog`) append deleted keys
+//!   to a log table in the deleting transaction, and each process polls it twice per staleness
+//!   bound.
 
+mod log;
 #[cfg(feature = "postgres")]
 mod postgres;
+
+pub use log::LogRevocations;
 
 #[cfg(feature = "postgres")]
 pub use postgres::{DEFAULT_CHANNEL, PgRevocations};
 
-use authtoken::cache::Revocation;
+use std::sync::Arc;
 
-/// A notification's payload as a revocation: `k:KEY,KEY…`, `u:USER` or `*`; `None` for
-/// anything else (ignored).
-pub(crate) fn parse(payload: &str) -> Option<Revocation> {
-    if payload == "*" {
-        return Some(Revocation::All);
-    }
-    if let Some(keys) = payload.strip_prefix("k:") {
-        return Some(Revocation::Tokens(
-            keys.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
-        ));
-    }
-    payload.strip_prefix("u:").map(|user| Revocation::User(user.to_owned()))
+use authtoken::Result;
+use authtoken::cache::{RevocationPublisher, RevocationSink};
+#[cfg(feature = "postgres")]
+use sea_orm::DatabaseBackend;
+use sea_orm::DatabaseConnection;
+
+/// The channel that suits the database: LISTEN/NOTIFY on PostgreSQL (with `postgres`), the
+/// polled log elsewhere. Stops when dropped.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use authtoken::DatabaseStrategy;
+/// use authtoken::cache::{CacheOptions, CachedStore};
+/// use authtoken_sea_orm::revocations::Revocations;
+/// use authtoken_sea_orm::{SeaOrmStore, access_token};
+///
+/// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
+/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+/// let revocations = Revocations::start(&db, cached.revocation_sink(), "access_token").await?;
+/// let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
+/// // Keep `revocations` as long as the strategy: without it the cache serves no hits.
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub enum Revocations {
+    /// PostgreSQL LISTEN/NOTIFY.
+    #[cfg(feature = "postgres")]
+    Notify(PgRevocations),
+    /// The polled revocation log.
+    Log(LogRevocations),
 }
 
-/// The payload announcing `revocation`.
-pub(crate) fn payload(revocation: &Revocation) -> String {
-    match revocation {
-        Revocation::All => "*".to_owned(),
-        Revocation::Tokens(keys) => format!("k:{}", keys.join(",")),
-        Revocation::User(user) => format!("u:{user}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payloads_round_trip() {
-        for revocation in [
-            Revocation::All,
-            Revocation::Tokens(vec!["abc".into(), "def".into()]),
-            Revocation::User("42".into()),
-        ] {
-            assert_eq!(parse(&payload(&revocation)), Some(revocation));
+impl Revocations {
+    /// Starts the channel for `db`'s database, for the token table `token_table` (its trigger
+    /// or log must be installed: `CreateRevocationTrigger` or `CreateRevocationLog`).
+    pub async fn start(
+        db: &DatabaseConnection,
+        sink: RevocationSink,
+        token_table: &str,
+    ) -> Result<Self> {
+        #[cfg(feature = "postgres")]
+        if db.get_database_backend() == DatabaseBackend::Postgres {
+            return Ok(Revocations::Notify(PgRevocations::start(db, sink).await?));
         }
-        assert_eq!(parse("ping"), None);
-        assert_eq!(parse("k:"), Some(Revocation::Tokens(vec![])));
+        Ok(Revocations::Log(LogRevocations::start(db, sink, token_table).await?))
+    }
+
+    /// Its publisher, for `CachedStore::with_publisher`.
+    pub fn publisher(&self) -> Arc<dyn RevocationPublisher> {
+        match self {
+            #[cfg(feature = "postgres")]
+            Revocations::Notify(channel) => channel.publisher(),
+            Revocations::Log(channel) => channel.publisher(),
+        }
+    }
+
+    /// Stops it and closes the connections it holds of its own.
+    pub async fn stop(self) {
+        match self {
+            #[cfg(feature = "postgres")]
+            Revocations::Notify(channel) => channel.stop().await,
+            Revocations::Log(channel) => drop(channel),
+        }
     }
 }
