@@ -7,6 +7,7 @@
 
 mod create_access_token;
 pub mod demo;
+mod identifiers;
 mod revocation_log;
 mod revocation_trigger;
 

@@ -4,6 +4,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
+use crate::identifiers::plain_identifiers;
+
 /// An optional migration, after [`CreateAccessTokenTable`](crate::CreateAccessTokenTable): on
 /// MySQL/MariaDB and SQLite, a table `{token table}_revocation` and triggers that append every
 /// deleted token's key to it in the deleting transaction: logout, log out everywhere, an
@@ -48,14 +50,7 @@ impl CreateRevocationLog {
     }
 
     fn check_names(&self) -> Result<(), DbErr> {
-        for name in [&self.table, &self.user_table, &self.user_key] {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(DbErr::Custom(format!(
-                    "`{name}`: table and column names must be plain identifiers (letters, digits, _)"
-                )));
-            }
-        }
-        Ok(())
+        plain_identifiers(&[&self.table, &self.user_table, &self.user_key])
     }
 
     fn statements(&self, backend: DatabaseBackend) -> Result<Vec<String>, DbErr> {

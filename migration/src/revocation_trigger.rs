@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
+use crate::identifiers::plain_identifiers;
+
 /// The channel `authtoken_sea_orm::revocations::PgRevocations` listens on by default.
 pub const DEFAULT_REVOCATION_CHANNEL: &str = "authtoken_revocations";
 
@@ -55,13 +57,7 @@ impl CreateRevocationTrigger {
     }
 
     fn statements(&self) -> Result<Vec<String>, DbErr> {
-        for name in [&self.table, &self.channel] {
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                return Err(DbErr::Custom(format!(
-                    "`{name}`: the table and channel must be plain identifiers (letters, digits, _)"
-                )));
-            }
-        }
+        plain_identifiers(&[&self.table, &self.channel])?;
         let (table, channel, function) = (&self.table, &self.channel, self.function());
         Ok(vec![
             format!(
