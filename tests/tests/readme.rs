@@ -206,6 +206,15 @@ async fn redis_fastapi_users_section() -> Result {
     Ok(())
 }
 
+// README: "Scaling out: MariaDB Galera".
+#[rustfmt::skip]
+async fn galera_section(db: DatabaseConnection) -> Result {
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+
+    let store = SeaOrmStore::<access_token::Entity>::new(db).detect_galera().await?;   // or .with_causal_reads()
+    Ok(())
+}
+
 // README: "A cache that still honours revocation".
 #[rustfmt::skip]
 async fn cache_section(db: DatabaseConnection) -> Result {

@@ -30,7 +30,25 @@ pub(crate) struct Statements {
     pub count_created_before: String,
 }
 
+/// Makes a MariaDB Galera node apply every write the cluster has certified before it answers:
+/// a read through any node then sees every commit that returned through any other.
+pub(crate) const CAUSAL_READ: &str = "SET STATEMENT wsrep_sync_wait=1 FOR ";
+
 impl Statements {
+    /// The same statements with every read made causal on a Galera cluster (see
+    /// [`CAUSAL_READ`]); writes are unchanged.
+    pub fn with_causal_reads(&self) -> Self {
+        let causal = |sql: &str| format!("{CAUSAL_READ}{sql}");
+        Self {
+            probe: causal(&self.probe),
+            get: causal(&self.get),
+            list_of_user: causal(&self.list_of_user),
+            list_by_key_prefix: causal(&self.list_by_key_prefix),
+            count_created_before: causal(&self.count_created_before),
+            ..self.clone()
+        }
+    }
+
     pub fn new(backend: DatabaseBackend, table: &str) -> Self {
         let t = quote(backend, table);
         let p = |n: usize| placeholder(backend, n);

@@ -38,6 +38,7 @@ pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
     conn: C,
     sql: Arc<Statements>,
     custom_table: bool,
+    causal_reads: bool,
     timeout: Option<Duration>,
     /// The joined read's SQL for each user model it has served, rendered by SeaORM on first use.
     joined_sql: Arc<RwLock<HashMap<TypeId, Arc<str>>>>,
@@ -57,6 +58,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             conn,
             sql,
             custom_table: false,
+            causal_reads: false,
             timeout: None,
             joined_sql: Arc::default(),
             entity: PhantomData,
@@ -69,9 +71,47 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// [`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user) joins through
     /// `E`'s SeaORM relation and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
-        self.sql = Arc::new(Statements::new(self.conn.get_database_backend(), name));
+        let sql = Statements::new(self.conn.get_database_backend(), name);
+        self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
         self.custom_table = true;
         self
+    }
+
+    /// On a MariaDB Galera cluster: makes every read wait until its node has applied every
+    /// write the cluster certified before it (`wsrep_sync_wait=1`, per statement). A revoke or
+    /// log-out-everywhere that returned through any node is then refused through every node, and
+    /// a fresh login is found through every node at once. Without it a node may still answer
+    /// from before a commit on another node for a moment (a revoked token accepted). Reads cost
+    /// a little more (one round of the cluster's group communication); writes are unchanged.
+    /// Other databases ignore it. [`detect_galera`](Self::detect_galera) turns it on by itself.
+    pub fn with_causal_reads(mut self) -> Self {
+        if self.sql.backend == DatabaseBackend::MySql && !self.causal_reads {
+            self.sql = Arc::new(self.sql.with_causal_reads());
+            self.causal_reads = true;
+            self.joined_sql = Arc::default();
+        }
+        self
+    }
+
+    /// Asks the database whether it is a Galera node (`wsrep_on`), and if so makes reads causal
+    /// ([`with_causal_reads`](Self::with_causal_reads)). A database without the variable
+    /// (PostgreSQL, SQLite, MySQL) is not one.
+    pub async fn detect_galera(self) -> Result<Self> {
+        if self.sql.backend != DatabaseBackend::MySql {
+            return Ok(self);
+        }
+        let statement = self.statement("SHOW VARIABLES LIKE 'wsrep_on'", vec![]);
+        let row = self.bounded(self.conn.query_one_raw(statement)).await?;
+        let on = match row {
+            Some(row) => row.try_get_by_index::<String>(1).map_err(store_error)?,
+            None => String::new(),
+        };
+        Ok(if on.eq_ignore_ascii_case("ON") { self.with_causal_reads() } else { self })
+    }
+
+    /// Whether reads are causal (see [`with_causal_reads`](Self::with_causal_reads)).
+    pub fn causal_reads(&self) -> bool {
+        self.causal_reads
     }
 
     /// Bounds every database call: one that has not answered within `timeout` (a stalled
@@ -123,9 +163,36 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
     }
 
+    /// Runs a write. On MySQL/MariaDB a deadlock, or on Galera a write that lost certification
+    /// to a concurrent one through another node (both SQLSTATE 40001: nothing was committed),
+    /// is retried with back-off; the error surfaces only when the retries are spent.
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let result = self.bounded(self.conn.execute_raw(self.statement(sql, values))).await?;
-        Ok(result.rows_affected())
+        let mut attempt = 0;
+        loop {
+            let statement = self.statement(sql, values.clone());
+            let outcome = match self.timeout {
+                None => self.conn.execute_raw(statement).await,
+                Some(limit) => {
+                    match tokio::time::timeout(limit, self.conn.execute_raw(statement)).await {
+                        Ok(outcome) => outcome,
+                        Err(_) => {
+                            return Err(Error::store(format!(
+                                "the database did not answer within {limit:?}"
+                            )));
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Ok(result) => return Ok(result.rows_affected()),
+                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %error, "authtoken: write conflict, retrying");
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                }
+                Err(error) => return Err(store_error(error)),
+            }
+        }
     }
 
     async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
@@ -149,6 +216,7 @@ impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
             conn: self.conn.clone(),
             sql: Arc::clone(&self.sql),
             custom_table: self.custom_table,
+            causal_reads: self.causal_reads,
             timeout: self.timeout,
             joined_sql: Arc::clone(&self.joined_sql),
             entity: PhantomData,
@@ -162,6 +230,32 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
             .field("entity", &std::any::type_name::<E>())
             .field("backend", &self.sql.backend)
             .finish_non_exhaustive()
+    }
+}
+
+/// Retries of a write that lost to a concurrent one: back-off doubling from 4 ms to at most
+/// 128 ms, with jitter so that two losers do not collide again; about 1.5 s in all.
+const WRITE_RETRIES: u32 = 15;
+
+/// The pause before retry `attempt` (1-based): half fixed, half random.
+fn retry_pause(attempt: u32) -> Duration {
+    let ceiling = 2u64 << attempt.min(6);
+    let mut byte = [0u8; 1];
+    getrandom::fill(&mut byte).unwrap_or_default();
+    Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
+}
+
+/// A deadlock or a lost Galera certification (SQLSTATE 40001, MySQL error 1213): the
+/// transaction was rolled back and may simply run again.
+fn is_serialization_failure(error: &DbErr) -> bool {
+    let source = match error {
+        DbErr::Exec(sea_orm::RuntimeErr::SqlxError(source))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(source)) => source,
+        _ => return false,
+    };
+    match source.as_database_error() {
+        Some(database) => database.code().as_deref() == Some("40001"),
+        None => false,
     }
 }
 
@@ -321,7 +415,11 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         let mut select =
             E::find().filter(E::token_column().eq("")).find_also_related(M::Entity::default());
         let statement = self.sql.backend.build(QuerySelect::query(&mut select));
-        let sql: Arc<str> = statement.sql.into();
+        let sql: Arc<str> = if self.causal_reads {
+            format!("{}{}", crate::statements::CAUSAL_READ, statement.sql).into()
+        } else {
+            statement.sql.into()
+        };
         self.joined_sql
             .write()
             .unwrap_or_else(PoisonError::into_inner)

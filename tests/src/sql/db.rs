@@ -163,6 +163,11 @@ impl TestDb {
     /// (The drivers set UTC when they connect, so a URL parameter cannot do this.)
     pub async fn create(engine: Engine, session_sql: Option<&str>) -> Option<Self> {
         let server_url = engine.server_url()?;
+        Some(Self::create_at(engine, server_url, session_sql).await)
+    }
+
+    /// Creates a new empty database on the server at `server_url` (PostgreSQL or MySQL).
+    pub async fn create_at(engine: Engine, server_url: String, session_sql: Option<&str>) -> Self {
         let name = unique_name();
         let (url, file) = match engine {
             Engine::Sqlite => {
@@ -183,7 +188,17 @@ impl TestDb {
             assert!(engine != Engine::Sqlite, "session SQL is for PostgreSQL and MySQL");
         }
         let conn = connect_with(&url, 8, session_sql).await;
-        Some(Self { conn, engine, url, name, server_url, file })
+        Self { conn, engine, url, name, server_url, file }
+    }
+
+    /// A pool on this test's database through another server of the same cluster (its URL
+    /// with this database), every session starting with `session_sql` if given.
+    pub async fn connect_through(
+        &self,
+        server_url: &str,
+        session_sql: Option<&str>,
+    ) -> DatabaseConnection {
+        connect_with(&database_url(server_url, &self.name), 8, session_sql).await
     }
 
     /// Closes the pool and drops the database.
