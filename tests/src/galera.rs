@@ -171,3 +171,56 @@ impl<S: UserSchema> Backend for GaleraBackend<S> {
         self.db.drop_database().await
     }
 }
+
+/// Crashes and restarts the nodes of the cluster `.ci/galera start DIR` made
+/// (`AUTHTOKEN_TEST_GALERA_DIR` names DIR).
+pub struct ClusterControl {
+    dir: std::path::PathBuf,
+}
+
+impl ClusterControl {
+    /// The cluster's folder; `None` (with a notice) outside CI when unset; in CI a failure.
+    pub fn from_env() -> Option<Self> {
+        match std::env::var_os("AUTHTOKEN_TEST_GALERA_DIR") {
+            Some(dir) if !dir.is_empty() => Some(Self { dir: dir.into() }),
+            _ => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "AUTHTOKEN_TEST_GALERA_DIR must name the folder of `.ci/galera start` in CI"
+                );
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "SKIPPED: AUTHTOKEN_TEST_GALERA_DIR is not set, so no node can be crashed"
+                );
+                None
+            }
+        }
+    }
+
+    /// Kills node `index` as a crash would (SIGKILL), returning once it is gone.
+    pub async fn kill(&self, index: usize) {
+        self.run("kill", index).await
+    }
+
+    /// Restarts node `index`, returning once it is synced with the others.
+    pub async fn rejoin(&self, index: usize) {
+        self.run("rejoin", index).await
+    }
+
+    async fn run(&self, command: &'static str, index: usize) {
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/galera");
+        let dir = self.dir.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("bash")
+                .arg(script)
+                .arg(command)
+                .arg(dir)
+                .arg(index.to_string())
+                .status()
+        })
+        .await
+        .expect("the control task")
+        .expect("running .ci/galera");
+        assert!(status.success(), ".ci/galera {command} {index} failed: {status}");
+    }
+}

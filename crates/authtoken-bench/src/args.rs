@@ -29,6 +29,10 @@ pub struct Args {
     /// token (0 skips the measurement).
     #[arg(long, default_value_t = 1000)]
     pub revocations: usize,
+    /// A second node of the same MariaDB Galera cluster: writes go through `--database-url`,
+    /// reads through this one (the floor the same way), and stale reads are counted.
+    #[arg(long)]
+    pub read_url: Option<String>,
     /// One JSON object per measurement instead of a table.
     #[arg(long)]
     pub json: bool,

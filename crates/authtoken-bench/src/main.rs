@@ -5,12 +5,16 @@
 //! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
 //! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json] [--chart FILE.svg]`
 //!
+//! On a MariaDB Galera cluster, `--read-url mysql://OTHER-NODE/…` runs the cross-node mode
+//! instead: writes through one node, reads through the other, stale reads counted.
+//!
 //! URL: `sqlite://FILE`, `postgres://…`, `mysql://…`, `redis://…` or
 //! `redis+cluster://host:port,host:port,…`.
 
 mod args;
 mod cached;
 mod chart;
+mod cross_node;
 mod database;
 mod floor;
 mod measure;
@@ -47,6 +51,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let fresh = FreshDatabase::create(&args.database_url).await?;
     eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
+    if let Some(read_url) = &args.read_url {
+        let outcome = cross_node::run(&args, &fresh, read_url).await;
+        fresh.drop_database().await?;
+        let results = outcome?;
+        report_all(&args, "galera", &results, None)?;
+        return cross_node::check(&results);
+    }
     let outcome = run(&args, &fresh).await;
     let backend = fresh.backend;
     fresh.drop_database().await?;

@@ -19,6 +19,8 @@ pub struct Measurement {
     pub p50_us: f64,
     /// 99th-percentile latency.
     pub p99_us: f64,
+    /// Reads that did not yet see a write another node had returned (cross-node run only).
+    pub stale: Option<u64>,
 }
 
 /// Calls `op(i)` for every `i` in `0..ops`, spread over `concurrency` tasks, timing each call.
@@ -89,5 +91,6 @@ pub fn summarize(
         ops_per_sec: latencies.len() as f64 / wall.as_secs_f64().max(1e-9),
         p50_us: percentile(0.50),
         p99_us: percentile(0.99),
+        stale: None,
     }
 }

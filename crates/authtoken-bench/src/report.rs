@@ -7,6 +7,8 @@ use crate::purge_load::{BATCH, PurgeReport};
 fn floor_of(op: &str) -> Option<String> {
     match op {
         "write_token" => Some("floor_insert".to_owned()),
+        "login_then_read" => Some("floor_insert_then_select".to_owned()),
+        "revoke_then_read" => Some("floor_delete_then_select".to_owned()),
         "read_token_malformed" => None,
         // read_token@N is compared with the floor at the same table size.
         op if op.starts_with("read_token@") => Some(op.replacen("read_token", "floor_select", 1)),
@@ -34,10 +36,13 @@ pub fn floor_measurement<'a>(
 /// One JSON object per line.
 pub fn json(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>) {
     for m in results {
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "backend": backend, "op": m.op, "concurrency": m.concurrency, "ops": m.ops,
             "ops_per_sec": m.ops_per_sec, "p50_us": m.p50_us, "p99_us": m.p99_us,
         });
+        if let Some(stale) = m.stale {
+            line["stale"] = stale.into();
+        }
         println!("{line}");
     }
     if let Some(p) = purge {
@@ -56,9 +61,12 @@ pub fn table(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>
         "backend", "op", "conc", "ops/s", "p50 µs", "p99 µs"
     );
     for m in results {
-        let ratio = floor_measurement(results, m)
+        let mut ratio = floor_measurement(results, m)
             .map(|f| format!("{:.2} × {}", m.ops_per_sec / f.ops_per_sec, f.op))
             .unwrap_or_default();
+        if let Some(stale) = m.stale {
+            ratio = format!("{ratio:<34} stale reads: {stale}");
+        }
         println!(
             "{backend:<8} {:<26} {:>4} {:>12.0} {:>10.1} {:>10.1}  {ratio}",
             m.op, m.concurrency, m.ops_per_sec, m.p50_us, m.p99_us
