@@ -81,6 +81,11 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
         self.writer.use_storage_mode(mode);
         self.reader.use_storage_mode(mode);
     }
+
+    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
+        self.writer.use_lifetime(lifetime);
+        self.reader.use_lifetime(lifetime);
+    }
 }
 
 impl<S: ListTokens> ListTokens for CrossNodeStore<S> {

@@ -6,9 +6,11 @@ use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Backend;
+use crate::cached::{options, until_serving};
 use crate::memory::{MemoryUser, MemoryUsers};
 use authtoken::AccessTokenStore;
-use authtoken_redis::RedisStore;
+use authtoken::cache::CachedStore;
+use authtoken_redis::{RedisRevocations, RedisStore};
 
 /// A fresh key prefix on one Redis or a cluster, with users in memory.
 pub struct RedisBackend {
@@ -127,5 +129,68 @@ impl Backend for RedisBackend {
                 }
             }
         }
+    }
+}
+
+/// `RedisStore` behind a cache kept current by [`RedisRevocations`] (pub/sub, every primary).
+pub struct CachedRedisBackend {
+    /// The uncached backend (its prefix, users and plain store).
+    pub redis: RedisBackend,
+    store: CachedStore<RedisStore<u64>>,
+    channel: RedisRevocations,
+}
+
+impl CachedRedisBackend {
+    /// A fresh prefix on the Redis in `variable` (see [`setup`]) and a cache that is serving.
+    pub async fn setup(variable: &str, default: Option<&str>) -> Option<Self> {
+        let redis = setup(variable, default).await?;
+        let (store, channel) = Self::cache(redis.store()).await;
+        Some(Self { redis, store, channel })
+    }
+
+    /// Another process's view: a cache of its own over `store`, with its own channel, already
+    /// serving.
+    pub async fn cache(store: RedisStore<u64>) -> (CachedStore<RedisStore<u64>>, RedisRevocations) {
+        let cached = CachedStore::new(store, options());
+        let channel = RedisRevocations::start(cached.inner(), cached.revocation_sink())
+            .await
+            .expect("the revocation channel");
+        let cached = cached.with_publisher(channel.publisher());
+        until_serving(&cached).await;
+        (cached, channel)
+    }
+}
+
+impl Backend for CachedRedisBackend {
+    type User = MemoryUser<u64>;
+    type Store = CachedStore<RedisStore<u64>>;
+    type Users = MemoryUsers<MemoryUser<u64>>;
+
+    fn store(&self) -> Self::Store {
+        self.store.clone()
+    }
+
+    fn users(&self) -> &Self::Users {
+        self.redis.users()
+    }
+
+    async fn create_user(&self, active: bool) -> MemoryUser<u64> {
+        self.redis.create_user(active).await
+    }
+
+    async fn delete_user(&self, user: &MemoryUser<u64>) {
+        // Every process hears of the deleted tokens; this one drops the user's entries at once,
+        // as an application deleting a user does.
+        self.redis.delete_user(user).await;
+        self.store.invalidate_user(&user.id).await.expect("invalidating the user");
+    }
+
+    fn is_active(user: &MemoryUser<u64>) -> bool {
+        user.is_active
+    }
+
+    async fn cleanup(self) {
+        self.channel.stop().await;
+        self.redis.cleanup().await
     }
 }

@@ -1,15 +1,16 @@
 //! The revocation-aware cache: `read_token_cached` (the hit path, beside the same floor as
 //! `read_token`) and `revocation_propagation` (this process revokes, a second OS process
-//! refuses; the time between, over many revocations), through LISTEN/NOTIFY on PostgreSQL and
-//! the polled revocation log on SQLite and MySQL/MariaDB.
+//! refuses; the time between, over many revocations), through LISTEN/NOTIFY on PostgreSQL, the
+//! polled revocation log on SQLite and MySQL/MariaDB, and pub/sub on Redis.
 
 use std::io::{BufRead, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, anyhow, ensure};
-use authtoken::DatabaseStrategy;
 use authtoken::cache::{CacheOptions, CachedStore};
+use authtoken::{AccessTokenStore, DatabaseStrategy};
+use authtoken_redis::{RedisRevocations, RedisStore};
 use authtoken_sea_orm::SeaOrmStore;
 use authtoken_sea_orm::revocations::Revocations;
 use sea_orm::DatabaseConnection;
@@ -26,17 +27,39 @@ pub const PEER_FLAG: &str = "--revocation-peer";
 
 type Cached = CachedStore<SeaOrmStore<token::Entity>>;
 
-/// A cache over `db` kept current by its own listener, once it serves hits.
-pub async fn cached_store(db: &DatabaseConnection) -> anyhow::Result<(Cached, Revocations)> {
-    let options = CacheOptions { staleness_bound: BOUND, ..CacheOptions::default() };
-    let store = CachedStore::new(SeaOrmStore::<token::Entity>::new(db.clone()), options);
-    let channel = Revocations::start(db, store.revocation_sink(), "access_token").await?;
-    let store = store.with_publisher(channel.publisher());
+fn options() -> CacheOptions {
+    CacheOptions { staleness_bound: BOUND, ..CacheOptions::default() }
+}
+
+/// Waits until `store`'s channel has proved it current.
+async fn until_serving<S: AccessTokenStore<UserId = i64>>(
+    store: &CachedStore<S>,
+) -> anyhow::Result<()> {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !store.is_serving() {
         ensure!(std::time::Instant::now() < deadline, "the cache never became current");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    Ok(())
+}
+
+/// A cache over `db` kept current by its own listener, once it serves hits.
+pub async fn cached_store(db: &DatabaseConnection) -> anyhow::Result<(Cached, Revocations)> {
+    let store = CachedStore::new(SeaOrmStore::<token::Entity>::new(db.clone()), options());
+    let channel = Revocations::start(db, store.revocation_sink(), "access_token").await?;
+    let store = store.with_publisher(channel.publisher());
+    until_serving(&store).await?;
+    Ok((store, channel))
+}
+
+/// A cache over the Redis store kept current by pub/sub, once it serves hits.
+pub async fn redis_cached_store(
+    store: RedisStore<i64>,
+) -> anyhow::Result<(CachedStore<RedisStore<i64>>, RedisRevocations)> {
+    let store = CachedStore::new(store, options());
+    let channel = RedisRevocations::start(store.inner(), store.revocation_sink()).await?;
+    let store = store.with_publisher(channel.publisher());
+    until_serving(&store).await?;
     Ok((store, channel))
 }
 
@@ -64,16 +87,18 @@ fn now_micros() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros())
 }
 
-/// `revocations` times: log in, let the peer process cache the token, revoke it here, and time
+/// `revocations` times: log in through `strategy`, let the peer process (started with
+/// `peer_args`: the URL, and the key prefix on Redis) cache the token, revoke it here, and time
 /// until the peer refuses it (both on the system clock of this machine).
-pub async fn revocation_propagation(
-    db: DatabaseConnection,
-    url: &str,
+pub async fn revocation_propagation<S: AccessTokenStore<UserId = i64>>(
+    strategy: DatabaseStrategy<S>,
+    peer_args: &[&str],
     users: usize,
     revocations: usize,
 ) -> anyhow::Result<Measurement> {
     let mut peer = Command::new(std::env::current_exe()?)
-        .args([PEER_FLAG, url])
+        .arg(PEER_FLAG)
+        .args(peer_args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -92,10 +117,6 @@ pub async fn revocation_propagation(
         };
     expect(&mut from_peer, "ready")?;
 
-    let strategy = DatabaseStrategy::new(
-        SeaOrmStore::<token::Entity>::new(db),
-        Some(Duration::from_secs(3600)),
-    )?;
     let mut latencies = Vec::with_capacity(revocations);
     let started = std::time::Instant::now();
     for i in 0..revocations {
@@ -121,10 +142,28 @@ pub async fn revocation_propagation(
 }
 
 /// The peer: caches each token it is sent, polls it after "revoked" until refused, and answers
-/// `refused {µs since the epoch}`. A read that errors fails the run.
-pub async fn peer_main(url: &str) -> anyhow::Result<()> {
-    let db = sea_orm::Database::connect(url).await?;
-    let (store, channel) = cached_store(&db).await?;
+/// `refused {µs since the epoch}`. A read that errors fails the run. `args`: the URL, and the
+/// key prefix on Redis.
+pub async fn peer_main(args: &[String]) -> anyhow::Result<()> {
+    let url = args.first().ok_or_else(|| anyhow!("the peer needs a URL"))?;
+    if url.starts_with("redis") {
+        let prefix = args.get(1).ok_or_else(|| anyhow!("the peer needs the key prefix"))?;
+        let store = RedisStore::<i64>::connect(url).await?.with_prefix(prefix);
+        let (store, channel) = redis_cached_store(store).await?;
+        peer_loop(store).await?;
+        channel.stop().await;
+    } else {
+        let db = sea_orm::Database::connect(url.as_str()).await?;
+        let (store, channel) = cached_store(&db).await?;
+        peer_loop(store).await?;
+        channel.stop().await;
+    }
+    Ok(())
+}
+
+async fn peer_loop<S: AccessTokenStore<UserId = i64> + Clone>(
+    store: CachedStore<S>,
+) -> anyhow::Result<()> {
     let strategy = DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(3600)))?;
     let mut out = std::io::stdout();
     writeln!(out, "ready")?;
@@ -134,7 +173,7 @@ pub async fn peer_main(url: &str) -> anyhow::Result<()> {
         let mut hit = false;
         while !hit {
             let hits = store.stats().hits;
-            let found: Option<user::Model> = strategy.read_token_with_user(Some(&token)).await?;
+            let found = strategy.read_token_row(Some(&token)).await?;
             ensure!(found.is_some(), "the peer refused a live token");
             hit = store.stats().hits > hits;
         }
@@ -142,14 +181,12 @@ pub async fn peer_main(url: &str) -> anyhow::Result<()> {
         let Some(Ok(revoked)) = input.next() else { break };
         ensure!(revoked == "revoked", "unexpected {revoked:?}");
         loop {
-            let found: Option<user::Model> = strategy.read_token_with_user(Some(&token)).await?;
-            if found.is_none() {
+            if strategy.read_token_row(Some(&token)).await?.is_none() {
                 writeln!(out, "refused {}", now_micros())?;
                 break;
             }
             tokio::task::yield_now().await;
         }
     }
-    channel.stop().await;
     Ok(())
 }

@@ -38,8 +38,7 @@ const MALFORMED_OPS: usize = 200_000;
 async fn main() -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some(cached::PEER_FLAG) {
-        let url = argv.get(2).ok_or_else(|| anyhow::anyhow!("the peer needs a database URL"))?;
-        return cached::peer_main(url).await;
+        return cached::peer_main(&argv[2..]).await;
     }
     let args = args::Args::parse();
     anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
@@ -130,9 +129,13 @@ async fn run(
 
     if args.revocations > 0 {
         eprintln!("revocation propagation to a second process, {} times", args.revocations);
-        let pool = fresh.pool(2).await?;
+        let store =
+            authtoken_sea_orm::SeaOrmStore::<schema::token::Entity>::new(fresh.pool(2).await?);
+        let strategy =
+            authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
+        let peer = [fresh.url.as_str()];
         let propagation =
-            cached::revocation_propagation(pool, &fresh.url, args.users, args.revocations);
+            cached::revocation_propagation(strategy, &peer, args.users, args.revocations);
         results.push(propagation.await?);
     }
 

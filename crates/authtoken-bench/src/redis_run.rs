@@ -146,6 +146,7 @@ impl RedisBench {
             })
             .await?,
         );
+        results.push(self.read_token_cached(concurrency, Arc::clone(&tokens)).await?);
         let unknown: Arc<Vec<String>> = Arc::new(
             (0..ops)
                 .map(|_| PlaintextToken::generate().map(PlaintextToken::into_secret))
@@ -196,6 +197,37 @@ impl RedisBench {
         Ok(results)
     }
 
+    /// The hit path: the same tokens through a cache kept current by pub/sub, read once
+    /// untimed (the fill), then timed.
+    async fn read_token_cached(
+        &self,
+        concurrency: usize,
+        tokens: Arc<Vec<String>>,
+    ) -> anyhow::Result<Measurement> {
+        let (store, channel) =
+            crate::cached::redis_cached_store(self.strategy.store().clone()).await?;
+        let strategy = Arc::new(DatabaseStrategy::new(store.clone(), Some(KEY_LIFETIME))?);
+        for token in tokens.iter() {
+            strategy.read_token(Some(token), &IdUsers).await?;
+        }
+        let before = store.stats();
+        let bench = self.clone();
+        let measured = measure("read_token_cached", concurrency, tokens.len(), move |i| {
+            let (strategy, token, bench) =
+                (Arc::clone(&strategy), tokens[i].clone(), bench.clone());
+            async move {
+                let found = strategy.read_token(Some(&token), &IdUsers).await?;
+                let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
+                ensure!(found.id == bench.user(i).id, "the wrong user");
+                Ok(())
+            }
+        })
+        .await?;
+        ensure!(store.stats().misses == before.misses, "the cached reads went to Redis");
+        channel.stop().await;
+        Ok(measured)
+    }
+
     /// Deletes what the level wrote: every user's tokens (through the index, which reaches
     /// every node of a cluster) and the floor's keys.
     async fn clean_up(&self, floor_keys: usize) -> anyhow::Result<()> {
@@ -229,6 +261,15 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     for &concurrency in &args.concurrency {
         eprintln!("concurrency {concurrency}");
         results.extend(bench.level(concurrency, args.ops).await?);
+    }
+    if args.revocations > 0 {
+        eprintln!("revocation propagation to a second process, {} times", args.revocations);
+        let strategy = DatabaseStrategy::new(bench.strategy.store().clone(), Some(KEY_LIFETIME))?;
+        let peer = [url.as_str(), &*bench.prefix];
+        let propagation =
+            crate::cached::revocation_propagation(strategy, &peer, args.users, args.revocations);
+        results.push(propagation.await?);
+        bench.clean_up(0).await?;
     }
     Ok(results)
 }

@@ -96,6 +96,10 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
     fn use_storage_mode(&mut self, mode: authtoken::StorageMode) {
         self.inner.use_storage_mode(mode);
     }
+
+    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
+        self.inner.use_lifetime(lifetime);
+    }
 }
 
 impl<S: ListTokens> ListTokens for FaultyStore<S> {

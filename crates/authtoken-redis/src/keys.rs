@@ -33,9 +33,10 @@ pub enum ValueFormat {
     #[default]
     Native,
     /// The user id alone, as fastapi-users' `RedisStrategy` writes it: the key's TTL is the only
-    /// expiry. A row read back carries the time it was read as its `created_at` (Redis does not
-    /// know when the key was written), so the strategy's lifetime check always passes and the
-    /// TTL decides.
+    /// expiry. Redis does not know when the key was written, so a token read back carries as
+    /// its `created_at` the time its remaining TTL implies under the strategy's lifetime (one
+    /// pipelined `PTTL` beside the `GET`): the lifetime check then ends it exactly when Redis
+    /// drops the key, a cache in front included. Listings show the time they were read.
     UserIdOnly,
 }
 

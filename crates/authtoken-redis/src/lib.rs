@@ -33,7 +33,11 @@
 //! started authenticates.
 
 mod keys;
+#[cfg(feature = "cache")]
+mod revocations;
 mod store;
 
 pub use keys::ValueFormat;
+#[cfg(feature = "cache")]
+pub use revocations::RedisRevocations;
 pub use store::{DEFAULT_PREFIX, RedisStore};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
 use authtoken::{Error, Result, StorageMode, UserId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
@@ -36,7 +36,9 @@ return 1
 ";
 
 /// Deletes a token key only if its value names the owner: everything after the first `:` in the
-/// native format (`ARGV[2]` = `native`), the whole value when it is the user id alone.
+/// native format (`ARGV[2]` = `native`), the whole value when it is the user id alone. A delete
+/// is announced on the revocation channel (`ARGV[3]`, message `ARGV[4]`) in the same script, so
+/// no token dies unannounced, whichever process deleted it.
 const DELETE_OWNED: &str = r"
 local value = redis.call('GET', KEYS[1])
 if not value then return 0 end
@@ -47,24 +49,41 @@ if ARGV[2] == 'native' then
   owner = string.sub(value, colon + 1)
 end
 if owner == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  local deleted = redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return deleted
 end
 return 0
 ";
 
 /// One Redis or a cluster, behind the same calls.
 #[derive(Clone)]
-enum Connection {
+pub(crate) enum Connection {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
 
+/// Where the store connected: what the revocation channel needs to open connections of its own
+/// (a subscription to every primary). Kept out of `Debug`: a URL may hold a password.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "cache"), allow(dead_code))]
+pub(crate) enum Source {
+    /// One server's URL.
+    Single(String),
+    /// A cluster: its primaries are asked of it.
+    Cluster,
+}
+
 /// Token rows as Redis keys; clones share the connection.
 pub struct RedisStore<Id> {
-    connection: Connection,
+    pub(crate) connection: Connection,
+    #[cfg_attr(not(feature = "cache"), allow(dead_code))]
+    pub(crate) source: Arc<Source>,
     timeout: Option<std::time::Duration>,
     prefix: Arc<str>,
     format: ValueFormat,
+    /// The strategy's token lifetime (see `use_lifetime`).
+    lifetime: Option<TimeDelta>,
     /// Whether [`with_value_format`](Self::with_value_format) fixed the format; otherwise it
     /// follows the strategy's storage mode.
     format_fixed: bool,
@@ -75,11 +94,20 @@ pub struct RedisStore<Id> {
 
 impl<Id> Clone for RedisStore<Id> {
     fn clone(&self) -> Self {
-        Self {
+        self.retyped()
+    }
+}
+
+impl<Id> RedisStore<Id> {
+    /// The same store (shared connection and all) for user ids of type `T`.
+    fn retyped<T>(&self) -> RedisStore<T> {
+        RedisStore {
             connection: self.connection.clone(),
+            source: Arc::clone(&self.source),
             timeout: self.timeout,
             prefix: Arc::clone(&self.prefix),
             format: self.format,
+            lifetime: self.lifetime,
             format_fixed: self.format_fixed,
             index_add: Arc::clone(&self.index_add),
             delete_owned: Arc::clone(&self.delete_owned),
@@ -108,7 +136,7 @@ impl<Id> RedisStore<Id> {
     /// cluster given as `redis+cluster://host:port,host:port,…` (any reachable nodes; the rest
     /// of the cluster is discovered).
     pub async fn connect(url: &str) -> Result<Self> {
-        let connection = match url.strip_prefix("redis+cluster://") {
+        let (connection, source) = match url.strip_prefix("redis+cluster://") {
             Some(nodes) => {
                 let nodes: Vec<String> = nodes
                     .split(',')
@@ -116,18 +144,22 @@ impl<Id> RedisStore<Id> {
                     .map(|n| format!("redis://{n}"))
                     .collect();
                 let client = redis::cluster::ClusterClient::new(nodes).map_err(Error::store)?;
-                Connection::Cluster(client.get_async_connection().await.map_err(Error::store)?)
+                let connection = client.get_async_connection().await.map_err(Error::store)?;
+                (Connection::Cluster(connection), Source::Cluster)
             }
             None => {
                 let client = redis::Client::open(url).map_err(Error::store)?;
-                Connection::Single(client.get_connection_manager().await.map_err(Error::store)?)
+                let connection = client.get_connection_manager().await.map_err(Error::store)?;
+                (Connection::Single(connection), Source::Single(url.to_owned()))
             }
         };
         Ok(Self {
             connection,
+            source: Arc::new(source),
             timeout: None,
             prefix: Arc::from(DEFAULT_PREFIX),
             format: ValueFormat::Native,
+            lifetime: None,
             format_fixed: false,
             index_add: Arc::new(Script::new(INDEX_ADD)),
             delete_owned: Arc::new(Script::new(DELETE_OWNED)),
@@ -144,6 +176,19 @@ impl<Id> RedisStore<Id> {
     /// The key prefix.
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// The pub/sub channel every delete is announced on (in the deleting script): the prefix
+    /// followed by `revocations`. A cache's revocation channel listens there.
+    ///
+    /// ```no_run
+    /// # async fn run() -> authtoken::Result<()> {
+    /// let store = authtoken_redis::RedisStore::<u64>::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(store.revocation_channel(), "authtoken:revocations");
+    /// # Ok(()) }
+    /// ```
+    pub fn revocation_channel(&self) -> String {
+        format!("{}revocations", self.prefix)
     }
 
     /// Writes and reads values in `format`, whatever the storage mode. Without this call the
@@ -198,11 +243,48 @@ impl<Id> RedisStore<Id> {
         }
     }
 
+    /// The same store with its user id type forgotten: for the revocation channel, which
+    /// publishes and lists nodes but reads no rows.
+    #[cfg(feature = "cache")]
+    pub(crate) fn erase(&self) -> RedisStore<()> {
+        self.retyped()
+    }
+
+    /// Runs `command` on a primary: on a cluster, one chosen at random (what a primary
+    /// publishes reaches every subscriber of the cluster, and in order for a subscriber of that
+    /// primary).
+    #[cfg(feature = "cache")]
+    pub(crate) async fn query_on_primary<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
+        use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+        self.bounded(async {
+            let value = match self.connection.clone() {
+                Connection::Single(mut c) => command.query_async(&mut c).await,
+                Connection::Cluster(mut c) => {
+                    let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::RandomPrimary);
+                    c.route_command(command.clone(), route).await
+                }
+            };
+            value.and_then(|v| T::from_redis_value(v).map_err(Into::into)).map_err(Error::store)
+        })
+        .await
+    }
+
     async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
         self.bounded(async {
             match self.connection.clone() {
                 Connection::Single(mut c) => command.query_async(&mut c).await,
                 Connection::Cluster(mut c) => command.query_async(&mut c).await,
+            }
+            .map_err(Error::store)
+        })
+        .await
+    }
+
+    async fn query_pipeline<T: FromRedisValue>(&self, pipeline: &redis::Pipeline) -> Result<T> {
+        self.bounded(async {
+            match self.connection.clone() {
+                Connection::Single(mut c) => pipeline.query_async(&mut c).await,
+                Connection::Cluster(mut c) => pipeline.query_async(&mut c).await,
             }
             .map_err(Error::store)
         })
@@ -247,9 +329,17 @@ impl<Id> RedisStore<Id>
 where
     Id: UserId + Display + FromStr,
 {
-    /// The owner-checked delete's arguments.
-    fn owner_args(&self, owner: &Id) -> [String; 2] {
-        [owner.to_string(), self.format.script_flag().to_owned()]
+    /// The owner-checked delete's arguments for the token key `key`, with the announcement.
+    fn owner_args(&self, owner: &Id, key: &str) -> [String; 4] {
+        let stored_key = key.strip_prefix(&*self.prefix).unwrap_or(key);
+        [
+            owner.to_string(),
+            self.format.script_flag().to_owned(),
+            self.revocation_channel(),
+            // `Revocation::Tokens(vec![key]).to_message()`, spelt out: the store announces its
+            // deletes whether or not a cache (feature `cache`) is built in.
+            format!("k:{stored_key}"),
+        ]
     }
 
     /// The rows a user's index names, removing members whose token is gone.
@@ -284,9 +374,30 @@ where
         token: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<Option<AccessToken<Id>>> {
-        let found: Option<String> =
-            self.query(redis::cmd("GET").arg(token_key(&self.prefix, token))).await?;
-        let row = found.and_then(|v| self.format.row::<Id>(token, &v, Utc::now()));
+        let key = token_key(&self.prefix, token);
+        let now = Utc::now();
+        // The lifetime the key was written with, as far as this store can tell.
+        let lifetime = self.lifetime.or_else(|| not_before.map(|oldest| now - oldest));
+        let row = match (self.format, lifetime) {
+            // A bare user id has no creation time: the key's remaining TTL gives the time the
+            // token was made, if it was made with the strategy's lifetime, so that the lifetime
+            // check (and a cache in front) ends the token when Redis drops the key.
+            (ValueFormat::UserIdOnly, Some(lifetime)) => {
+                let (found, ttl_ms): (Option<String>, i64) = self
+                    .query_pipeline(redis::pipe().cmd("GET").arg(&key).cmd("PTTL").arg(&key))
+                    .await?;
+                // Checked: a hand-set TTL of centuries must not panic.
+                let made = TimeDelta::try_milliseconds(ttl_ms)
+                    .filter(|_| ttl_ms > 0)
+                    .and_then(|ttl| now.checked_add_signed(ttl)?.checked_sub_signed(lifetime))
+                    .unwrap_or(now);
+                found.and_then(|v| self.format.row::<Id>(token, &v, made))
+            }
+            _ => {
+                let found: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
+                found.and_then(|v| self.format.row::<Id>(token, &v, now))
+            }
+        };
         Ok(row.filter(|r| not_before.is_none_or(|oldest| r.created_at >= oldest)))
     }
 
@@ -310,7 +421,8 @@ where
 
     async fn delete(&self, token: &str, owner: &Id) -> Result<bool> {
         let key = token_key(&self.prefix, token);
-        let deleted: i64 = self.script(&self.delete_owned, &key, &self.owner_args(owner)).await?;
+        let deleted: i64 =
+            self.script(&self.delete_owned, &key, &self.owner_args(owner, &key)).await?;
         if deleted > 0 {
             let index = index_key(&self.prefix, owner);
             self.query::<i64>(redis::cmd("SREM").arg(index).arg(&key)).await?;
@@ -326,11 +438,15 @@ where
             // Only if it is still the owner's: an index member could name a key another user
             // holds (a failed duplicate insert), which must survive.
             let gone: i64 =
-                self.script(&self.delete_owned, member, &self.owner_args(owner)).await?;
+                self.script(&self.delete_owned, member, &self.owner_args(owner, member)).await?;
             deleted += u64::try_from(gone).unwrap_or_default();
             self.query::<i64>(redis::cmd("SREM").arg(&index).arg(member)).await?;
         }
         Ok(deleted)
+    }
+
+    fn use_lifetime(&mut self, lifetime: Option<TimeDelta>) {
+        self.lifetime = lifetime;
     }
 
     fn use_storage_mode(&mut self, mode: StorageMode) {

@@ -87,6 +87,14 @@ pub trait AccessTokenStore: Send + Sync {
     fn use_storage_mode(&mut self, mode: StorageMode) {
         let _ = mode;
     }
+
+    /// Told the strategy's token lifetime (`None`: tokens never expire) when the strategy is
+    /// built. A store that keeps no creation time derives one here (the Redis store in
+    /// fastapi-users' format: from the key's remaining TTL, so that a cache in front stops
+    /// serving a token when its key expires); the default ignores it.
+    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
+        let _ = lifetime;
+    }
 }
 
 /// A store that can list tokens: an operator's `authtoken list`, and finding a token from the

@@ -97,6 +97,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             ),
         };
         store.use_storage_mode(StorageMode::default());
+        store.use_lifetime(lifetime);
         Ok(Self {
             store,
             lifetime,

@@ -171,7 +171,7 @@ impl Listener {
             if let Some(sent) = sent {
                 self.sink.caught_up_to(sent);
             }
-        } else if let Some(revocation) = parse(payload) {
+        } else if let Some(revocation) = Revocation::from_message(payload) {
             self.sink.apply(&revocation).await;
         }
     }
@@ -227,51 +227,10 @@ impl RevocationPublisher for PgPublisher {
         }
         sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
             .bind(&self.channel)
-            .bind(payload(&revocation))
+            .bind(revocation.to_message())
             .execute(&self.pool)
             .await
             .map(drop)
             .map_err(Error::store)
-    }
-}
-
-/// A notification's payload as a revocation: `k:KEY,KEY…`, `u:USER` or `*`; `None` for
-/// anything else (ignored).
-fn parse(payload: &str) -> Option<Revocation> {
-    if payload == "*" {
-        return Some(Revocation::All);
-    }
-    if let Some(keys) = payload.strip_prefix("k:") {
-        return Some(Revocation::Tokens(
-            keys.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
-        ));
-    }
-    payload.strip_prefix("u:").map(|user| Revocation::User(user.to_owned()))
-}
-
-/// The payload announcing `revocation`.
-fn payload(revocation: &Revocation) -> String {
-    match revocation {
-        Revocation::All => "*".to_owned(),
-        Revocation::Tokens(keys) => format!("k:{}", keys.join(",")),
-        Revocation::User(user) => format!("u:{user}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn payloads_round_trip() {
-        for revocation in [
-            Revocation::All,
-            Revocation::Tokens(vec!["abc".into(), "def".into()]),
-            Revocation::User("42".into()),
-        ] {
-            assert_eq!(parse(&payload(&revocation)), Some(revocation));
-        }
-        assert_eq!(parse("ping"), None);
-        assert_eq!(parse("k:"), Some(Revocation::Tokens(vec![])));
     }
 }

@@ -340,6 +340,10 @@ where
     fn use_storage_mode(&mut self, mode: StorageMode) {
         self.inner.use_storage_mode(mode);
     }
+
+    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
+        self.inner.use_lifetime(lifetime);
+    }
 }
 
 impl<S, U> AccessTokenUserStore<U> for CachedStore<S>

@@ -17,6 +17,42 @@ pub enum Revocation {
     All,
 }
 
+impl Revocation {
+    /// The revocation as a channel message: `k:KEY,KEY…`, `u:USER` or `*`. The channels that
+    /// carry text (PostgreSQL NOTIFY, Redis pub/sub) all speak it, and the database side (a
+    /// trigger, a delete script) writes it too.
+    ///
+    /// ```
+    /// use authtoken::cache::Revocation;
+    /// let revocation = Revocation::User("42".into());
+    /// assert_eq!(revocation.to_message(), "u:42");
+    /// assert_eq!(Revocation::from_message("u:42"), Some(revocation));
+    /// assert_eq!(Revocation::from_message("k:abc,def"), Some(Revocation::Tokens(vec!["abc".into(), "def".into()])));
+    /// assert_eq!(Revocation::from_message("*"), Some(Revocation::All));
+    /// assert_eq!(Revocation::from_message("ping"), None);
+    /// ```
+    pub fn to_message(&self) -> String {
+        match self {
+            Revocation::All => "*".to_owned(),
+            Revocation::Tokens(keys) => format!("k:{}", keys.join(",")),
+            Revocation::User(user) => format!("u:{user}"),
+        }
+    }
+
+    /// The revocation a channel message stands for; `None` for anything else (to be ignored).
+    pub fn from_message(message: &str) -> Option<Self> {
+        if message == "*" {
+            return Some(Revocation::All);
+        }
+        if let Some(keys) = message.strip_prefix("k:") {
+            return Some(Revocation::Tokens(
+                keys.split(',').filter(|k| !k.is_empty()).map(str::to_owned).collect(),
+            ));
+        }
+        message.strip_prefix("u:").map(|user| Revocation::User(user.to_owned()))
+    }
+}
+
 /// Sends revocations to every other process's cache. A channel whose database announces
 /// deletes itself (a PostgreSQL trigger notifying in the deleting transaction) has nothing to do
 /// for [`Revocation::Tokens`] and may ignore it.
