@@ -230,6 +230,21 @@ async fn cache_section(db: DatabaseConnection) -> Result {
     Ok(())
 }
 
+// README: "A cache that still honours revocation", on Redis.
+#[rustfmt::skip]
+async fn redis_cache_section() -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken::cache::{CacheOptions, CachedStore};
+    use authtoken_redis::{RedisRevocations, RedisStore};
+    use uuid::Uuid;
+
+    let cached = CachedStore::new(RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?, CacheOptions::default());
+    let revocations = RedisRevocations::start(cached.inner(), cached.revocation_sink()).await?;
+    let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

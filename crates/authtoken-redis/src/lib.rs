@@ -32,6 +32,13 @@
 //! user. Hence: after `delete_all_of_user` returns, no token whose login had returned before it
 //! started authenticates.
 
+//!
+//! ## Caching
+//! Every delete is announced on the pub/sub channel `{prefix}revocations` by the script that
+//! deletes. With the `cache` feature, `RedisRevocations` keeps an
+//! `authtoken::cache::CachedStore` in front of this store current from it, on one Redis or on
+//! every primary of a cluster.
+
 mod keys;
 #[cfg(feature = "cache")]
 mod revocations;
