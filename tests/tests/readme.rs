@@ -245,6 +245,17 @@ async fn redis_cache_section() -> Result {
     Ok(())
 }
 
+// README: "Prefixed, checksummed tokens".
+#[rustfmt::skip]
+fn token_format_section(store: authtoken::memory::MemoryStore<u64>) -> Result {
+    use std::time::Duration;
+    use authtoken::{DatabaseStrategy, TokenFormat};
+
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(90 * 24 * 3600)))?
+        .with_token_format(TokenFormat::prefixed("atk_")?)?;   // atk_ + 43 characters + 6 (CRC32, base62)
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

@@ -52,6 +52,9 @@ impl<S: CliStore> Context<S> {
         if let Some(path) = &options.hash_key_file {
             strategy = strategy.with_hash_keys(hash_keys(path)?);
         }
+        if let Some(prefix) = &options.token_prefix {
+            strategy = strategy.with_token_format(authtoken::TokenFormat::prefixed(prefix)?)?;
+        }
         Ok(Self { strategy, mode, id_type: options.user_id_type })
     }
 

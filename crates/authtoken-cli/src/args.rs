@@ -53,6 +53,11 @@ pub struct TableOptions {
     /// How tokens are kept: `hashed` (SHA-256, the default) or `plain` (fastapi-users' way).
     #[arg(long, global = true, env = "AUTHTOKEN_STORAGE", value_enum, default_value_t = Storage::Hashed)]
     pub storage: Storage,
+    /// Issue tokens as `PREFIX` + 43 characters + a 6-character checksum (e.g. `atk_`), as the
+    /// application does: `issue` mints them, `verify` and `revoke` refuse a wrong checksum
+    /// before any query. Bare 43-character tokens are still accepted.
+    #[arg(long, global = true, env = "AUTHTOKEN_TOKEN_PREFIX")]
+    pub token_prefix: Option<String>,
     /// A file of hash keys for the keyed storage hash (HMAC-SHA-256), one base64 key of at
     /// least 32 bytes per line, the current key first; lines starting with `#` are skipped.
     /// Match the application's keys.

@@ -127,6 +127,27 @@ async fn issue_verify_revoke_round_trip(f: &Fixture) {
     assert!(stdout(&verified).starts_with("invalid: unknown token"));
 }
 
+async fn prefixed_tokens_are_issued_and_checked(f: &Fixture) {
+    let user = f.user.to_string();
+    let issued = f.run(&["--token-prefix", "atk_", "issue", "--user", &user]);
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = stdout(&issued).trim().to_owned();
+    assert!(token.starts_with("atk_") && token.len() == 4 + 43 + 6, "{token}");
+    let verified = f.run(&["--token-prefix", "atk_", "--lifetime", "1h", "verify", &token]);
+    assert_eq!(verified.status.code(), Some(0), "{}", stdout(&verified));
+    // A typo in the checksum: not a token, told without a lookup.
+    let mut typo = token.clone();
+    let last = typo.pop().unwrap();
+    typo.push(if last == '0' { '1' } else { '0' });
+    let refused = f.run(&["--token-prefix", "atk_", "--lifetime", "1h", "verify", &typo]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stdout(&refused).starts_with("invalid: not a token"), "{}", stdout(&refused));
+    let bad_prefix = f.run(&["--token-prefix", "no spaces", "issue", "--user", &user]);
+    assert_clean_error(&bad_prefix, "token prefix");
+    let revoked = f.run(&["--token-prefix", "atk_", "revoke", &token]);
+    assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
+}
+
 async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
     f.add_rows(1, TimeDelta::hours(2)).await;
     let row = f.store().list_of_user(&f.user).await.unwrap().remove(0);
@@ -449,6 +470,7 @@ macro_rules! on_engine {
             }
 
             case!(issue_verify_revoke_round_trip);
+            case!(prefixed_tokens_are_issued_and_checked);
             case!(verify_tells_expired_unknown_and_malformed);
             case!(revoke_user_and_list);
             case!(purge_deletes_expired_rows_in_batches);

@@ -137,6 +137,10 @@ macro_rules! conformance_suite {
             concurrent_logins_give_distinct_valid_tokens,
             inspect_token_tells_unknown_from_expired,
             operator_revoke_deletes_any_users_token,
+            prefixed_tokens_authenticate_and_store_the_hash_of_the_whole_token,
+            prefixed_token_with_a_wrong_checksum_is_refused_without_a_query,
+            bare_tokens_still_work_under_a_prefixed_format,
+            prefixed_format_in_plain_mode_is_a_config_error,
         }
         $( $crate::spec_group! { $group; $setup } )*
     };

@@ -14,6 +14,7 @@ mod purging;
 mod reading;
 mod revoking;
 mod storage;
+mod token_format;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use purging::*;
 pub use reading::*;
 pub use revoking::*;
 pub use storage::*;
+pub use token_format::*;
 
 use crate::Backend;
 use crate::faults::{FaultyStore, Probe};

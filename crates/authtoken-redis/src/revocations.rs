@@ -171,7 +171,8 @@ impl Listener {
     async fn run(self) {
         loop {
             self.sink.withdraw();
-            let primaries = match self.primaries.list().await {
+            let listing = tokio::time::timeout(self.silence, self.primaries.list()).await;
+            let primaries = match listing.unwrap_or_else(|_| Err(Error::store("timed out"))) {
                 Ok(primaries) => primaries,
                 Err(error) => {
                     tracing::warn!(%error, "authtoken: cannot find the Redis primaries; the cache serves no hits");
@@ -181,7 +182,16 @@ impl Listener {
             };
             let mut subscriptions = Vec::with_capacity(primaries.len());
             for url in &primaries {
-                match Subscription::open(url, &self.channel, &self.ping_channel).await {
+                // A stalled server must not hold the channel here: give up after the silence
+                // limit and try again.
+                let opening = Subscription::open(url, &self.channel, &self.ping_channel);
+                let opened =
+                    tokio::time::timeout(self.silence, opening).await.unwrap_or_else(|_| {
+                        Err(redis::RedisError::from(std::io::Error::from(
+                            std::io::ErrorKind::TimedOut,
+                        )))
+                    });
+                match opened {
                     Ok(subscription) => subscriptions.push(subscription),
                     Err(error) => {
                         tracing::warn!(%error, "authtoken: cannot subscribe to revocations; the cache serves no hits");
@@ -215,7 +225,7 @@ impl Listener {
         }
         loop {
             tokio::time::sleep(TOPOLOGY_CHECK).await;
-            if let Ok(now) = self.primaries.list().await
+            if let Ok(Ok(now)) = tokio::time::timeout(self.silence, self.primaries.list()).await
                 && now != current
             {
                 return;
@@ -268,7 +278,8 @@ impl Subscription {
     }
 
     /// Applies revocations and proves this primary current until the subscription fails or
-    /// falls silent.
+    /// falls silent (none of its own heartbeats back for the silence limit: a stalled
+    /// connection is given up and replaced).
     async fn run(
         mut self,
         index: usize,
@@ -281,25 +292,20 @@ impl Subscription {
         // Heartbeats in flight: sequence number and when each was sent.
         let mut pending: VecDeque<(u64, Instant)> = VecDeque::new();
         let mut sequence = 0u64;
+        let mut last_heard = Instant::now();
         loop {
             tokio::select! {
-                message = tokio::time::timeout(listener.silence, self.messages.next()) => {
-                    let message = match message {
-                        Ok(Some(message)) => message,
-                        Ok(None) => {
-                            tracing::warn!("authtoken: revocation subscription lost; subscribing again");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::warn!("authtoken: revocation subscription silent; subscribing again");
-                            return;
-                        }
+                message = self.messages.next() => {
+                    let Some(message) = message else {
+                        tracing::warn!("authtoken: revocation subscription lost; subscribing again");
+                        return;
                     };
                     let Ok(payload) = message.get_payload::<String>() else { continue };
                     if message.get_channel_name() == listener.ping_channel {
                         // Only this primary's own heartbeats prove its order; others' arrive
                         // relayed over the cluster bus.
                         let Some(sequence) = own_heartbeat(&payload, index) else { continue };
+                        last_heard = Instant::now();
                         let sent = pending.iter().find(|(s, _)| *s == sequence).map(|(_, at)| *at);
                         pending.retain(|(s, _)| *s > sequence);
                         if let Some(sent) = sent {
@@ -310,6 +316,10 @@ impl Subscription {
                     }
                 }
                 _ = ticks.tick() => {
+                    if last_heard.elapsed() > listener.silence {
+                        tracing::warn!("authtoken: revocation subscription silent; subscribing again");
+                        return;
+                    }
                     sequence += 1;
                     let sent = Instant::now();
                     // A heartbeat older than the bound proves nothing any more.

@@ -154,13 +154,21 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
 
     /// Runs one database call under the store's timeout, if it has one.
     async fn bounded<T>(&self, call: impl Future<Output = Result<T, DbErr>>) -> Result<T> {
+        self.timed(call).await?.map_err(store_error)
+    }
+
+    /// The call's own outcome (kept as a `DbErr`, for the write retries to look at), or the
+    /// timeout's error.
+    async fn timed<T>(
+        &self,
+        call: impl Future<Output = Result<T, DbErr>>,
+    ) -> Result<Result<T, DbErr>> {
         let Some(limit) = self.timeout else {
-            return call.await.map_err(store_error);
+            return Ok(call.await);
         };
-        match tokio::time::timeout(limit, call).await {
-            Ok(result) => result.map_err(store_error),
-            Err(_) => Err(Error::store(format!("the database did not answer within {limit:?}"))),
-        }
+        tokio::time::timeout(limit, call)
+            .await
+            .map_err(|_| Error::store(format!("the database did not answer within {limit:?}")))
     }
 
     /// Runs a write. On MySQL/MariaDB a deadlock, or on Galera a write that lost certification
@@ -170,19 +178,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         let mut attempt = 0;
         loop {
             let statement = self.statement(sql, values.clone());
-            let outcome = match self.timeout {
-                None => self.conn.execute_raw(statement).await,
-                Some(limit) => {
-                    match tokio::time::timeout(limit, self.conn.execute_raw(statement)).await {
-                        Ok(outcome) => outcome,
-                        Err(_) => {
-                            return Err(Error::store(format!(
-                                "the database did not answer within {limit:?}"
-                            )));
-                        }
-                    }
-                }
-            };
+            let outcome = self.timed(self.conn.execute_raw(statement)).await?;
             match outcome {
                 Ok(result) => return Ok(result.rows_affected()),
                 Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {

@@ -33,6 +33,7 @@ pub mod purge;
 pub mod store;
 mod strategy;
 pub mod token;
+mod token_format;
 mod user;
 
 pub use auth_strategy::{AuthStrategy, WithUsers};
@@ -41,5 +42,5 @@ pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
-pub use token::{PlaintextToken, StorageMode};
+pub use token::{PlaintextToken, StorageMode, TokenFormat};
 pub use user::{User, UserId, UserLoader};

@@ -8,7 +8,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::observe::{Operation, Outcome};
 use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired};
-use crate::token::{PlaintextToken, StorageMode, StoredKey, is_well_formed};
+use crate::token::{PlaintextToken, StorageMode, StoredKey, TokenFormat, is_well_formed};
 use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
 
 /// The longest lifetime accepted: past it, `now - lifetime` leaves the calendar that databases
@@ -68,6 +68,7 @@ pub struct DatabaseStrategy<S> {
     store: S,
     lifetime: Option<TimeDelta>,
     mode: StorageMode,
+    format: TokenFormat,
     hash_keys: Option<HashKeys>,
     clock: Arc<dyn Clock>,
 }
@@ -102,9 +103,46 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             store,
             lifetime,
             mode: StorageMode::default(),
+            format: TokenFormat::default(),
             hash_keys: None,
             clock: Arc::new(SystemClock),
         })
+    }
+
+    /// Issues tokens in `format` (see [`TokenFormat`]): e.g. prefixed and checksummed, so that
+    /// secret scanners find leaked ones and a mistyped one is refused before any query. Bare
+    /// tokens stay accepted. A prefixed format needs hashed storage: in plain mode (kept for
+    /// fastapi-users' bare tokens) it is an [`Error::Config`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::DatabaseStrategy;
+    /// use authtoken::memory::MemoryStore;
+    /// use authtoken::token::TokenFormat;
+    ///
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(3600)))?
+    ///     .with_token_format(TokenFormat::prefixed("atk_")?)?;
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
+    pub fn with_token_format(mut self, format: TokenFormat) -> Result<Self> {
+        self.format = format;
+        self.check_format()?;
+        Ok(self)
+    }
+
+    /// The format tokens are issued in.
+    pub fn token_format(&self) -> &TokenFormat {
+        &self.format
+    }
+
+    /// A prefixed token does not fit plain storage (its row key is the bare token itself).
+    fn check_format(&self) -> Result<()> {
+        if self.mode == StorageMode::Plain && !self.format.is_bare() {
+            return Err(Error::Config(
+                "prefixed tokens are hashed at rest; plain mode stores fastapi-users' bare tokens only",
+            ));
+        }
+        Ok(())
     }
 
     /// Chooses how tokens are kept in rows; see [`StorageMode`].
@@ -150,7 +188,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     pub async fn write_token<U: User<Id = S::UserId>>(&self, user: &U) -> Result<PlaintextToken> {
         let op = Operation::start::<S>("write_token");
         op.user(user.id());
-        let token = PlaintextToken::generate()?;
+        self.check_format()?;
+        let token = self.format.mint()?;
         let key = self.new_key(token.expose_secret());
         op.key(key.as_str(), self.mode == StorageMode::Hashed);
         let created_at = self.now();
@@ -172,7 +211,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         L: UserLoader,
         L::User: User<Id = S::UserId>,
     {
-        let token = match shape(token) {
+        let token = match self.shape(token) {
             Ok(token) => token,
             Err(outcome) => {
                 Operation::refused_early("read_token", outcome);
@@ -198,7 +237,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
-        let token = match shape(token) {
+        let token = match self.shape(token) {
             Ok(token) => token,
             Err(outcome) => {
                 Operation::refused_early("read_token", outcome);
@@ -233,7 +272,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
-        let token = match shape(token) {
+        let token = match self.shape(token) {
             Ok(token) => token,
             Err(outcome) => {
                 Operation::refused_early("read_token_row", outcome);
@@ -273,7 +312,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
     /// an unknown token from an expired one. It never changes anything.
     pub async fn inspect_token(&self, token: &str) -> Result<TokenStatus<S::UserId>> {
-        if !is_well_formed(token) {
+        if self.shape(Some(token)).is_err() {
             return Ok(TokenStatus::Malformed);
         }
         for key in self.stored_keys(token) {
@@ -320,7 +359,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
-        if let Err(outcome) = shape(Some(token)) {
+        if let Err(outcome) = self.shape(Some(token)) {
             Operation::refused_early("destroy_token", outcome);
             return Ok(false);
         }
@@ -368,6 +407,21 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 keys.digests(token).map(StoredKey::of_digest).collect::<Vec<_>>().into_iter(),
             ),
             _ => StoredKeys::One(self.mode.stored_key(token)),
+        }
+    }
+
+    /// The presented token, if it has the shape of one this strategy accepts; else why it cannot
+    /// be one. Checked once per call, before the store is asked.
+    fn shape<'t>(&self, token: Option<&'t str>) -> Result<&'t str, Outcome> {
+        let accepted = |token: &str| match self.mode {
+            // Plain rows hold the bare token itself.
+            StorageMode::Plain => is_well_formed(token),
+            StorageMode::Hashed => self.format.is_well_formed(token),
+        };
+        match token {
+            None => Err(Outcome::Missing),
+            Some(token) if !accepted(token) => Err(Outcome::Malformed),
+            Some(token) => Ok(token),
         }
     }
 
@@ -427,16 +481,6 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
     }
 }
 
-/// The presented token, if it has the shape of one; else why it cannot be one. Checked once per
-/// call, before the store is asked.
-fn shape(token: Option<&str>) -> Result<&str, Outcome> {
-    match token {
-        None => Err(Outcome::Missing),
-        Some(token) if !is_well_formed(token) => Err(Outcome::Malformed),
-        Some(token) => Ok(token),
-    }
-}
-
 /// A row (or user) found for a presented token, or why not.
 enum Lookup<T> {
     Found(T),
@@ -487,6 +531,7 @@ impl<S> std::fmt::Debug for DatabaseStrategy<S> {
         f.debug_struct("DatabaseStrategy")
             .field("lifetime", &self.lifetime)
             .field("mode", &self.mode)
+            .field("format", &self.format)
             .field("hash_keys", &self.hash_keys)
             .finish_non_exhaustive()
     }

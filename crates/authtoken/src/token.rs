@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::Error;
 
+pub use crate::token_format::{CHECKSUM_LEN, MAX_PREFIX_LEN, TokenFormat};
+
 /// Random bytes behind each token: 256 bits, beyond any guessing.
 pub const TOKEN_BYTES: usize = 32;
 
@@ -34,6 +36,11 @@ impl PlaintextToken {
         let mut bytes = [0u8; TOKEN_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
         Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Wraps minted token text.
+    pub(crate) fn from_secret(secret: String) -> Self {
+        Self(secret)
     }
 
     /// The token text, for the one place that hands it to its owner.

@@ -1,5 +1,6 @@
-//! The second process of the cache's chaos test: a cache over the test's PostgreSQL database
-//! whose revocation channel runs through a proxy this process controls. Commands on stdin, one
+//! The second process of the cache's chaos test: a cache over the test's database (PostgreSQL:
+//! LISTEN/NOTIFY; MySQL/MariaDB: the polled revocation log) whose revocation channel runs
+//! through a proxy this process controls; its reads go to the database directly. Commands on stdin, one
 //! answer line each on stdout:
 //!
 //! - `read TOKEN` → `ok USER START_µs HIT` or `none START_µs` (START: when the read began, µs
@@ -13,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use authtoken::DatabaseStrategy;
 use authtoken::cache::{CacheOptions, CachedStore};
 use authtoken_sea_orm::SeaOrmStore;
-use authtoken_sea_orm::revocations::PgRevocations;
+use authtoken_sea_orm::revocations::Revocations;
 use authtoken_tests::proxy::{FaultProxy, Mode};
 use authtoken_tests::sql::i64_users::{access_token, user};
 
@@ -27,7 +28,9 @@ async fn main() {
     let url = args.next().expect("the database URL");
     let bound_ms: u64 = args.next().expect("the bound in ms").parse().expect("a number");
     let server = url::Url::parse(&url).expect("a URL");
-    let upstream = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap_or(5432));
+    let default_port = if url.starts_with("postgres") { 5432 } else { 3306 };
+    let port = server.port().unwrap_or(default_port);
+    let upstream = format!("{}:{port}", server.host_str().unwrap());
     let proxy = FaultProxy::start(upstream).await;
     let db = sea_orm::Database::connect(&url).await.expect("the database");
     let listen_via = sea_orm::Database::connect(proxy.url_for(&url)).await.expect("the proxy");
@@ -36,7 +39,9 @@ async fn main() {
         ..CacheOptions::default()
     };
     let store = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), options);
-    let channel = PgRevocations::start(&listen_via, store.revocation_sink()).await.unwrap();
+    let channel = Revocations::start(&listen_via, store.revocation_sink(), "access_token")
+        .await
+        .expect("the revocation channel");
     let strategy =
         DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(3600))).expect("strategy");
     let mut out = std::io::stdout();
