@@ -86,6 +86,10 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
         self.writer.use_lifetime(lifetime);
         self.reader.use_lifetime(lifetime);
     }
+
+    fn columns(&self) -> authtoken::TokenColumns {
+        self.writer.columns()
+    }
 }
 
 impl<S: ListTokens> ListTokens for CrossNodeStore<S> {
@@ -113,6 +117,19 @@ impl<S: PurgeExpired> PurgeExpired for CrossNodeStore<S> {
 
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         self.reader.count_created_before(cutoff).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: std::num::NonZeroU32,
+    ) -> Result<u64> {
+        self.writer.delete_expired(now, cutoff, limit).await
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.reader.count_expired(now, cutoff).await
     }
 }
 

@@ -21,7 +21,13 @@ use authtoken_tests::sql::uuid_users::UuidUsers;
 use sea_orm::ConnectionTrait;
 
 mod memory_cached {
-    authtoken_tests::conformance_suite!(authtoken_tests::cached::memory_setup(), listing, purging);
+    authtoken_tests::conformance_suite!(
+        authtoken_tests::cached::memory_setup(),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
 }
 
 mod postgres_cached_uuid {

@@ -234,11 +234,7 @@ async fn purge_spares_a_row_refreshed_while_it_waited(b: &SqlBackend<UuidUsers>)
     let user = b.create_user(true).await;
     let now = chrono::Utc::now();
     let key = authtoken_tests::spec::foreign_token();
-    let row = AccessToken {
-        token: key.clone(),
-        user_id: *user.id(),
-        created_at: now - TimeDelta::hours(2),
-    };
+    let row = AccessToken::new(key.clone(), *user.id(), now - TimeDelta::hours(2));
     b.store().create(row, None).await.unwrap();
 
     let backend = b.db.conn.get_database_backend();

@@ -14,7 +14,7 @@ use authtoken_tests::logs::CapturedLogs;
 use chrono::TimeDelta;
 
 fn row(n: u32, clock: &ManualClock) -> AccessToken<u64> {
-    AccessToken { token: format!("token-{n}"), user_id: 1, created_at: clock.now() }
+    AccessToken::new(format!("token-{n}"), 1, clock.now())
 }
 
 /// Lets the spawned task run up to its next await on the paused clock.

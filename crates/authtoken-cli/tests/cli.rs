@@ -72,7 +72,7 @@ impl Fixture {
     async fn add_rows(&self, count: usize, age: TimeDelta) {
         for _ in 0..count {
             let token = authtoken_tests::spec::foreign_token();
-            let row = AccessToken { token, user_id: self.user, created_at: Utc::now() - age };
+            let row = AccessToken::new(token, self.user, Utc::now() - age);
             self.store().create(row, None).await.unwrap();
         }
     }
@@ -320,7 +320,7 @@ async fn the_local_time_zone_changes_nothing(f: &Fixture) {
 /// Tokens that start with `-` (one in 64 does) are tokens, not options, for `verify` and `revoke`.
 async fn hyphen_led_tokens_are_verified_and_revoked(f: &Fixture) {
     let token = format!("-{}", &authtoken_tests::spec::foreign_token()[1..]);
-    let row = AccessToken { token: token.clone(), user_id: f.user, created_at: Utc::now() };
+    let row = AccessToken::new(token.clone(), f.user, Utc::now());
     f.store().create(row, None).await.unwrap();
     let plain = |args: &[&str]| {
         let mut all = vec!["--storage", "plain", "--lifetime", "1h"];
@@ -387,7 +387,7 @@ async fn revoke_by_fingerprint(f: &Fixture) {
     let twin =
         |tail: &str| format!("AAAAAAAA{tail}{}", &authtoken_tests::spec::foreign_token()[9..]);
     for key in [twin("x"), twin("y")] {
-        let row = AccessToken { token: key, user_id: f.user, created_at: Utc::now() };
+        let row = AccessToken::new(key, f.user, Utc::now());
         f.store().create(row, None).await.unwrap();
     }
     assert_clean_error(

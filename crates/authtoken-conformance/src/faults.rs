@@ -100,6 +100,10 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
     fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
         self.inner.use_lifetime(lifetime);
     }
+
+    fn columns(&self) -> authtoken::TokenColumns {
+        self.inner.columns()
+    }
 }
 
 impl<S: ListTokens> ListTokens for FaultyStore<S> {
@@ -129,6 +133,23 @@ impl<S: PurgeExpired> PurgeExpired for FaultyStore<S> {
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         self.probe.enter()?;
         self.inner.count_created_before(cutoff).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        self.probe.enter()?;
+        let deleted = self.inner.delete_expired(now, cutoff, limit).await?;
+        self.probe.purge_batches.lock().unwrap().push((limit.get(), deleted));
+        Ok(deleted)
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.probe.enter()?;
+        self.inner.count_expired(now, cutoff).await
     }
 }
 

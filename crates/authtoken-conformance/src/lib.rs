@@ -141,6 +141,7 @@ macro_rules! conformance_suite {
             prefixed_token_with_a_wrong_checksum_is_refused_without_a_query,
             bare_tokens_still_work_under_a_prefixed_format,
             prefixed_format_in_plain_mode_is_a_config_error,
+            details_need_their_columns,
         }
         $( $crate::spec_group! { $group; $setup } )*
     };
@@ -166,11 +167,24 @@ macro_rules! spec_group {
             failing_store_fails_the_purge,
         }
     };
+    (details; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            own_lifetime_outlives_the_strategys,
+            own_short_lifetime_ends_first,
+            name_and_scopes_round_trip,
+            malformed_scopes_are_refused,
+        }
+    };
+    (details_purging; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            purge_honours_own_expiry,
+        }
+    };
     ($other:ident; $setup:expr) => {
         compile_error!(concat!(
             "unknown conformance group `",
             stringify!($other),
-            "`: the groups are `listing` and `purging`"
+            "`: the groups are `listing`, `purging`, `details` and `details_purging`"
         ));
     };
 }

@@ -8,6 +8,7 @@
 //! ([`ListTokens`](authtoken::ListTokens)) and `purging` ([`PurgeExpired`](authtoken::PurgeExpired))
 //! run where the store has the capability.
 
+mod details;
 mod failures;
 mod listing;
 mod purging;
@@ -27,6 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+pub use details::*;
 pub use failures::*;
 pub use listing::*;
 pub use purging::*;

@@ -13,7 +13,9 @@ mod memory_i64 {
     authtoken_conformance::conformance_suite!(
         async { Some(super::MemoryBackend::new(super::next_i64)) },
         listing,
-        purging
+        purging,
+        details,
+        details_purging
     );
 }
 
@@ -21,6 +23,8 @@ mod memory_uuid {
     authtoken_conformance::conformance_suite!(
         async { Some(super::MemoryBackend::new(uuid::Uuid::new_v4)) },
         listing,
-        purging
+        purging,
+        details,
+        details_purging
     );
 }

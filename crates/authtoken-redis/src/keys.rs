@@ -75,7 +75,7 @@ impl ValueFormat {
             }
             ValueFormat::UserIdOnly => (read_at, value),
         };
-        Some(AccessToken { token: stored_key.to_owned(), user_id: user.parse().ok()?, created_at })
+        Some(AccessToken::new(stored_key.to_owned(), user.parse().ok()?, created_at))
     }
 }
 

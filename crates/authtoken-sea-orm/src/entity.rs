@@ -191,11 +191,7 @@ macro_rules! access_token_entity {
             }
 
             fn into_access_token(model: Model) -> $crate::__private::AccessToken<$id> {
-                $crate::__private::AccessToken {
-                    token: model.token,
-                    user_id: model.user_id,
-                    created_at: model.created_at,
-                }
+                $crate::__private::AccessToken::new(model.token, model.user_id, model.created_at)
             }
 
             fn active_model(row: $crate::__private::AccessToken<$id>) -> ActiveModel {

@@ -25,6 +25,7 @@ pub mod cache;
 mod clock;
 mod error;
 mod hash_keys;
+mod issue;
 pub mod memory;
 pub mod observe;
 #[cfg(feature = "tokio")]
@@ -40,7 +41,11 @@ pub use auth_strategy::{AuthStrategy, WithUsers};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
-pub use store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
+pub use issue::IssueOptions;
+pub use store::{
+    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
+    TokenDetails,
+};
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode, TokenFormat};
 pub use user::{User, UserId, UserLoader};

@@ -9,7 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
+use crate::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns};
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
 /// A token store in a hash map behind a lock; clones share the same rows. `Debug` shows how many
@@ -104,6 +104,11 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
         rows.retain(|_, row| row.user_id != *owner);
         Ok((before - rows.len()) as u64)
     }
+
+    /// Every optional column: a row is kept as given.
+    fn columns(&self) -> TokenColumns {
+        TokenColumns::ALL
+    }
 }
 
 impl<Id: UserId> ListTokens for MemoryStore<Id> {
@@ -127,25 +132,59 @@ impl<Id: UserId> ListTokens for MemoryStore<Id> {
     }
 }
 
-impl<Id: UserId> PurgeExpired for MemoryStore<Id> {
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+impl<Id: UserId> MemoryStore<Id> {
+    /// Deletes the oldest (by creation) `limit` rows that `expired` picks.
+    fn delete_oldest(&self, limit: NonZeroU32, expired: impl Fn(&AccessToken<Id>) -> bool) -> u64 {
         let mut rows = self.write();
-        let mut expired: Vec<_> = rows
+        let mut gone: Vec<_> = rows
             .values()
-            .filter(|row| row.created_at < cutoff)
+            .filter(|row| expired(row))
             .map(|row| (row.created_at, row.token.clone()))
             .collect();
         // Oldest first, like the SQL stores' ORDER BY created_at.
-        expired.sort_unstable();
-        expired.truncate(limit.get() as usize);
-        for (_, token) in &expired {
+        gone.sort_unstable();
+        gone.truncate(limit.get() as usize);
+        for (_, token) in &gone {
             rows.remove(token);
         }
-        Ok(expired.len() as u64)
+        gone.len() as u64
+    }
+}
+
+/// Whether `row` has expired: by its own expiry if it has one, else by its creation.
+fn is_expired<Id>(row: &AccessToken<Id>, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> bool {
+    match row.details.expires_at {
+        Some(end) => end < now,
+        None => row.created_at < cutoff,
+    }
+}
+
+impl<Id: UserId> PurgeExpired for MemoryStore<Id> {
+    /// Rows with their own expiry are left to [`delete_expired`](Self::delete_expired).
+    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+        Ok(self.delete_oldest(limit, |row| {
+            row.details.expires_at.is_none() && row.created_at < cutoff
+        }))
     }
 
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        Ok(self.read().values().filter(|row| row.created_at < cutoff).count() as u64)
+        let rows = self.read();
+        let expired =
+            rows.values().filter(|r| r.details.expires_at.is_none() && r.created_at < cutoff);
+        Ok(expired.count() as u64)
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        Ok(self.delete_oldest(limit, |row| is_expired(row, now, cutoff)))
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        Ok(self.read().values().filter(|row| is_expired(row, now, cutoff)).count() as u64)
     }
 }
 

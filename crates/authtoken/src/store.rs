@@ -23,8 +23,61 @@ pub struct AccessToken<Id> {
     pub token: String,
     /// The owner.
     pub user_id: Id,
-    /// When the token was issued, in UTC. A token expires `lifetime` after this.
+    /// When the token was issued, in UTC. Unless the row carries its own
+    /// [`expires_at`](TokenDetails::expires_at), a token expires `lifetime` after this.
     pub created_at: DateTime<Utc>,
+    /// What the optional columns hold (API tokens): empty for a table without them.
+    pub details: TokenDetails,
+}
+
+impl<Id> AccessToken<Id> {
+    /// A row with no details (what a three-column table holds).
+    ///
+    /// ```
+    /// use authtoken::AccessToken;
+    /// let row = AccessToken::new("key".to_owned(), 42u64, chrono::Utc::now());
+    /// assert!(row.details.name.is_none());
+    /// ```
+    pub fn new(token: String, user_id: Id, created_at: DateTime<Utc>) -> Self {
+        Self { token, user_id, created_at, details: TokenDetails::default() }
+    }
+}
+
+/// The optional columns of a token row: per-token expiry, a name, scopes, the last use. A store
+/// says which it keeps with [`AccessTokenStore::columns`]; the default table keeps none, so it
+/// stays the three columns fastapi-users shares.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenDetails {
+    /// When this token stops working, whatever the strategy's lifetime: a 90-day CI token beside
+    /// one-hour sessions. `None`: the strategy's lifetime applies.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A name its owner gave it ("CI deploy").
+    pub name: Option<String>,
+    /// What it may do (Sanctum's abilities); empty: no scopes recorded.
+    pub scopes: Vec<String>,
+    /// When it was last used, written at most once per interval.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// Which optional columns a store keeps ([`AccessTokenStore::columns`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenColumns {
+    /// `expires_at`: per-token expiry.
+    pub expires_at: bool,
+    /// `name`.
+    pub name: bool,
+    /// `scopes`.
+    pub scopes: bool,
+    /// `last_used_at`.
+    pub last_used_at: bool,
+}
+
+impl TokenColumns {
+    /// Every optional column.
+    pub const ALL: Self = Self { expires_at: true, name: true, scopes: true, last_used_at: true };
+    /// None: the three-column table.
+    pub const NONE: Self =
+        Self { expires_at: false, name: false, scopes: false, last_used_at: false };
 }
 
 impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
@@ -34,6 +87,7 @@ impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
             .field("token", &format_args!("{}…", self.token.get(..6).unwrap_or("")))
             .field("user_id", &self.user_id)
             .field("created_at", &self.created_at)
+            .field("details", &self.details)
             .finish()
     }
 }
@@ -88,6 +142,12 @@ pub trait AccessTokenStore: Send + Sync {
         let _ = mode;
     }
 
+    /// The optional columns this store keeps (default: none). The strategy refuses to issue a
+    /// token whose details the store would drop, rather than lose them silently.
+    fn columns(&self) -> TokenColumns {
+        TokenColumns::NONE
+    }
+
     /// Told the strategy's token lifetime (`None`: tokens never expire) when the strategy is
     /// built. A store that keeps no creation time derives one here (the Redis store in
     /// fastapi-users' format: from the key's remaining TTL, so that a cache in front stops
@@ -134,6 +194,32 @@ pub trait PurgeExpired: AccessTokenStore {
         &self,
         cutoff: DateTime<Utc>,
     ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Deletes at most `limit` expired rows: those with their own `expires_at` before `now`, and
+    /// those without one created strictly before `cutoff`. A store without the `expires_at`
+    /// column has only the second kind: the default is
+    /// [`delete_created_before`](Self::delete_created_before). A store that keeps the column
+    /// overrides both, and its `delete_created_before` must leave rows with their own expiry
+    /// alone (a 90-day token created before the cutoff is still live).
+    fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let _ = now;
+        self.delete_created_before(cutoff, limit)
+    }
+
+    /// How many rows [`delete_expired`](Self::delete_expired) would delete.
+    fn count_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+    ) -> impl Future<Output = Result<u64>> + Send {
+        let _ = now;
+        self.count_created_before(cutoff)
+    }
 }
 
 /// A token's row with its owner joined in: `None` for the owner when the user no longer exists.

@@ -6,8 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
+use crate::issue::IssueOptions;
 use crate::observe::{Operation, Outcome};
-use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired};
+use crate::store::{
+    AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired, TokenDetails,
+};
 use crate::token::{PlaintextToken, StorageMode, StoredKey, TokenFormat, is_well_formed};
 use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
 
@@ -80,23 +83,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth
     /// ("forever" is spelled `None`); so is one over [`MAX_LIFETIME`].
     pub fn new(mut store: S, lifetime: Option<Duration>) -> Result<Self> {
-        let lifetime = match lifetime {
-            None => None,
-            Some(d) if d.is_zero() => {
-                return Err(Error::Config(
-                    "token lifetime must be positive; use None for tokens that never expire",
-                ));
-            }
-            Some(d) if d > MAX_LIFETIME => {
-                return Err(Error::Config(
-                    "token lifetime is over 1000 years; use None for tokens that never expire",
-                ));
-            }
-            Some(d) => Some(
-                TimeDelta::from_std(d)
-                    .map_err(|_| Error::Config("token lifetime is too large to represent"))?,
-            ),
-        };
+        let lifetime = lifetime.map(checked_lifetime).transpose()?;
         store.use_storage_mode(StorageMode::default());
         store.use_lifetime(lifetime);
         Ok(Self {
@@ -186,19 +173,95 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Issues a new token for `user`: stores its row and returns the plaintext, once.
     pub async fn write_token<U: User<Id = S::UserId>>(&self, user: &U) -> Result<PlaintextToken> {
+        self.issue_token(user, &IssueOptions::default()).await
+    }
+
+    /// Issues a token with [`IssueOptions`]: its own lifetime, a name, scopes (an API token for
+    /// a script, beside login sessions). Each option needs its column in the store
+    /// ([`AccessTokenStore::columns`]); asking for one the store would drop is an
+    /// [`Error::Config`], never a silently plainer token.
+    ///
+    /// ```
+    /// # async fn run() -> authtoken::Result<()> {
+    /// use std::time::Duration;
+    /// use authtoken::memory::MemoryStore;
+    /// use authtoken::{DatabaseStrategy, IssueOptions, User};
+    ///
+    /// struct Bot { id: u64 }
+    /// impl User for Bot {
+    ///     type Id = u64;
+    ///     fn id(&self) -> &u64 { &self.id }
+    /// }
+    ///
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(3600)))?;
+    /// let alice = Bot { id: 1 };
+    /// let options = IssueOptions::new().name("CI").scopes(["deploy"]).lifetime(Duration::from_secs(90 * 86400));
+    /// let token = strategy.issue_token(&alice, &options).await?;
+    /// let row = strategy.read_token_row(Some(token.expose_secret())).await?.unwrap();
+    /// assert_eq!(row.details.name.as_deref(), Some("CI"));
+    /// assert_eq!(row.details.scopes, ["deploy"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn issue_token<U: User<Id = S::UserId>>(
+        &self,
+        user: &U,
+        options: &IssueOptions,
+    ) -> Result<PlaintextToken> {
         let op = Operation::start::<S>("write_token");
         op.user(user.id());
         self.check_format()?;
+        let details = self.details_for(options)?;
         let token = self.format.mint()?;
         let key = self.new_key(token.expose_secret());
         op.key(key.as_str(), self.mode == StorageMode::Hashed);
         let created_at = self.now();
-        let row =
-            AccessToken { token: key.as_str().to_owned(), user_id: user.id().clone(), created_at };
-        let stored =
-            op.run(self.store.create(row, self.expires_at(created_at)), |_| Outcome::Issued);
+        let mut row = AccessToken::new(key.as_str().to_owned(), user.id().clone(), created_at);
+        let expires_at = match options.lifetime {
+            Some(lifetime) => Some(
+                created_at
+                    .checked_add_signed(checked_lifetime(lifetime)?)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            ),
+            None => self.expires_at(created_at),
+        };
+        row.details = details;
+        // Only a token of its own lifetime records its expiry: a plain login follows the
+        // strategy's lifetime, as it always has (change the lifetime, and sessions follow).
+        if options.lifetime.is_some() {
+            row.details.expires_at = expires_at;
+        }
+        let stored = op.run(self.store.create(row, expires_at), |_| Outcome::Issued);
         stored.await?;
         Ok(token)
+    }
+
+    /// The details a row gets for `options`, or why the store cannot keep them.
+    fn details_for(&self, options: &IssueOptions) -> Result<TokenDetails> {
+        let columns = self.store.columns();
+        let missing = [
+            (options.lifetime.is_some() && !columns.expires_at, "expires_at"),
+            (options.name.is_some() && !columns.name, "name"),
+            (!options.scopes.is_empty() && !columns.scopes, "scopes"),
+        ];
+        if let Some((_, column)) = missing.iter().find(|(missing, _)| *missing) {
+            return Err(Error::Config(match *column {
+                "expires_at" => {
+                    "a token of its own lifetime needs the token table's `expires_at` column"
+                }
+                "name" => "a named token needs the token table's `name` column",
+                _ => "a scoped token needs the token table's `scopes` column",
+            }));
+        }
+        if !options.scopes_are_valid() {
+            return Err(Error::Config(
+                "a scope is 1 to 128 printable ASCII characters without spaces, commas, quotes or backslashes",
+            ));
+        }
+        Ok(TokenDetails {
+            name: options.name.clone(),
+            scopes: options.scopes.clone(),
+            ..TokenDetails::default()
+        })
     }
 
     /// The user `token` authenticates, or `None`: for no token, a malformed one (without touching
@@ -304,9 +367,14 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         Ok(Lookup::Refused(Outcome::Unknown))
     }
 
-    /// Whether a row is within its lifetime now.
-    fn is_live(&self, row: &AccessToken<S::UserId>) -> bool {
-        self.not_before().is_none_or(|oldest| row.created_at >= oldest)
+    /// Whether `row` is within its lifetime now: its own `expires_at` if it carries one, else
+    /// the strategy's lifetime from its creation.
+    pub fn is_live(&self, row: &AccessToken<S::UserId>) -> bool {
+        match row.details.expires_at {
+            // A row's own expiry overrides the strategy's lifetime (a 90-day API token).
+            Some(end) => self.now() <= end,
+            None => self.not_before().is_none_or(|oldest| row.created_at >= oldest),
+        }
     }
 
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
@@ -326,7 +394,14 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         Ok(TokenStatus::Unknown)
     }
 
-    /// When a token created at `created_at` expires; `None` if tokens never expire.
+    /// When `row` expires: its own `expires_at` if it carries one, else its creation plus the
+    /// strategy's lifetime; `None` if it never expires.
+    pub fn row_expires_at(&self, row: &AccessToken<S::UserId>) -> Option<DateTime<Utc>> {
+        row.details.expires_at.or_else(|| self.expires_at(row.created_at))
+    }
+
+    /// When a token created at `created_at` with the strategy's lifetime expires; `None` if
+    /// tokens never expire.
     pub fn expires_at(&self, created_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // Checked: a row from another writer may carry any time; past the calendar's end the
         // token simply never expires within it.
@@ -436,9 +511,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         }
     }
 
-    // Whole microseconds: PostgreSQL and MySQL keep no finer, and a boundary computed from a
-    // finer `now` would disagree with the stored creation time by the truncated nanoseconds.
-    fn now(&self) -> DateTime<Utc> {
+    /// Now on the strategy's clock, in whole microseconds: PostgreSQL and MySQL keep no finer,
+    /// and a boundary computed from a finer `now` would disagree with a stored time by the
+    /// truncated nanoseconds.
+    pub fn now(&self) -> DateTime<Utc> {
         self.clock.now().trunc_subsecs(6)
     }
 }
@@ -459,14 +535,17 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         batch_size: NonZeroU32,
         mut on_batch: impl FnMut(u64) + Send,
     ) -> Result<u64> {
-        let Some(cutoff) = self.not_before() else {
+        // Rows with their own expiry expire even when the strategy's tokens never do.
+        if self.lifetime.is_none() && !self.store.columns().expires_at {
             return Ok(0);
-        };
+        }
+        let cutoff = self.not_before().unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let now = self.now();
         let op = Operation::start::<S>("purge_expired");
         let work = async {
             let mut total = 0;
             loop {
-                let deleted = self.store.delete_created_before(cutoff, batch_size).await?;
+                let deleted = self.store.delete_expired(now, cutoff, batch_size).await?;
                 total += deleted;
                 on_batch(deleted);
                 tracing::debug!(deleted, total, "purged a batch of expired access tokens");
@@ -479,6 +558,23 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         op.deleted(total);
         Ok(total)
     }
+}
+
+/// A lifetime as a `TimeDelta`: positive ("forever" is spelled `None`) and at most
+/// [`MAX_LIFETIME`].
+fn checked_lifetime(lifetime: Duration) -> Result<TimeDelta> {
+    if lifetime.is_zero() {
+        return Err(Error::Config(
+            "token lifetime must be positive; use None for tokens that never expire",
+        ));
+    }
+    if lifetime > MAX_LIFETIME {
+        return Err(Error::Config(
+            "token lifetime is over 1000 years; use None for tokens that never expire",
+        ));
+    }
+    TimeDelta::from_std(lifetime)
+        .map_err(|_| Error::Config("token lifetime is too large to represent"))
 }
 
 /// A row (or user) found for a presented token, or why not.

@@ -57,7 +57,7 @@ fn noon() -> DateTime<Utc> {
 }
 
 fn row<S: UserSchema>(user: &S::User, created_at: DateTime<Utc>) -> AccessToken<S::Id> {
-    AccessToken { token: foreign_token(), user_id: user.id().clone(), created_at }
+    AccessToken::new(foreign_token(), user.id().clone(), created_at)
 }
 
 /// The foreign key cascades: deleting a user deletes its tokens, and only its tokens.

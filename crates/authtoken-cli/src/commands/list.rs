@@ -10,15 +10,14 @@ pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Resu
     let id = context.user_id(user)?;
     let strategy = &context.strategy;
     let rows = strategy.store().list_of_user(&id).await?;
-    let oldest_live = strategy.not_before();
     println!("{:<10} {:<21} {:<21} STATUS", "TOKEN", "CREATED", "EXPIRES");
     for row in &rows {
-        let live = oldest_live.is_none_or(|oldest| row.created_at >= oldest);
+        let live = strategy.is_live(row);
         println!(
             "{:<10} {:<21} {:<21} {}",
             format!("{}…", fingerprint(&row.token, context.mode)),
             when(row.created_at),
-            expiry(strategy.expires_at(row.created_at)),
+            expiry(strategy.row_expires_at(row)),
             if live { "live" } else { "expired" },
         );
     }

@@ -21,7 +21,7 @@ pub async fn purge<S: CliStore + PurgeExpired>(
     let cutoff = strategy
         .not_before()
         .ok_or_else(|| anyhow!("purge needs --lifetime: without one, no token ever expires"))?;
-    let expired = strategy.store().count_created_before(cutoff).await?;
+    let expired = strategy.store().count_expired(strategy.now(), cutoff).await?;
     if dry_run {
         println!("{expired} expired token(s) created before {} would be purged", when(cutoff));
         return Ok(Outcome::Done);

@@ -10,7 +10,7 @@ pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
     let strategy = &context.strategy;
     Ok(match strategy.inspect_token(token).await? {
         TokenStatus::Valid(row) => {
-            let expires = expiry(strategy.expires_at(row.created_at));
+            let expires = expiry(strategy.row_expires_at(&row));
             println!(
                 "valid: user {}, created {}, expires {expires}",
                 row.user_id,
@@ -19,7 +19,7 @@ pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
             Outcome::Done
         }
         TokenStatus::Expired(row) => {
-            let expired = expiry(strategy.expires_at(row.created_at));
+            let expired = expiry(strategy.row_expires_at(&row));
             println!(
                 "invalid: expired at {expired} (user {}, created {})",
                 row.user_id,

@@ -18,15 +18,12 @@ where
     let at = start_time();
     let mut expected = Vec::new();
     for minutes in [30, 10, 20] {
-        let row = AccessToken {
-            token: foreign_token(),
-            user_id: alice.id().clone(),
-            created_at: at + TimeDelta::minutes(minutes),
-        };
+        let row =
+            AccessToken::new(foreign_token(), alice.id().clone(), at + TimeDelta::minutes(minutes));
         store.create(row.clone(), None).await.unwrap();
         expected.push(row);
     }
-    let other = AccessToken { token: foreign_token(), user_id: bob.id().clone(), created_at: at };
+    let other = AccessToken::new(foreign_token(), bob.id().clone(), at);
     store.create(other, None).await.unwrap();
     expected.sort_by_key(|row| row.created_at);
     assert_eq!(store.list_of_user(alice.id()).await.unwrap(), expected);
@@ -60,11 +57,7 @@ where
     let mut keys = Vec::new();
     for key in ["ab_cd", "abXcd", "ab-cd", "AB_cd", "zz"] {
         let token = format!("{key}{}", &foreign_token()[key.len()..]);
-        let row = AccessToken {
-            token: token.clone(),
-            user_id: user.id().clone(),
-            created_at: start_time(),
-        };
+        let row = AccessToken::new(token.clone(), user.id().clone(), start_time());
         store.create(row, None).await.unwrap();
         keys.push(token);
     }

@@ -56,7 +56,8 @@ where
     assert!(reader(b, &h, &live).await.is_some());
 }
 
-/// With no lifetime nothing expires, so purge deletes nothing and asks the store nothing.
+/// With no lifetime nothing expires, so purge deletes nothing, and asks the store nothing
+/// unless rows may carry their own expiry (the `expires_at` column).
 pub async fn purge_without_lifetime_deletes_nothing<B: Backend>(b: &B)
 where
     B::Store: PurgeExpired,
@@ -67,7 +68,9 @@ where
     h.clock.advance(TimeDelta::days(3650));
     let calls = h.probe.calls();
     assert_eq!(h.strategy.purge_expired(NonZeroU32::new(100).unwrap()).await.unwrap(), 0);
-    assert_eq!(h.probe.calls(), calls);
+    if !authtoken::AccessTokenStore::columns(h.strategy.store()).expires_at {
+        assert_eq!(h.probe.calls(), calls);
+    }
     assert!(row_of(&h, &token).await.is_some());
 }
 

@@ -40,8 +40,7 @@ pub async fn plain_mode_reads_a_token_written_by_another_program<B: Backend>(b: 
     let plain = harness(b, Some(LIFETIME), StorageMode::Plain);
     let user = b.create_user(true).await;
     let token = foreign_token();
-    let row =
-        AccessToken { token: token.clone(), user_id: user.id().clone(), created_at: start_time() };
+    let row = AccessToken::new(token.clone(), user.id().clone(), start_time());
     plain.strategy.store().create(row, None).await.unwrap();
     assert_eq!(reader(b, &plain, &token).await.as_ref(), Some(user.id()));
     assert_eq!(reader(b, &hashed(b), &token).await, None);
@@ -54,11 +53,7 @@ pub async fn store_rejects_a_duplicate_token<B: Backend>(b: &B) {
     let alice = b.create_user(true).await;
     let bob = b.create_user(true).await;
     let token = foreign_token();
-    let row = |user: &B::User| AccessToken {
-        token: token.clone(),
-        user_id: user.id().clone(),
-        created_at: start_time(),
-    };
+    let row = |user: &B::User| AccessToken::new(token.clone(), user.id().clone(), start_time());
     store.create(row(&alice), None).await.unwrap();
     let again = store.create(row(&bob), None).await;
     assert!(matches!(again, Err(Error::DuplicateToken)), "{again:?}");
@@ -72,7 +67,7 @@ pub async fn store_get_respects_not_before<B: Backend>(b: &B) {
     let user = b.create_user(true).await;
     let token = foreign_token();
     let at = start_time();
-    let row = AccessToken { token: token.clone(), user_id: user.id().clone(), created_at: at };
+    let row = AccessToken::new(token.clone(), user.id().clone(), at);
     store.create(row.clone(), None).await.unwrap();
     assert_eq!(store.get(&token, None).await.unwrap(), Some(row.clone()));
     assert_eq!(store.get(&token, Some(at)).await.unwrap(), Some(row));
@@ -116,7 +111,7 @@ pub async fn store_create_with_an_expiry_keeps_the_row<B: Backend>(b: &B) {
     let user = b.create_user(true).await;
     let token = foreign_token();
     let at = start_time();
-    let row = AccessToken { token: token.clone(), user_id: user.id().clone(), created_at: at };
+    let row = AccessToken::new(token.clone(), user.id().clone(), at);
     store.create(row.clone(), Some(at + TimeDelta::hours(1))).await.unwrap();
     assert_eq!(store.get(&token, Some(at)).await.unwrap(), Some(row));
     assert!(store.delete(&token, user.id()).await.unwrap());
@@ -180,8 +175,7 @@ pub async fn keyed_hash_refuses_rows_planted_without_the_key<B: Backend>(b: &B) 
     let victim = b.create_user(true).await;
     let chosen = foreign_token();
     for key in [sha256_base64url(&chosen), chosen.clone()] {
-        let row =
-            AccessToken { token: key, user_id: victim.id().clone(), created_at: start_time() };
+        let row = AccessToken::new(key, victim.id().clone(), start_time());
         h.strategy.store().create(row, None).await.unwrap();
     }
     assert_eq!(reader(b, &h, &chosen).await, None);

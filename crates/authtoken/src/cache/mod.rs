@@ -344,6 +344,10 @@ where
     fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
         self.inner.use_lifetime(lifetime);
     }
+
+    fn columns(&self) -> crate::store::TokenColumns {
+        self.inner.columns()
+    }
 }
 
 impl<S, U> AccessTokenUserStore<U> for CachedStore<S>
@@ -408,5 +412,18 @@ where
 
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         self.inner.count_created_before(cutoff).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: std::num::NonZeroU32,
+    ) -> Result<u64> {
+        self.inner.delete_expired(now, cutoff, limit).await
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.inner.count_expired(now, cutoff).await
     }
 }

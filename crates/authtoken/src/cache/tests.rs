@@ -8,7 +8,7 @@ use super::*;
 use crate::memory::MemoryStore;
 
 fn row(key: &str, user: u64) -> AccessToken<u64> {
-    AccessToken { token: key.to_owned(), user_id: user, created_at: Utc::now() }
+    AccessToken::new(key.to_owned(), user, Utc::now())
 }
 
 fn options() -> CacheOptions {

@@ -1,0 +1,123 @@
+//! Tokens with details (API tokens): their own lifetime, a name, scopes. The group `details`
+//! runs on stores that keep every optional column ([`TokenColumns::ALL`]); `details_purging` on
+//! those that also purge. Every store runs [`details_need_their_columns`].
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use authtoken::{Error, IssueOptions, PurgeExpired, TokenColumns, TokenStatus, User};
+use chrono::TimeDelta;
+
+use super::{hashed, login, reader, row_of};
+use crate::Backend;
+
+const NINETY_DAYS: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// A 90-day token outlives the strategy's one-hour lifetime, and dies at its own end.
+pub async fn own_lifetime_outlives_the_strategys<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().lifetime(NINETY_DAYS);
+    let long = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let session = login::<B, _>(&h, &user).await;
+    h.clock.advance(TimeDelta::hours(2));
+    assert_eq!(reader(b, &h, &session).await, None, "the session outlived the strategy's lifetime");
+    assert_eq!(reader(b, &h, &long).await.as_ref(), Some(user.id()), "the 90-day token died early");
+    h.clock.advance(TimeDelta::days(90) - TimeDelta::hours(2));
+    assert_eq!(reader(b, &h, &long).await.as_ref(), Some(user.id()), "alive at its last instant");
+    h.clock.advance(TimeDelta::seconds(1));
+    assert_eq!(reader(b, &h, &long).await, None, "alive past its own expiry");
+    let status = h.strategy.inspect_token(&long).await.unwrap();
+    assert!(matches!(status, TokenStatus::Expired(_)), "inspect: {status:?}");
+}
+
+/// A one-minute token dies after a minute, while the strategy's tokens live an hour.
+pub async fn own_short_lifetime_ends_first<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().lifetime(Duration::from_secs(60));
+    let short = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let session = login::<B, _>(&h, &user).await;
+    h.clock.advance(TimeDelta::seconds(61));
+    assert_eq!(reader(b, &h, &short).await, None);
+    assert_eq!(reader(b, &h, &session).await.as_ref(), Some(user.id()));
+    let row = row_of(&h, &short).await.expect("the row stays until purged");
+    assert_eq!(h.strategy.row_expires_at(&row), Some(row.created_at + TimeDelta::seconds(60)));
+}
+
+/// A name and scopes come back with the row, as issued.
+pub async fn name_and_scopes_round_trip<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().name("CI deploy — prod").scopes(["deploy:prod", "read"]);
+    let token = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let row = h.strategy.read_token_row(Some(&token)).await.unwrap().expect("the row");
+    assert_eq!(row.details.name.as_deref(), Some("CI deploy — prod"));
+    assert_eq!(row.details.scopes, ["deploy:prod", "read"]);
+    assert!(row.details.last_used_at.is_none(), "never used yet");
+    let plain = login::<B, _>(&h, &user).await;
+    let row = h.strategy.read_token_row(Some(&plain)).await.unwrap().expect("the row");
+    assert!(row.details.name.is_none() && row.details.scopes.is_empty());
+}
+
+/// Malformed scopes are a configuration error, and nothing is stored.
+pub async fn malformed_scopes_are_refused<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    for bad in ["", "two words", "a,b", "quo\"te"] {
+        let issued = h.strategy.issue_token(&user, &IssueOptions::new().scopes([bad])).await;
+        assert!(matches!(issued, Err(Error::Config(_))), "{bad:?}: {issued:?}");
+    }
+    assert_eq!(h.probe.calls(), 0, "a refused token reached the store");
+}
+
+/// A store without the columns refuses details rather than dropping them; one with them takes
+/// them. Runs on every store.
+pub async fn details_need_their_columns<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let columns = authtoken::AccessTokenStore::columns(h.strategy.store());
+    let cases = [
+        (IssueOptions::new().lifetime(NINETY_DAYS), columns.expires_at),
+        (IssueOptions::new().name("n"), columns.name),
+        (IssueOptions::new().scopes(["s"]), columns.scopes),
+    ];
+    for (options, kept) in cases {
+        let issued = h.strategy.issue_token(&user, &options).await;
+        match kept {
+            true => assert!(issued.is_ok(), "{options:?}: {issued:?}"),
+            false => assert!(matches!(issued, Err(Error::Config(_))), "{options:?}: {issued:?}"),
+        }
+    }
+    assert!(h.strategy.issue_token(&user, &IssueOptions::new()).await.is_ok());
+    if columns == TokenColumns::NONE {
+        assert_eq!(h.probe.calls(), 1, "only the plain login reached the store");
+    }
+}
+
+/// Purge goes by each row's own expiry where it has one: a 90-day token created before the
+/// cutoff stays, a one-minute one goes a minute on, even with no strategy lifetime.
+pub async fn purge_honours_own_expiry<B: Backend>(b: &B)
+where
+    B::Store: PurgeExpired,
+{
+    let h = hashed(b);
+    let user = b.create_user(true).await;
+    let long =
+        h.strategy.issue_token(&user, &IssueOptions::new().lifetime(NINETY_DAYS)).await.unwrap();
+    let short = h
+        .strategy
+        .issue_token(&user, &IssueOptions::new().lifetime(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let session = login::<B, _>(&h, &user).await;
+    h.clock.advance(TimeDelta::hours(2));
+    let batch = NonZeroU32::new(10).unwrap();
+    let now = h.strategy.now();
+    let cutoff = h.strategy.not_before().unwrap();
+    assert_eq!(h.strategy.store().count_expired(now, cutoff).await.unwrap(), 2);
+    assert_eq!(h.strategy.purge_expired(batch).await.unwrap(), 2, "the session and the short one");
+    assert!(row_of(&h, long.expose_secret()).await.is_some(), "a live 90-day token was purged");
+    assert!(row_of(&h, short.expose_secret()).await.is_none());
+    assert!(row_of(&h, &session).await.is_none());
+}
