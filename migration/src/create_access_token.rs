@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+use crate::token_details::{detail_columns, expires_at_index};
+
 /// The type of the user table's primary key, which `user_id` must match exactly (MySQL refuses a
 /// foreign key from a `BIGINT` to an `INT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,7 @@ pub struct CreateAccessTokenTable {
     user_table: String,
     user_key: String,
     user_id_type: UserIdType,
+    details: bool,
 }
 
 impl CreateAccessTokenTable {
@@ -53,7 +56,17 @@ impl CreateAccessTokenTable {
             user_table: user_table.to_owned(),
             user_key: user_key.to_owned(),
             user_id_type,
+            details: false,
         }
+    }
+
+    /// Adds the API-token columns (`expires_at`, `name`, `scopes`, `last_used_at`, all nullable)
+    /// and an index on `expires_at`; without it the table is the three columns a table shared
+    /// with fastapi-users must be. An existing table gets them with
+    /// [`AddTokenDetails`](crate::AddTokenDetails).
+    pub fn with_details(mut self) -> Self {
+        self.details = true;
+        self
     }
 
     /// Names the token table (e.g. `accesstoken`, fastapi-users' name).
@@ -125,23 +138,28 @@ impl MigrationTrait for CreateAccessTokenTable {
         let backend = manager.get_database_backend();
         let table = Alias::new(&self.token_table);
         let name = &self.token_table;
-        manager
-            .create_table(
-                Table::create()
-                    .table(table.clone())
-                    .col(token_column(backend))
-                    .col(self.user_id_column())
-                    .col(created_at_column(backend))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name(format!("fk_{name}_user_id"))
-                            .from(table.clone(), "user_id")
-                            .to(Alias::new(&self.user_table), Alias::new(&self.user_key))
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
-                    .take(),
+        let mut create = Table::create()
+            .table(table.clone())
+            .col(token_column(backend))
+            .col(self.user_id_column())
+            .col(created_at_column(backend))
+            .foreign_key(
+                ForeignKey::create()
+                    .name(format!("fk_{name}_user_id"))
+                    .from(table.clone(), "user_id")
+                    .to(Alias::new(&self.user_table), Alias::new(&self.user_key))
+                    .on_delete(ForeignKeyAction::Cascade),
             )
-            .await?;
+            .take();
+        if self.details {
+            for column in detail_columns(backend) {
+                create.col(column);
+            }
+        }
+        manager.create_table(create).await?;
+        if self.details {
+            manager.create_index(expires_at_index(name)).await?;
+        }
         for column in ["user_id", "created_at"] {
             let index = Index::create()
                 .name(self.index_name(column))

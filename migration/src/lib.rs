@@ -10,10 +10,12 @@ pub mod demo;
 mod identifiers;
 mod revocation_log;
 mod revocation_trigger;
+mod token_details;
 
 pub use create_access_token::{CreateAccessTokenTable, UserIdType};
 pub use revocation_log::{CreateRevocationLog, revocation_log_table};
 pub use revocation_trigger::{CreateRevocationTrigger, DEFAULT_REVOCATION_CHANNEL};
+pub use token_details::AddTokenDetails;
 
 /// The embedded database used when `DATABASE_URL` is unset: a SQLite file in the working
 /// directory, created on first use.

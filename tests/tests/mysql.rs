@@ -46,3 +46,15 @@ mod mysql_i64_far_time_zone {
         authtoken_tests::Backend::cleanup(b).await;
     }
 }
+
+/// API tokens: the details columns added to an existing table, every group.
+mod mysql_details {
+    use super::*;
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup_with_details(Engine::MySql),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}

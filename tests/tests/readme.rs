@@ -245,6 +245,32 @@ async fn redis_cache_section() -> Result {
     Ok(())
 }
 
+/// A user keyed by UUID, as `access_token::Entity`'s default id.
+struct UuidUser(uuid::Uuid);
+
+impl authtoken::User for UuidUser {
+    type Id = uuid::Uuid;
+
+    fn id(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
+// README: "API tokens".
+#[rustfmt::skip]
+async fn api_tokens_section(db: DatabaseConnection, user: UuidUser) -> Result {
+    use std::time::Duration;
+    use authtoken::{DatabaseStrategy, IssueOptions};
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+
+    let store = SeaOrmStore::<access_token::Entity>::new(db).detect_details().await?;   // or .with_details()
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;          // sessions: 1 hour
+    let options = IssueOptions::new().name("CI deploy").scopes(["deploy", "read"]).lifetime(Duration::from_secs(90 * 24 * 3600));
+    let token = strategy.issue_token(&user, &options).await?;                                  // this one: 90 days
+    let row = strategy.read_token_row(Some(token.expose_secret())).await?;                     // its name and scopes
+    Ok(())
+}
+
 // README: "Prefixed, checksummed tokens".
 #[rustfmt::skip]
 fn token_format_section(store: authtoken::memory::MemoryStore<u64>) -> Result {

@@ -21,3 +21,15 @@ mod sqlite_i64 {
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Sqlite, None));
 }
+
+/// API tokens: the details columns added to an existing table, every group.
+mod sqlite_details {
+    use super::*;
+    authtoken_tests::conformance_suite!(
+        SqlBackend::<I64Users>::setup_with_details(Engine::Sqlite),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}

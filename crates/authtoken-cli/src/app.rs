@@ -37,6 +37,8 @@ pub struct Context<S: CliStore> {
     pub mode: StorageMode,
     /// `--user-id-type`, for messages.
     pub id_type: UserIdType,
+    /// Whether `--lifetime` was given: without it only rows with their own expiry can be judged.
+    pub lifetime_known: bool,
 }
 
 /// The id types' requirements: parsed from the command line, printed back.
@@ -55,7 +57,8 @@ impl<S: CliStore> Context<S> {
         if let Some(prefix) = &options.token_prefix {
             strategy = strategy.with_token_format(authtoken::TokenFormat::prefixed(prefix)?)?;
         }
-        Ok(Self { strategy, mode, id_type: options.user_id_type })
+        let lifetime_known = options.lifetime.is_some();
+        Ok(Self { strategy, mode, id_type: options.user_id_type, lifetime_known })
     }
 
     /// Parses a user id given on the command line.
@@ -97,7 +100,7 @@ where
     E: AccessTokenEntity<UserId: CliUserId>,
 {
     let lifetime = lifetime_for(&command, options.lifetime)?;
-    let store = SeaOrmStore::<E>::new(db).with_table(&options.table);
+    let store = SeaOrmStore::<E>::new(db).with_table(&options.table).detect_details().await?;
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
     let context = Context::new(store, lifetime, options)?;
@@ -138,7 +141,6 @@ where
 /// `none`): assuming "never expires" would report expired tokens as valid.
 fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result<Lifetime> {
     let name = match command {
-        Command::Verify { .. } => "verify",
         Command::List { .. } => "list",
         Command::Purge { .. } => "purge",
         _ => return Ok(lifetime.flatten()),
@@ -154,7 +156,16 @@ fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result
 /// Runs one command against any store the CLI can drive.
 async fn dispatch<S: CliStore>(context: &Context<S>, command: Command) -> anyhow::Result<Outcome> {
     match command {
-        Command::Issue { user } => commands::issue(context, &user).await,
+        Command::Issue { user, name, scopes, expires_in } => {
+            let mut options = authtoken::IssueOptions::new().scopes(scopes);
+            if let Some(name) = name {
+                options = options.name(name);
+            }
+            if let Some(lifetime) = expires_in {
+                options = options.lifetime(lifetime);
+            }
+            commands::issue(context, &user, &options).await
+        }
         Command::Verify { token } => commands::verify(context, &token_argument(token)?).await,
         Command::Revoke { token: Some(token), .. } => {
             commands::revoke(context, &token_argument(token)?).await

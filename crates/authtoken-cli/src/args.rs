@@ -93,6 +93,11 @@ fn parse_lifetime(text: &str) -> Result<Lifetime, String> {
     Ok(Some(lifetime))
 }
 
+/// `--expires-in`: a duration, never `none` (a token of its own lifetime has one).
+fn parse_expires_in(text: &str) -> Result<std::time::Duration, String> {
+    parse_lifetime(text)?.ok_or_else(|| "--expires-in takes a duration such as 90d".to_owned())
+}
+
 /// The user id types the token table's `user_id` can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum UserIdType {
@@ -132,6 +137,16 @@ pub enum Command {
         /// The user's id.
         #[arg(long = "user")]
         user: String,
+        /// A name for the token ("CI deploy"); needs the table's API-token columns.
+        #[arg(long)]
+        name: Option<String>,
+        /// Scopes, comma-separated (`read,deploy`); needs the API-token columns.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The token's own lifetime (`90d`), instead of the application's; needs the API-token
+        /// columns.
+        #[arg(long, value_parser = parse_expires_in)]
+        expires_in: Option<std::time::Duration>,
     },
     /// Say whether a token is valid and for whom, or why not; exit 0 if valid, 1 if not.
     Verify {

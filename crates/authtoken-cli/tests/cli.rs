@@ -148,6 +148,38 @@ async fn prefixed_tokens_are_issued_and_checked(f: &Fixture) {
     assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
 }
 
+async fn api_tokens_are_issued_listed_and_verified(f: &Fixture) {
+    let user = f.user.to_string();
+    let issued = f.run(&[
+        "issue",
+        "--user",
+        &user,
+        "--name",
+        "CI deploy",
+        "--scopes",
+        "read,deploy",
+        "--expires-in",
+        "90d",
+    ]);
+    assert!(issued.status.success(), "{}", stderr(&issued));
+    let token = stdout(&issued).trim().to_owned();
+    // Its own expiry: no --lifetime needed to judge it.
+    let verified = f.run(&["verify", &token]);
+    assert_eq!(verified.status.code(), Some(0), "{}{}", stdout(&verified), stderr(&verified));
+    let in_90_days = (chrono::Utc::now() + TimeDelta::days(90)).format("%Y-%m-%d").to_string();
+    assert!(stdout(&verified).contains(&format!("expires {in_90_days}")), "{}", stdout(&verified));
+    // A plain session has no expiry of its own: without --lifetime, a clear refusal.
+    let session = stdout(&f.run(&["issue", "--user", &user])).trim().to_owned();
+    assert_clean_error(&f.run(&["verify", &session]), "--lifetime");
+    let listed = f.run(&["--lifetime", "1h", "list", "--user", &user]);
+    let text = stdout(&listed);
+    assert!(text.lines().next().unwrap().contains("NAME") && text.contains("SCOPES"), "{text}");
+    assert!(text.contains("CI deploy") && text.contains("read,deploy"), "{text}");
+    assert!(!text.contains(&token), "list never shows a token");
+    assert_clean_error(&f.run(&["issue", "--user", &user, "--scopes", "a b"]), "scope");
+    assert_clean_error(&f.run(&["issue", "--user", &user, "--expires-in", "none"]), "duration");
+}
+
 async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
     f.add_rows(1, TimeDelta::hours(2)).await;
     let row = f.store().list_of_user(&f.user).await.unwrap().remove(0);
@@ -257,10 +289,15 @@ async fn bad_input_gets_one_clear_line(f: &Fixture) {
         "malformed user id `42`",
     );
     assert_clean_error(&f.run(&["--lifetime", "300000years", "verify", &token]), "over 1000 years");
-    for command in [vec!["verify", token.as_str()], vec!["list", "--user", "x"], vec!["purge"]] {
+    for command in [vec!["list", "--user", "x"], vec!["purge"]] {
         let name = command[0];
         assert_clean_error(&f.run(&command), &format!("{name} needs --lifetime"));
     }
+    // verify needs a lifetime only to judge a row without its own expiry: an unknown token is
+    // simply unknown.
+    let unknown = f.run(&["verify", &token]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stdout(&unknown).starts_with("invalid: unknown token"), "{}", stdout(&unknown));
 }
 
 /// Arbitrary strings given to `verify`: each a clean "invalid" (exit 1), never an error or a panic.
@@ -471,6 +508,7 @@ macro_rules! on_engine {
 
             case!(issue_verify_revoke_round_trip);
             case!(prefixed_tokens_are_issued_and_checked);
+            case!(api_tokens_are_issued_listed_and_verified);
             case!(verify_tells_expired_unknown_and_malformed);
             case!(revoke_user_and_list);
             case!(purge_deletes_expired_rows_in_batches);

@@ -28,7 +28,15 @@ pub(crate) struct Statements {
     pub list_by_key_prefix: String,
     pub delete_created_before: String,
     pub count_created_before: String,
+    /// Whether the table has the API-token columns (and the statements read and write them).
+    pub details: bool,
+    /// With details: rows past their own expiry, or without one created before the cutoff.
+    pub delete_expired: String,
+    pub count_expired: String,
 }
+
+/// The API-token columns, in the order the statements list them.
+pub(crate) const DETAIL_COLUMNS: &str = "expires_at, name, scopes, last_used_at";
 
 /// Makes a MariaDB Galera node apply every write the cluster has certified before it answers:
 /// a read through any node then sees every commit that returned through any other.
@@ -45,44 +53,39 @@ impl Statements {
             list_of_user: causal(&self.list_of_user),
             list_by_key_prefix: causal(&self.list_by_key_prefix),
             count_created_before: causal(&self.count_created_before),
+            count_expired: causal(&self.count_expired),
             ..self.clone()
         }
     }
 
-    pub fn new(backend: DatabaseBackend, table: &str) -> Self {
+    pub fn new(backend: DatabaseBackend, table: &str, details: bool) -> Self {
         let t = quote(backend, table);
         let p = |n: usize| placeholder(backend, n);
-        let columns = "token, user_id, created_at";
-        let expired = expired_condition(backend, 1);
-        let batch_limit = p(expired_parameter_count(backend) + 1);
-        let delete_created_before = match backend {
-            // MySQL takes ORDER BY and LIMIT on DELETE itself, but not LIMIT in an IN subquery.
-            DatabaseBackend::MySql => {
-                format!("DELETE FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit}")
-            }
-            // PostgreSQL has no DELETE ... LIMIT, and SQLite has it only when compiled with it.
-            // The outer WHERE repeats the condition: under READ COMMITTED a row the subquery
-            // picked may be refreshed by another transaction before the DELETE locks it, and
-            // PostgreSQL re-checks only the outer condition on the row's new version.
-            _ => {
-                let outer = match backend {
-                    // `?` placeholders are positional: the store binds the cutoff again.
-                    DatabaseBackend::Sqlite => expired_condition(backend, 1),
-                    _ => expired.clone(),
-                };
-                format!(
-                    "DELETE FROM {t} WHERE token IN \
-                     (SELECT token FROM {t} WHERE {expired} ORDER BY created_at LIMIT {batch_limit}) \
-                     AND {outer}"
-                )
-            }
+        let columns = if details {
+            format!("token, user_id, created_at, {DETAIL_COLUMNS}")
+        } else {
+            "token, user_id, created_at".to_owned()
+        };
+        let values = (1..=if details { 7 } else { 3 }).map(p).collect::<Vec<_>>().join(", ");
+        // Rows with their own expiry are not "created before the cutoff" kind of expired.
+        let created_expired = |first: usize| match details {
+            true => format!("({} AND expires_at IS NULL)", expired_condition(backend, first)),
+            false => expired_condition(backend, first),
+        };
+        let created_params = expired_parameter_count(backend);
+        let any_expired = |first: usize| {
+            format!(
+                "({} OR (expires_at IS NOT NULL AND expires_at < {}))",
+                created_expired(first),
+                p(first + created_params)
+            )
         };
         Self {
             backend,
             table: table.to_owned(),
             probe: format!("SELECT {columns} FROM {t} LIMIT 1"),
             get: format!("SELECT {columns} FROM {t} WHERE token = {}", p(1)),
-            insert: format!("INSERT INTO {t} ({columns}) VALUES ({}, {}, {})", p(1), p(2), p(3)),
+            insert: format!("INSERT INTO {t} ({columns}) VALUES ({values})"),
             delete: format!("DELETE FROM {t} WHERE token = {} AND user_id = {}", p(1), p(2)),
             delete_all_of_user: format!("DELETE FROM {t} WHERE user_id = {}", p(1)),
             list_of_user: format!(
@@ -102,9 +105,48 @@ impl Statements {
                     p(2)
                 ),
             },
-            delete_created_before,
-            count_created_before: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {expired}"),
+            delete_created_before: bounded_delete(backend, &t, &created_expired, created_params),
+            count_created_before: format!(
+                "SELECT COUNT(*) AS expired FROM {t} WHERE {}",
+                created_expired(1)
+            ),
+            details,
+            delete_expired: bounded_delete(backend, &t, &any_expired, created_params + 1),
+            count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
         }
+    }
+
+    /// An optional time as this backend stores it (`NULL` for none).
+    pub fn optional_timestamp(&self, at: Option<DateTime<Utc>>) -> Value {
+        match (at, self.backend) {
+            (Some(at), _) => self.timestamp(at),
+            (None, DatabaseBackend::Sqlite) => Value::String(None),
+            (None, _) => Value::ChronoDateTimeUtc(None),
+        }
+    }
+
+    /// The values of `delete_expired`: the cutoff and `now`, the batch size, and on SQLite the
+    /// first two again for the repeated outer condition.
+    pub fn purge_expired_values(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Vec<Value> {
+        let condition = self.any_expired_values(now, cutoff);
+        let mut values = condition.clone();
+        values.push(limit.into());
+        if self.backend == DatabaseBackend::Sqlite {
+            values.extend(condition);
+        }
+        values
+    }
+
+    /// The values of `count_expired`.
+    pub fn any_expired_values(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Vec<Value> {
+        let mut values = self.expired_values(cutoff);
+        values.push(self.timestamp(now));
+        values
     }
 
     /// A creation time as this backend stores it.
@@ -138,6 +180,39 @@ impl Statements {
     }
 }
 
+/// A `DELETE` of at most a batch of rows matching `condition` (rendered with placeholders
+/// numbered from its argument, `params` of them), oldest first; the batch size is placeholder
+/// `params + 1`.
+fn bounded_delete(
+    backend: DatabaseBackend,
+    t: &str,
+    condition: &dyn Fn(usize) -> String,
+    params: usize,
+) -> String {
+    let batch_limit = placeholder(backend, params + 1);
+    match backend {
+        // MySQL takes ORDER BY and LIMIT on DELETE itself, but not LIMIT in an IN subquery.
+        DatabaseBackend::MySql => {
+            format!(
+                "DELETE FROM {t} WHERE {} ORDER BY created_at LIMIT {batch_limit}",
+                condition(1)
+            )
+        }
+        // PostgreSQL has no DELETE ... LIMIT, and SQLite has it only when compiled with it.
+        // The outer WHERE repeats the condition: under READ COMMITTED a row the subquery picked
+        // may be refreshed by another transaction before the DELETE locks it, and PostgreSQL
+        // re-checks only the outer condition on the row's new version. (`?` placeholders are
+        // positional: on SQLite the store binds the condition's values again.)
+        _ => format!(
+            "DELETE FROM {t} WHERE token IN \
+             (SELECT token FROM {t} WHERE {} ORDER BY created_at LIMIT {batch_limit}) \
+             AND {}",
+            condition(1),
+            condition(1)
+        ),
+    }
+}
+
 /// `created_at` strictly before the cutoff, with placeholders numbered from `first`.
 ///
 /// On SQLite a row may hold either text form (ours, or RFC 3339 from a SeaORM `ActiveModel`); each
@@ -167,7 +242,7 @@ fn placeholder(backend: DatabaseBackend, n: usize) -> String {
 }
 
 /// Quotes a table name, each part of a `schema.table` name on its own.
-fn quote(backend: DatabaseBackend, name: &str) -> String {
+pub(crate) fn quote(backend: DatabaseBackend, name: &str) -> String {
     let (open, close) = if backend == DatabaseBackend::MySql { ('`', "``") } else { ('"', "\"\"") };
     name.split('.')
         .map(|part| format!("{open}{}{open}", part.replace(open, close)))
@@ -191,15 +266,15 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_on_postgres_only() {
-        let pg = Statements::new(DatabaseBackend::Postgres, "t");
+        let pg = Statements::new(DatabaseBackend::Postgres, "t", false);
         assert_eq!(pg.delete, r#"DELETE FROM "t" WHERE token = $1 AND user_id = $2"#);
         assert!(pg.delete_created_before.ends_with("LIMIT $2) AND created_at < $1"));
-        let sqlite = Statements::new(DatabaseBackend::Sqlite, "t");
+        let sqlite = Statements::new(DatabaseBackend::Sqlite, "t", false);
         assert!(sqlite.delete_created_before.contains("LIMIT ?) AND ((substr"));
         let cutoff = chrono::Utc::now();
         assert_eq!(sqlite.purge_values(cutoff, 10).len(), 5);
         assert_eq!(pg.purge_values(cutoff, 10).len(), 2);
-        let mysql = Statements::new(DatabaseBackend::MySql, "t");
+        let mysql = Statements::new(DatabaseBackend::MySql, "t", false);
         assert_eq!(
             mysql.delete_created_before,
             "DELETE FROM `t` WHERE created_at < ? ORDER BY created_at LIMIT ?"
@@ -208,7 +283,7 @@ mod tests {
 
     #[test]
     fn sqlite_timestamps_are_fixed_width_and_ordered() {
-        let s = Statements::new(DatabaseBackend::Sqlite, "t");
+        let s = Statements::new(DatabaseBackend::Sqlite, "t", false);
         let whole: DateTime<Utc> = "2026-01-01T12:00:00Z".parse().unwrap();
         let later = whole + chrono::TimeDelta::microseconds(1);
         let text = |v: Value| match v {
@@ -218,5 +293,35 @@ mod tests {
         assert_eq!(text(s.timestamp(whole)), "2026-01-01 12:00:00.000000");
         assert_eq!(text(s.timestamp(later)), "2026-01-01 12:00:00.000001");
         assert!(text(s.timestamp(whole)) < text(s.timestamp(later)));
+    }
+}
+
+#[cfg(test)]
+mod details_tests {
+    use super::*;
+
+    #[test]
+    fn details_statements_bind_what_they_name() {
+        let now = chrono::Utc::now();
+        for backend in [DatabaseBackend::Postgres, DatabaseBackend::MySql, DatabaseBackend::Sqlite]
+        {
+            let s = Statements::new(backend, "t", true);
+            let marks = |sql: &str| match backend {
+                DatabaseBackend::Postgres => {
+                    (1..=9).filter(|n| sql.contains(&format!("${n}"))).count()
+                }
+                _ => sql.matches('?').count(),
+            };
+            eprintln!("{backend:?}: {}", s.delete_expired);
+            assert_eq!(
+                marks(&s.delete_expired),
+                match backend {
+                    DatabaseBackend::Postgres => s.purge_expired_values(now, now, 1).len(),
+                    _ => s.purge_expired_values(now, now, 1).len(),
+                }
+            );
+            assert_eq!(marks(&s.count_expired), s.any_expired_values(now, now).len());
+            assert_eq!(marks(&s.insert), 7);
+        }
     }
 }

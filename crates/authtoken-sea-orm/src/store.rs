@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use authtoken::store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+    TokenColumns, TokenDetails,
 };
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
@@ -53,7 +54,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             Some(schema) => format!("{schema}.{}", entity.table_name()),
             None => entity.table_name().to_owned(),
         };
-        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table));
+        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table, false));
         Self {
             conn,
             sql,
@@ -71,10 +72,41 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// [`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user) joins through
     /// `E`'s SeaORM relation and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
-        let sql = Statements::new(self.conn.get_database_backend(), name);
-        self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
+        self.render(name, self.sql.details);
         self.custom_table = true;
         self
+    }
+
+    /// Renders the statements for table `name`, with or without the API-token columns.
+    fn render(&mut self, name: &str, details: bool) {
+        let sql = Statements::new(self.conn.get_database_backend(), name, details);
+        self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
+        self.joined_sql = Arc::default();
+    }
+
+    /// Reads and writes the API-token columns (`expires_at`, `name`, `scopes`, `last_used_at`),
+    /// which the table must have: [`CreateAccessTokenTable::with_details`] makes them,
+    /// `AddTokenDetails` adds them (both in `authtoken-migration`). Tokens can then carry their
+    /// own lifetime, a name and scopes ([`IssueOptions`](authtoken::IssueOptions)), and purge
+    /// goes by each row's own expiry. [`detect_details`](Self::detect_details) turns it on when
+    /// the columns are there.
+    ///
+    /// [`CreateAccessTokenTable::with_details`]: https://docs.rs/authtoken-migration
+    pub fn with_details(mut self) -> Self {
+        let table = self.sql.table.clone();
+        self.render(&table, true);
+        self
+    }
+
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
+    pub async fn detect_details(self) -> Result<Self> {
+        let probe = format!(
+            "SELECT {} FROM {} LIMIT 1",
+            crate::statements::DETAIL_COLUMNS,
+            crate::statements::quote(self.sql.backend, &self.sql.table)
+        );
+        let found = self.conn.query_one_raw(self.statement(&probe, vec![])).await;
+        Ok(if found.is_ok() { self.with_details() } else { self })
     }
 
     /// On a MariaDB Galera cluster: makes every read wait until its node has applied every
@@ -129,7 +161,8 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         &self.conn
     }
 
-    /// Checks that the token table exists with its three columns and, if it holds a row, that
+    /// Checks that the token table exists with its three columns (seven with
+    /// [`with_details`](Self::with_details)) and, if it holds a row, that
     /// the row reads as `E`'s types (a `user_id` of another type shows here): an
     /// [`Error::Schema`] that names the table and the problem otherwise.
     pub async fn check_table(&self) -> Result<()> {
@@ -138,7 +171,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             self.bounded(self.conn.query_one_raw(self.statement(&self.sql.probe, vec![]))).await;
         let row = row.map_err(|e| Error::Schema(format!("cannot read table `{table}`: {e}")))?;
         if let Some(row) = row {
-            Self::decode(&row).map_err(|e| {
+            self.decode(&row).map_err(|e| {
                 let expected = std::any::type_name::<E::UserId>();
                 Error::Schema(format!(
                     "a row of `{table}` does not read as user_id {expected}: {e}"
@@ -195,9 +228,27 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         self.bounded(self.conn.query_one_raw(self.statement(sql, values))).await
     }
 
-    fn decode(row: &QueryResult) -> Result<AccessToken<E::UserId>> {
-        let model = E::Model::from_query_result(row, "").map_err(store_error)?;
-        Ok(E::into_access_token(model))
+    fn decode(&self, row: &QueryResult) -> Result<AccessToken<E::UserId>> {
+        self.decode_prefixed(row, "")
+    }
+
+    /// A row, its columns named `{prefix}{column}` (the joined read's `A_`).
+    fn decode_prefixed(&self, row: &QueryResult, prefix: &str) -> Result<AccessToken<E::UserId>> {
+        let model = E::Model::from_query_result(row, prefix).map_err(store_error)?;
+        let mut token = E::into_access_token(model);
+        if self.sql.details {
+            let get = |column: &str| row.try_get::<Option<String>>(prefix, column);
+            token.details = TokenDetails {
+                expires_at: row.try_get(prefix, "expires_at").map_err(store_error)?,
+                name: get("name").map_err(store_error)?,
+                scopes: get("scopes")
+                    .map_err(store_error)?
+                    .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+                    .unwrap_or_default(),
+                last_used_at: row.try_get(prefix, "last_used_at").map_err(store_error)?,
+            };
+        }
+        Ok(token)
     }
 }
 
@@ -279,20 +330,35 @@ where
         let Some(row) = self.query_one(&self.sql.get, vec![token.into()]).await? else {
             return Ok(None);
         };
-        let row = Self::decode(&row)?;
+        let row = self.decode(&row)?;
         Ok(is_live(&row, not_before).then_some(row))
     }
 
-    // The table has no expiry column: the strategy checks the lifetime on every read, and
+    // Expiry is the strategy's check on every read (a row's own `expires_at` included), and
     // `PurgeExpired` removes the dead rows.
     async fn create(
         &self,
         row: AccessToken<E::UserId>,
         _expires_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let values = vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
+        let mut values =
+            vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
+        if self.sql.details {
+            let details = row.details;
+            let scopes = (!details.scopes.is_empty()).then(|| details.scopes.join(" "));
+            values.extend([
+                self.sql.optional_timestamp(details.expires_at),
+                Value::String(details.name),
+                Value::String(scopes),
+                self.sql.optional_timestamp(details.last_used_at),
+            ]);
+        }
         self.execute(&self.sql.insert, values).await?;
         Ok(())
+    }
+
+    fn columns(&self) -> TokenColumns {
+        if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
     }
 
     async fn delete(&self, token: &str, owner: &E::UserId) -> Result<bool> {
@@ -313,7 +379,7 @@ where
     async fn list_of_user(&self, owner: &E::UserId) -> Result<Vec<AccessToken<E::UserId>>> {
         let statement = self.statement(&self.sql.list_of_user, vec![owner.clone().into()]);
         let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
-        let mut rows = rows.iter().map(Self::decode).collect::<Result<Vec<_>>>()?;
+        let mut rows = rows.iter().map(|row| self.decode(row)).collect::<Result<Vec<_>>>()?;
         // The SQL orders too, but SQLite orders text, and rows written in two text forms only
         // order correctly as times.
         rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
@@ -340,7 +406,7 @@ where
         let values = vec![pattern.into(), limit.get().into()];
         let statement = self.statement(&self.sql.list_by_key_prefix, values);
         let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
-        let rows = rows.iter().map(Self::decode).collect::<Result<Vec<_>>>()?;
+        let rows = rows.iter().map(|row| self.decode(row)).collect::<Result<Vec<_>>>()?;
         // A case-insensitive collation may match more than the exact prefix.
         Ok(rows.into_iter().filter(|row| row.token.starts_with(prefix)).collect())
     }
@@ -357,8 +423,35 @@ where
     }
 
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.count(&self.sql.count_created_before, self.sql.expired_values(cutoff)).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        if !self.sql.details {
+            return self.delete_created_before(cutoff, limit).await;
+        }
+        let values = self.sql.purge_expired_values(now, cutoff, limit.get());
+        self.execute(&self.sql.delete_expired, values).await
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        if !self.sql.details {
+            return self.count_created_before(cutoff).await;
+        }
+        self.count(&self.sql.count_expired, self.sql.any_expired_values(now, cutoff)).await
+    }
+}
+
+impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
+    /// Runs a `SELECT COUNT(*) AS expired …`.
+    async fn count(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
         let row = self
-            .query_one(&self.sql.count_created_before, self.sql.expired_values(cutoff))
+            .query_one(sql, values)
             .await?
             .ok_or_else(|| Error::store("COUNT(*) returned no row"))?;
         let count: i64 = row.try_get("", "expired").map_err(store_error)?;
@@ -387,9 +480,8 @@ where
         let Some(row) = self.bounded(self.conn.query_one_raw(statement)).await? else {
             return Ok(None);
         };
-        let token_row = E::Model::from_query_result(&row, SelectA.as_str()).map_err(store_error)?;
+        let token_row = self.decode_prefixed(&row, SelectA.as_str())?;
         let user = M::from_query_result_optional(&row, SelectB.as_str()).map_err(store_error)?;
-        let token_row = E::into_access_token(token_row);
         Ok(is_live(&token_row, not_before).then_some((token_row, user)))
     }
 }
@@ -410,6 +502,17 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
         let mut select =
             E::find().filter(E::token_column().eq("")).find_also_related(M::Entity::default());
+        if self.sql.details {
+            // The entity knows three columns; the details come beside them, named as SeaORM
+            // names the first entity's columns.
+            for column in ["expires_at", "name", "scopes", "last_used_at"] {
+                let expr = sea_orm::sea_query::Expr::col((
+                    E::default(),
+                    sea_orm::sea_query::Alias::new(column),
+                ));
+                select = select.column_as(expr, format!("{}{column}", SelectA.as_str()));
+            }
+        }
         let statement = self.sql.backend.build(QuerySelect::query(&mut select));
         let sql: Arc<str> = if self.causal_reads {
             format!("{}{}", crate::statements::CAUSAL_READ, statement.sql).into()

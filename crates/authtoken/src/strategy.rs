@@ -539,7 +539,9 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         if self.lifetime.is_none() && !self.store.columns().expires_at {
             return Ok(0);
         }
-        let cutoff = self.not_before().unwrap_or(DateTime::<Utc>::MIN_UTC);
+        // No lifetime: no row expires by its age. The epoch rather than the calendar's start,
+        // which SQL drivers cannot encode (MySQL's DATETIME starts at year 1000).
+        let cutoff = self.not_before().unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let now = self.now();
         let op = Operation::start::<S>("purge_expired");
         let work = async {

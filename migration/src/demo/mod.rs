@@ -1,4 +1,5 @@
-//! The demo schema the binary migrates: a `user` table keyed by UUID, then the token table.
+//! The demo schema the binary migrates: a `user` table keyed by UUID, then the token table, then
+//! its optional API-token columns (so the CLI on a demo database shows names, scopes, expiry).
 //!
 //! It also shows the layout an app's own migration crate takes: the library migration wrapped in
 //! a local, dated module, so that `sea-orm-migration generate` (which rewrites the `vec![...]`
@@ -8,8 +9,9 @@ use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_user;
 mod m20260101_000002_create_access_token;
+mod m20260101_000003_add_token_details;
 
-/// The demo migrator: `user`, then `access_token`.
+/// The demo migrator: `user`, then `access_token`, then its API-token columns.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;
 
@@ -18,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_user::Migration),
             Box::new(m20260101_000002_create_access_token::Migration),
+            Box::new(m20260101_000003_add_token_details::Migration),
         ]
     }
 }

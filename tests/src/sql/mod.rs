@@ -44,6 +44,23 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(Self { db, store, users })
     }
 
+    /// Like [`setup`](Self::setup), then the API-token columns added to the existing table
+    /// (`AddTokenDetails`, the `ALTER` path) and found by the store (`detect_details`).
+    pub async fn setup_with_details(engine: Engine) -> Option<Self> {
+        let mut backend = Self::setup(engine, None).await?;
+        authtoken_migration::AddTokenDetails::new("access_token")
+            .up(&SchemaManager::new(&backend.db.conn))
+            .await
+            .expect("adding the token details");
+        backend.store = backend.store.detect_details().await.expect("detecting the details");
+        assert_eq!(
+            authtoken::AccessTokenStore::columns(&backend.store),
+            authtoken::TokenColumns::ALL,
+            "the store did not find the columns"
+        );
+        Some(backend)
+    }
+
     /// The store under test, with its inherent (SeaORM-only) methods.
     pub fn db_store(&self) -> SeaOrmStore<access_token::Entity<S::Id>> {
         self.store.clone()

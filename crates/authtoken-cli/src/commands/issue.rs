@@ -1,7 +1,7 @@
-//! `authtoken issue --user ID`
+//! `authtoken issue --user ID [--name NAME] [--scopes a,b] [--expires-in 90d]`
 
 use anyhow::anyhow;
-use authtoken::{Error, User};
+use authtoken::{Error, IssueOptions, User};
 
 use crate::app::{CliStore, Context, Outcome};
 
@@ -17,9 +17,13 @@ impl<Id: authtoken::UserId> User for UserById<Id> {
 }
 
 /// Issues a token and prints it on stdout, alone, so it can be piped; the rest goes to stderr.
-pub async fn issue<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
+pub async fn issue<S: CliStore>(
+    context: &Context<S>,
+    user: &str,
+    options: &IssueOptions,
+) -> anyhow::Result<Outcome> {
     let user = UserById(context.user_id(user)?);
-    let token = context.strategy.write_token(&user).await.map_err(|e| match e {
+    let token = context.strategy.issue_token(&user, options).await.map_err(|e| match e {
         Error::UnknownUser => anyhow!("no user with id {}", user.0),
         other => other.into(),
     })?;

@@ -5,21 +5,42 @@ use authtoken::token::fingerprint;
 use super::{expiry, when};
 use crate::app::{CliStore, Context, Outcome};
 
-/// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires.
+/// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires,
+/// and where the table has the API-token columns, name, scopes and last use.
 pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let id = context.user_id(user)?;
     let strategy = &context.strategy;
     let rows = strategy.store().list_of_user(&id).await?;
-    println!("{:<10} {:<21} {:<21} STATUS", "TOKEN", "CREATED", "EXPIRES");
+    let details = strategy.store().columns().name;
+    let mut header = format!("{:<10} {:<21} {:<21} {:<8}", "TOKEN", "CREATED", "EXPIRES", "STATUS");
+    if details {
+        header.push_str(&format!(" {:<21} {:<24} SCOPES", "LAST USED", "NAME"));
+    }
+    println!("{}", header.trim_end());
     for row in &rows {
         let live = strategy.is_live(row);
-        println!(
-            "{:<10} {:<21} {:<21} {}",
+        let mut line = format!(
+            "{:<10} {:<21} {:<21} {:<8}",
             format!("{}…", fingerprint(&row.token, context.mode)),
             when(row.created_at),
             expiry(strategy.row_expires_at(row)),
             if live { "live" } else { "expired" },
         );
+        if details {
+            let used = row.details.last_used_at.map_or_else(|| "never".to_owned(), when);
+            // A name is anyone's text: no control character reaches the operator's terminal.
+            let name: String = row
+                .details
+                .name
+                .as_deref()
+                .unwrap_or("-")
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect();
+            let scopes = row.details.scopes.join(",");
+            line.push_str(&format!(" {used:<21} {name:<24} {scopes}"));
+        }
+        println!("{}", line.trim_end());
     }
     println!("{} token(s) of user {id}", rows.len());
     Ok(Outcome::Done)

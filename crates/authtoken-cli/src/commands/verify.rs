@@ -8,7 +8,20 @@ use crate::app::{CliStore, Context, Outcome};
 /// Says whether the token is valid and for whom, or why not.
 pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::Result<Outcome> {
     let strategy = &context.strategy;
-    Ok(match strategy.inspect_token(token).await? {
+    let status = strategy.inspect_token(token).await?;
+    // Without --lifetime only a row with its own expiry can be judged: taking "never expires"
+    // for the others would report expired tokens as valid.
+    let row = match &status {
+        TokenStatus::Valid(row) | TokenStatus::Expired(row) => Some(row),
+        _ => None,
+    };
+    if !context.lifetime_known && row.is_some_and(|row| row.details.expires_at.is_none()) {
+        anyhow::bail!(
+            "verify needs --lifetime (or AUTHTOKEN_LIFETIME) for this token, which has no expiry \
+             of its own: the tokens' lifetime, such as 1h, or none if they never expire"
+        );
+    }
+    Ok(match status {
         TokenStatus::Valid(row) => {
             let expires = expiry(strategy.row_expires_at(&row));
             println!(
