@@ -90,6 +90,15 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
     fn columns(&self) -> authtoken::TokenColumns {
         self.writer.columns()
     }
+
+    async fn record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        unless_since: DateTime<Utc>,
+    ) -> Result<()> {
+        self.writer.record_use(token, at, unless_since).await
+    }
 }
 
 impl<S: ListTokens> ListTokens for CrossNodeStore<S> {

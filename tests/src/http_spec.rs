@@ -89,8 +89,9 @@ type Store = FaultyStore<MemoryStore<u64>>;
 /// `GET /me` (the current user, default policy), `/verified`, `/admin` (superuser), `/any` (any
 /// status), `/maybe` (the optional form: the name or `anonymous`), `/token` (the user with its
 /// token: `"{name} via {backend} ({len} chars)"`), `/twice` (two current-user extractors in one
-/// handler: the name), each answering the user's name; and the login routes of `bearer` under
-/// `/auth/bearer` and of `cookie` under `/auth/cookie`.
+/// handler: the name), `/deploy` (a token with the scope [`Deploy`] asks for), each answering the
+/// user's name; and the login routes of `bearer` under `/auth/bearer` and of `cookie` under
+/// `/auth/cookie`.
 pub struct Fixture {
     /// The backends.
     pub auth: Authenticator<Account>,
@@ -100,6 +101,8 @@ pub struct Fixture {
     pub bearer: Arc<Probe>,
     /// The cookie backend's strategy, to issue tokens the login route would refuse.
     pub cookie_strategy: Arc<DatabaseStrategy<Store>>,
+    /// The bearer backend's strategy, to issue API tokens with scopes.
+    pub bearer_strategy: Arc<DatabaseStrategy<Store>>,
     /// The login throttle both backends' routes share: 3 free failures, then 1 s doubling.
     pub throttle: Arc<MemoryThrottle>,
 }
@@ -136,6 +139,7 @@ impl Fixture {
         };
         let bearer_store = FaultyStore::new(MemoryStore::new());
         let bearer = bearer_store.probe();
+        let bearer_strategy = Arc::new(strategy(bearer_store.clone()));
         let cookie_store = FaultyStore::new(MemoryStore::new());
         let cookie_strategy = Arc::new(strategy(cookie_store.clone()));
         let auth = Authenticator::new(vec![
@@ -147,7 +151,7 @@ impl Fixture {
             MemoryThrottle::with_limits(3, Duration::from_secs(1), Duration::from_secs(60))
                 .with_clock(clock.clone()),
         );
-        Self { auth, clock, bearer, cookie_strategy, throttle }
+        Self { auth, clock, bearer, cookie_strategy, bearer_strategy, throttle }
     }
 }
 
@@ -175,6 +179,14 @@ pub struct Server {
     clock: ManualClock,
     bearer: Arc<Probe>,
     cookie_strategy: Arc<DatabaseStrategy<Store>>,
+    bearer_strategy: Arc<DatabaseStrategy<Store>>,
+}
+
+/// The scope `/deploy` requires.
+pub struct Deploy;
+
+impl authtoken_http::Scopes for Deploy {
+    const REQUIRED: &'static [&'static str] = &["deploy"];
 }
 
 type Header = Option<(HeaderName, String)>;
@@ -185,8 +197,9 @@ impl Server {
         let fixture = Fixture::new();
         let (clock, bearer) = (fixture.clock.clone(), Arc::clone(&fixture.bearer));
         let cookie_strategy = Arc::clone(&fixture.cookie_strategy);
+        let bearer_strategy = Arc::clone(&fixture.bearer_strategy);
         let base = start(fixture).await;
-        Self { base, http: reqwest::Client::new(), clock, bearer, cookie_strategy }
+        Self { base, http: reqwest::Client::new(), clock, bearer, cookie_strategy, bearer_strategy }
     }
 
     async fn login(&self, transport: &str, username: &str, password: &str) -> reqwest::Response {
@@ -256,6 +269,7 @@ macro_rules! http_spec {
             two_cookies_of_the_name_authenticate_nobody,
             a_refused_bearer_token_gets_an_invalid_token_challenge,
             an_oversized_login_body_is_413,
+            scoped_routes_need_the_tokens_scopes,
         }
     };
 }
@@ -600,4 +614,39 @@ pub async fn an_oversized_login_body_is_413(s: &Server) {
     if let Ok(response) = response {
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
+}
+
+/// A route that requires a scope: a token issued with it passes; a login session (no scopes)
+/// and a token with other scopes get 403 with RFC 6750's `insufficient_scope` challenge naming
+/// the scope; no token is still 401.
+pub async fn scoped_routes_need_the_tokens_scopes(s: &Server) {
+    let ada = &ACCOUNTS[0];
+    let issue = |scopes: &'static [&'static str]| async move {
+        let options = authtoken::IssueOptions::new().name("ci").scopes(scopes.iter().copied());
+        s.bearer_strategy.issue_token(ada, &options).await.expect("issuing").into_secret()
+    };
+    let deployer = issue(&["read", "deploy"]).await;
+    assert_eq!(s.get("/deploy", bearer(&deployer)).await, (StatusCode::OK, "ada".to_owned()));
+
+    let reader = issue(&["read"]).await;
+    let session = s.bearer_token("ada").await;
+    for token in [&reader, &session] {
+        let response = s
+            .http
+            .get(format!("{}/deploy", s.base))
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[WWW_AUTHENTICATE],
+            r#"Bearer error="insufficient_scope", scope="deploy""#
+        );
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(response.text().await.unwrap(), r#"{"detail":"INSUFFICIENT_SCOPE"}"#);
+    }
+    // The session still works where no scope is asked.
+    assert_eq!(s.get("/me", bearer(&session)).await, (StatusCode::OK, "ada".to_owned()));
+    assert_eq!(s.get("/deploy", None).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -245,6 +245,18 @@ async fn redis_cache_section() -> Result {
     Ok(())
 }
 
+// README: "API tokens", protecting a route by scope.
+#[rustfmt::skip]
+mod scoped_route_section {
+    use authtoken_axum::{Scoped, Scopes};
+    use super::users;
+
+    struct Deploy;
+    impl Scopes for Deploy { const REQUIRED: &'static [&'static str] = &["deploy"]; }
+
+    async fn deploy(Scoped(user, ..): Scoped<users::Model, Deploy>) -> String { format!("deploying as {}", user.username) }
+}
+
 /// A user keyed by UUID, as `access_token::Entity`'s default id.
 struct UuidUser(uuid::Uuid);
 

@@ -122,8 +122,12 @@ async fn debug_of_every_type_holding_a_token_hides_it() {
         user_id: uuid::Uuid::new_v4(),
         created_at: chrono::Utc::now(),
     };
-    let found =
-        authtoken_http::Authenticated { user: user.clone(), token: secret.clone(), backend: 0 };
+    let found = authtoken_http::Authenticated {
+        user: user.clone(),
+        token: secret.clone(),
+        backend: 0,
+        scopes: vec![],
+    };
     let body = format!("username=alice&password={secret}");
     let headers = http::HeaderMap::new();
     let login =

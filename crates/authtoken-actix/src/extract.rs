@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use authtoken_http::{
-    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy,
+    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy, Scopes,
 };
 use futures_core::future::LocalBoxFuture;
 
@@ -156,6 +156,51 @@ impl<U: AuthUser> FromRequest for CurrentUserToken<U> {
             let (found, auth) = authenticate::<U, Active>(request).await.map_err(rejection)?;
             let backend = auth.backend(found.backend).name().to_owned();
             Ok(Self { user: found.user, token: found.token, backend })
+        })
+    }
+}
+
+/// The authenticated user (under policy `P`) whose token carries every scope `R` requires: as
+/// [`CurrentUser`], and 403 with `WWW-Authenticate: Bearer error="insufficient_scope",
+/// scope="…"` (RFC 6750) when a scope is missing. A login session has no scopes: only API
+/// tokens issued with them pass.
+///
+/// ```
+/// use authtoken_actix::Scoped;
+/// use authtoken_http::Scopes;
+/// # #[derive(Clone)] struct Account { id: u64 }
+/// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+/// # impl authtoken_http::AuthUser for Account { fn is_active(&self) -> bool { true } }
+///
+/// struct Deploy;
+/// impl Scopes for Deploy {
+///     const REQUIRED: &'static [&'static str] = &["deploy"];
+/// }
+///
+/// async fn deploy(Scoped(account, ..): Scoped<Account, Deploy>) -> String {
+///     format!("deploying for {}", account.id)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scoped<U, R, P = Active>(pub U, pub PhantomData<(R, P)>);
+
+impl<U, R, P> Scoped<U, R, P> {
+    /// The user.
+    pub fn into_inner(self) -> U {
+        self.0
+    }
+}
+
+impl<U: AuthUser, R: Scopes, P: Policy> FromRequest for Scoped<U, R, P> {
+    type Error = AuthRejection;
+    type Future = LocalBoxFuture<'static, Result<Self, AuthRejection>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let (found, _) = authenticate::<U, P>(request).await.map_err(rejection)?;
+            R::check(&found.scopes).map_err(|refusal| rejection((refusal, Vec::new())))?;
+            Ok(Self(found.user, PhantomData))
         })
     }
 }

@@ -41,9 +41,9 @@ pub use authtoken_http::openapi;
 pub use authtoken_http::{
     Active, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator, Bearer,
     ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy, SameOrigin,
-    SameSite, Superuser, ThrottleKey, Transport, Verified,
+    SameSite, Scopes, Superuser, ThrottleKey, Transport, Verified,
 };
 pub use csrf::same_origin;
-pub use extract::{CurrentUser, CurrentUserToken, MaybeUser};
+pub use extract::{CurrentUser, CurrentUserToken, MaybeUser, Scoped};
 pub use rejection::AuthRejection;
 pub use routes::{auth_scope, auth_scope_from};

@@ -5,9 +5,13 @@ use actix_web::{App, HttpServer, web};
 use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken_actix::*;
-use authtoken_tests::http_spec::{Account, Fixture, Passwords};
+use authtoken_tests::http_spec::{Account, Deploy, Fixture, Passwords};
 
 async fn who(CurrentUser(user, ..): CurrentUser<Account>) -> String {
+    user.name.to_owned()
+}
+
+async fn deploy(Scoped(user, ..): Scoped<Account, Deploy>) -> String {
     user.name.to_owned()
 }
 
@@ -59,6 +63,7 @@ async fn serve(fixture: Fixture) -> String {
             .route("/maybe", web::get().to(maybe))
             .route("/token", web::get().to(token))
             .route("/twice", web::get().to(twice))
+            .route("/deploy", web::get().to(deploy))
             .service(auth_scope_from("/auth/bearer", fixture.routes("bearer")))
             .service(auth_scope_from("/auth/cookie", fixture.routes("cookie")))
     })

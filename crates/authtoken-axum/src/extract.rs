@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 
 use authtoken_http::{
-    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy,
+    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy, Scopes,
 };
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -146,5 +146,54 @@ where
         let (found, auth) = found.map_err(rejection(parts))?;
         let backend = auth.backend(found.backend).name().to_owned();
         Ok(Self { user: found.user, token: found.token, backend })
+    }
+}
+
+/// The authenticated user (under policy `P`) whose token carries every scope `R` requires: as
+/// [`CurrentUser`], and 403 with `WWW-Authenticate: Bearer error="insufficient_scope",
+/// scope="…"` (RFC 6750) when a scope is missing. A login session has no scopes: only API
+/// tokens issued with them pass.
+///
+/// ```
+/// use authtoken_axum::Scoped;
+/// use authtoken_http::Scopes;
+/// # #[derive(Clone)] struct Account { id: u64 }
+/// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+/// # impl authtoken_http::AuthUser for Account { fn is_active(&self) -> bool { true } }
+///
+/// struct Deploy;
+/// impl Scopes for Deploy {
+///     const REQUIRED: &'static [&'static str] = &["deploy"];
+/// }
+///
+/// async fn deploy(Scoped(account, ..): Scoped<Account, Deploy>) -> String {
+///     format!("deploying for {}", account.id)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Scoped<U, R, P = Active>(pub U, pub PhantomData<(R, P)>);
+
+impl<U, R, P> Scoped<U, R, P> {
+    /// The user.
+    pub fn into_inner(self) -> U {
+        self.0
+    }
+}
+
+impl<U, R, P, S> FromRequestParts<S> for Scoped<U, R, P>
+where
+    U: AuthUser,
+    R: Scopes,
+    P: Policy,
+    Authenticator<U>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
+        let found = authenticate::<U, P, S>(parts, state).await;
+        let (found, auth) = found.map_err(rejection(parts))?;
+        R::check(&found.scopes).map_err(|refusal| rejection(parts)((refusal, auth)))?;
+        Ok(Self(found.user, PhantomData))
     }
 }

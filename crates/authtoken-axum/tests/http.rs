@@ -4,7 +4,7 @@
 use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken_axum::*;
-use authtoken_tests::http_spec::{Account, Fixture, Passwords};
+use authtoken_tests::http_spec::{Account, Deploy, Fixture, Passwords};
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -35,6 +35,10 @@ async fn token(current: CurrentUserToken<Account>) -> String {
     format!("{} via {} ({} chars)", current.user.name, current.backend, current.token.len())
 }
 
+async fn deploy(Scoped(user, ..): Scoped<Account, Deploy>) -> String {
+    user.name.to_owned()
+}
+
 async fn twice(first: CurrentUser<Account>, second: CurrentUser<Account, AnyStatus>) -> String {
     assert_eq!(first.id, second.id);
     first.name.to_owned()
@@ -54,6 +58,7 @@ async fn serve(fixture: Fixture) -> String {
         .route("/maybe", get(maybe))
         .route("/token", get(token))
         .route("/twice", get(twice))
+        .route("/deploy", get(deploy))
         .nest("/auth/bearer", auth_router_from(fixture.routes("bearer")))
         .nest("/auth/cookie", auth_router_from(fixture.routes("cookie")))
         .with_state(auth);

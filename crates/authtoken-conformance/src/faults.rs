@@ -104,6 +104,16 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
     fn columns(&self) -> authtoken::TokenColumns {
         self.inner.columns()
     }
+
+    async fn record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        unless_since: DateTime<Utc>,
+    ) -> Result<()> {
+        self.probe.enter()?;
+        self.inner.record_use(token, at, unless_since).await
+    }
 }
 
 impl<S: ListTokens> ListTokens for FaultyStore<S> {

@@ -173,6 +173,7 @@ macro_rules! spec_group {
             own_short_lifetime_ends_first,
             name_and_scopes_round_trip,
             malformed_scopes_are_refused,
+            last_use_is_written_at_most_once_per_interval,
         }
     };
     (details_purging; $setup:expr) => {

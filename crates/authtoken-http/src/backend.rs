@@ -48,13 +48,16 @@ impl<U: User> AuthBackend<U> {
         &*self.strategy
     }
 
-    /// The user this backend's token in `headers` authenticates, with the token.
-    async fn authenticate(&self, headers: &HeaderMap) -> authtoken::Result<Option<(U, String)>> {
+    /// The user this backend's token in `headers` authenticates, with the token and its scopes.
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+    ) -> authtoken::Result<Option<(U, String, Vec<String>)>> {
         let Some(token) = self.transport.token(headers) else {
             return Ok(None);
         };
-        let user = self.strategy.read(&token).await?;
-        Ok(user.map(|user| (user, token)))
+        let found = self.strategy.read_with_details(&token).await?;
+        Ok(found.map(|(user, details)| (user, token, details.scopes)))
     }
 }
 
@@ -81,6 +84,8 @@ pub struct Authenticated<U> {
     pub token: String,
     /// The index of the backend that accepted it.
     pub backend: usize,
+    /// The token's scopes (empty for a login session; see [`Scopes`](crate::Scopes)).
+    pub scopes: Vec<String>,
 }
 
 impl<U: std::fmt::Debug> std::fmt::Debug for Authenticated<U> {
@@ -90,6 +95,7 @@ impl<U: std::fmt::Debug> std::fmt::Debug for Authenticated<U> {
             .field("user", &self.user)
             .field("token", &"<redacted>")
             .field("backend", &self.backend)
+            .field("scopes", &self.scopes)
             .finish()
     }
 }
@@ -175,6 +181,6 @@ impl<U: User + 'static> Authenticator<U> {
         headers: &HeaderMap,
     ) -> authtoken::Result<Option<Authenticated<U>>> {
         let found = self.backends[index].authenticate(headers).await?;
-        Ok(found.map(|(user, token)| Authenticated { user, token, backend: index }))
+        Ok(found.map(|(user, token, scopes)| Authenticated { user, token, backend: index, scopes }))
     }
 }

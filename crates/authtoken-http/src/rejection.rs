@@ -14,6 +14,11 @@ pub enum AuthRejection {
     /// Authenticated, but not verified or not a superuser where that is required: 403.
     #[error("forbidden")]
     Forbidden,
+    /// The token lacks a scope the route requires (see [`Scopes`](crate::Scopes)): 403 with
+    /// `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750), naming the
+    /// scopes required.
+    #[error("insufficient scope")]
+    InsufficientScope(Vec<String>),
     /// A cross-site request to a route a cookie authenticates (see
     /// [`SameOrigin`](crate::SameOrigin)): 403.
     #[error("cross-site request refused")]
@@ -39,6 +44,24 @@ impl AuthRejection {
                 response
             }
             AuthRejection::Forbidden => no_store(detail(StatusCode::FORBIDDEN, "Forbidden")),
+            AuthRejection::InsufficientScope(required) => {
+                let mut response = no_store(detail(StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE"));
+                // Scope tokens hold no `"` or `\` (RFC 6749); any that would are left out
+                // rather than break the header.
+                let scope: Vec<&str> = required
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| {
+                        s.bytes().all(|b| (0x21..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+                    })
+                    .collect();
+                let challenge =
+                    format!("Bearer error=\"insufficient_scope\", scope=\"{}\"", scope.join(" "));
+                if let Ok(value) = http::HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(WWW_AUTHENTICATE, value);
+                }
+                response
+            }
             AuthRejection::CrossSite => {
                 no_store(detail(StatusCode::FORBIDDEN, "CROSS_SITE_REQUEST_REFUSED"))
             }

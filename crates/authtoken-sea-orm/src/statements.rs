@@ -33,6 +33,8 @@ pub(crate) struct Statements {
     /// With details: rows past their own expiry, or without one created before the cutoff.
     pub delete_expired: String,
     pub count_expired: String,
+    /// With details: stamps `last_used_at` unless it is already recent.
+    pub record_use: String,
 }
 
 /// The API-token columns, in the order the statements list them.
@@ -113,6 +115,13 @@ impl Statements {
             details,
             delete_expired: bounded_delete(backend, &t, &any_expired, created_params + 1),
             count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
+            record_use: format!(
+                "UPDATE {t} SET last_used_at = {} WHERE token = {} \
+                 AND (last_used_at IS NULL OR last_used_at < {})",
+                p(1),
+                p(2),
+                p(3)
+            ),
         }
     }
 

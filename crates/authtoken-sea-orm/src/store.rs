@@ -361,6 +361,19 @@ where
         if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
     }
 
+    async fn record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        unless_since: DateTime<Utc>,
+    ) -> Result<()> {
+        if !self.sql.details {
+            return Ok(());
+        }
+        let values = vec![self.sql.timestamp(at), token.into(), self.sql.timestamp(unless_since)];
+        self.execute(&self.sql.record_use, values).await.map(drop)
+    }
+
     async fn delete(&self, token: &str, owner: &E::UserId) -> Result<bool> {
         let values = vec![token.into(), owner.clone().into()];
         Ok(self.execute(&self.sql.delete, values).await? > 0)

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::store::{AccessTokenStore, AccessTokenUserStore};
+use crate::store::{AccessTokenStore, AccessTokenUserStore, TokenDetails};
 use crate::{DatabaseStrategy, PlaintextToken, Result, User, UserLoader};
 
 /// Reading, issuing and revoking tokens for users of type `U`: what a login route, a logout route
@@ -56,6 +56,13 @@ pub trait AuthStrategy<U: User>: Send + Sync {
     /// missing user; `Err` when the store or the user loader fails.
     async fn read(&self, token: &str) -> Result<Option<U>>;
 
+    /// Like [`read`](Self::read), with the token's details (its scopes, name, own expiry), for
+    /// a scope check. The default has no details to give: an empty set of scopes, so a scoped
+    /// route refuses (never grants) through an implementation that does not override it.
+    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
+        Ok(self.read(token).await?.map(|user| (user, TokenDetails::default())))
+    }
+
     /// Issues a new token for `user` and returns its plaintext, the one time it is shown.
     async fn write(&self, user: &U) -> Result<PlaintextToken>;
 
@@ -99,6 +106,11 @@ where
         self.strategy.read_token(Some(token), &self.users).await
     }
 
+    async fn read_with_details(&self, token: &str) -> Result<Option<(L::User, TokenDetails)>> {
+        let found = self.strategy.read_token_and_row(Some(token), &self.users).await?;
+        Ok(found.map(|(user, row)| (user, row.details)))
+    }
+
     async fn write(&self, user: &L::User) -> Result<PlaintextToken> {
         self.strategy.write_token(user).await
     }
@@ -123,6 +135,11 @@ where
         self.read_token_with_user(Some(token)).await
     }
 
+    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
+        let found = self.read_token_with_user_and_row(Some(token)).await?;
+        Ok(found.map(|(user, row)| (user, row.details)))
+    }
+
     async fn write(&self, user: &U) -> Result<PlaintextToken> {
         self.write_token(user).await
     }
@@ -140,6 +157,10 @@ where
 impl<U: User, T: AuthStrategy<U> + ?Sized> AuthStrategy<U> for Arc<T> {
     async fn read(&self, token: &str) -> Result<Option<U>> {
         (**self).read(token).await
+    }
+
+    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
+        (**self).read_with_details(token).await
     }
 
     async fn write(&self, user: &U) -> Result<PlaintextToken> {

@@ -109,6 +109,20 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
     fn columns(&self) -> TokenColumns {
         TokenColumns::ALL
     }
+
+    async fn record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        unless_since: DateTime<Utc>,
+    ) -> Result<()> {
+        if let Some(row) = self.write().get_mut(token)
+            && row.details.last_used_at.is_none_or(|used| used < unless_since)
+        {
+            row.details.last_used_at = Some(at);
+        }
+        Ok(())
+    }
 }
 
 impl<Id: UserId> ListTokens for MemoryStore<Id> {

@@ -148,6 +148,19 @@ pub trait AccessTokenStore: Send + Sync {
         TokenColumns::NONE
     }
 
+    /// Records that `token` was used at `at`, unless its `last_used_at` is already at or after
+    /// `unless_since` (so that processes racing over one token write once). Only called when
+    /// [`columns`](Self::columns) has `last_used_at`; the default does nothing.
+    fn record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        unless_since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let _ = (token, at, unless_since);
+        std::future::ready(Ok(()))
+    }
+
     /// Told the strategy's token lifetime (`None`: tokens never expire) when the strategy is
     /// built. A store that keeps no creation time derives one here (the Redis store in
     /// fastapi-users' format: from the key's remaining TTL, so that a cache in front stops

@@ -72,6 +72,8 @@ pub struct DatabaseStrategy<S> {
     lifetime: Option<TimeDelta>,
     mode: StorageMode,
     format: TokenFormat,
+    /// With last-use tracking: at most one `last_used_at` write per token per this interval.
+    last_use: Option<TimeDelta>,
     hash_keys: Option<HashKeys>,
     clock: Arc<dyn Clock>,
 }
@@ -91,6 +93,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             lifetime,
             mode: StorageMode::default(),
             format: TokenFormat::default(),
+            last_use: None,
             hash_keys: None,
             clock: Arc::new(SystemClock),
         })
@@ -115,6 +118,46 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         self.format = format;
         self.check_format()?;
         Ok(self)
+    }
+
+    /// Records when each token was last used (`last_used_at`, shown by the CLI's `list`), at most
+    /// once per `interval` per token: a read finds the row's last use, and only when it is older
+    /// than `interval` does it write (a conditional `UPDATE`, so processes racing over one token
+    /// write once). Every other read stays one statement. Needs the store's `last_used_at`
+    /// column: without it an [`Error::Config`]. A failed write is logged and does not change
+    /// the read's answer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::DatabaseStrategy;
+    /// use authtoken::memory::MemoryStore;
+    ///
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(3600)))?
+    ///     .with_last_use_tracking(Duration::from_secs(300))?;
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
+    pub fn with_last_use_tracking(mut self, interval: Duration) -> Result<Self> {
+        if !self.store.columns().last_used_at {
+            return Err(Error::Config(
+                "last-use tracking needs the token table's `last_used_at` column",
+            ));
+        }
+        self.last_use = Some(checked_lifetime(interval)?);
+        Ok(self)
+    }
+
+    /// Writes the row's last use if tracking is on and the last recorded one is older than the
+    /// interval.
+    async fn note_use(&self, row: &AccessToken<S::UserId>) {
+        let Some(interval) = self.last_use else { return };
+        let now = self.now();
+        let since = now.checked_sub_signed(interval).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        if row.details.last_used_at.is_some_and(|used| used >= since) {
+            return;
+        }
+        if let Err(error) = self.store.record_use(&row.token, now, since).await {
+            tracing::warn!(%error, "authtoken: could not record a token's last use");
+        }
     }
 
     /// The format tokens are issued in.
@@ -268,8 +311,22 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// the store), an unknown or expired one, or one whose user the loader no longer finds.
     ///
     /// Inactive users are returned too: what they may do is the caller's decision. Reading never
-    /// writes.
+    /// writes, unless [last-use tracking](Self::with_last_use_tracking) is on.
     pub async fn read_token<L>(&self, token: Option<&str>, users: &L) -> Result<Option<L::User>>
+    where
+        L: UserLoader,
+        L::User: User<Id = S::UserId>,
+    {
+        Ok(self.read_token_and_row(token, users).await?.map(|(user, _)| user))
+    }
+
+    /// [`read_token`](Self::read_token) with the token's row: its details (name, scopes, own
+    /// expiry), for a scope check.
+    pub async fn read_token_and_row<L>(
+        &self,
+        token: Option<&str>,
+        users: &L,
+    ) -> Result<Option<(L::User, AccessToken<S::UserId>)>>
     where
         L: UserLoader,
         L::User: User<Id = S::UserId>,
@@ -287,8 +344,9 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 Lookup::Found(row) => row,
                 Lookup::Refused(outcome) => return Ok(Lookup::Refused(outcome)),
             };
+            self.note_use(&row).await;
             let user = users.load_user(&row.user_id).await.map_err(Error::UserLoader)?;
-            Ok(user.map_or(Lookup::Refused(Outcome::NoUser), Lookup::Found))
+            Ok(user.map_or(Lookup::Refused(Outcome::NoUser), |user| Lookup::Found((user, row))))
         };
         op.run(work, Lookup::outcome).await.map(Lookup::found)
     }
@@ -296,6 +354,19 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// Like [`read_token`](Self::read_token), in one round trip: the store joins the token with
     /// its user.
     pub async fn read_token_with_user<U>(&self, token: Option<&str>) -> Result<Option<U>>
+    where
+        U: User<Id = S::UserId>,
+        S: AccessTokenUserStore<U>,
+    {
+        Ok(self.read_token_with_user_and_row(token).await?.map(|(user, _)| user))
+    }
+
+    /// [`read_token_with_user`](Self::read_token_with_user) with the token's row: its details
+    /// (name, scopes, own expiry), for a scope check.
+    pub async fn read_token_with_user_and_row<U>(
+        &self,
+        token: Option<&str>,
+    ) -> Result<Option<(U, AccessToken<S::UserId>)>>
     where
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
@@ -321,7 +392,9 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     refused = Outcome::Expired;
                     break;
                 }
-                return Ok(user.map_or(Lookup::Refused(Outcome::NoUser), Lookup::Found));
+                self.note_use(&row).await;
+                return Ok(user
+                    .map_or(Lookup::Refused(Outcome::NoUser), |user| Lookup::Found((user, row))));
             }
             Ok(Lookup::Refused(refused))
         };
@@ -343,7 +416,14 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             }
         };
         let op = Operation::start::<S>("read_token_row");
-        op.run(self.lookup(token, &op), Lookup::outcome).await.map(Lookup::found)
+        let work = async {
+            let found = self.lookup(token, &op).await?;
+            if let Lookup::Found(row) = &found {
+                self.note_use(row).await;
+            }
+            Ok(found)
+        };
+        op.run(work, Lookup::outcome).await.map(Lookup::found)
     }
 
     /// The live row for a well-formed token, or why there is none.

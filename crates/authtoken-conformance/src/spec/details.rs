@@ -5,10 +5,12 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use authtoken::{Error, IssueOptions, PurgeExpired, TokenColumns, TokenStatus, User};
+use authtoken::{
+    AccessTokenStore, Error, IssueOptions, PurgeExpired, TokenColumns, TokenStatus, User,
+};
 use chrono::TimeDelta;
 
-use super::{hashed, login, reader, row_of};
+use super::{Harness, hashed, login, reader, row_of};
 use crate::Backend;
 
 const NINETY_DAYS: Duration = Duration::from_secs(90 * 24 * 3600);
@@ -76,7 +78,7 @@ pub async fn malformed_scopes_are_refused<B: Backend>(b: &B) {
 pub async fn details_need_their_columns<B: Backend>(b: &B) {
     let h = hashed(b);
     let user = b.create_user(true).await;
-    let columns = authtoken::AccessTokenStore::columns(h.strategy.store());
+    let columns = h.strategy.store().columns();
     let cases = [
         (IssueOptions::new().lifetime(NINETY_DAYS), columns.expires_at),
         (IssueOptions::new().name("n"), columns.name),
@@ -90,6 +92,11 @@ pub async fn details_need_their_columns<B: Backend>(b: &B) {
         }
     }
     assert!(h.strategy.issue_token(&user, &IssueOptions::new()).await.is_ok());
+    let tracking = hashed(b).strategy.with_last_use_tracking(Duration::from_secs(60));
+    match columns.last_used_at {
+        true => assert!(tracking.is_ok()),
+        false => assert!(matches!(tracking, Err(Error::Config(_)))),
+    }
     if columns == TokenColumns::NONE {
         assert_eq!(h.probe.calls(), 1, "only the plain login reached the store");
     }
@@ -120,4 +127,41 @@ where
     assert!(row_of(&h, long.expose_secret()).await.is_some(), "a live 90-day token was purged");
     assert!(row_of(&h, short.expose_secret()).await.is_none());
     assert!(row_of(&h, &session).await.is_none());
+}
+
+/// Last use is written at most once per interval per token: the first read writes it, reads
+/// within the interval are one statement each, the first read after it writes again.
+pub async fn last_use_is_written_at_most_once_per_interval<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let interval = Duration::from_secs(300);
+    let h = Harness { strategy: h.strategy.with_last_use_tracking(interval).unwrap(), ..h };
+    let user = b.create_user(true).await;
+    let token = login::<B, _>(&h, &user).await;
+    let first_use = h.strategy.now();
+
+    let calls = h.probe.calls();
+    assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()));
+    assert_eq!(h.probe.calls(), calls + 2, "the first read: the lookup and one write");
+    let row = row_of(&h, &token).await.expect("the row");
+    assert_eq!(row.details.last_used_at, Some(first_use));
+
+    h.clock.advance(TimeDelta::minutes(1));
+    let calls = h.probe.calls();
+    for _ in 0..10 {
+        assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()));
+    }
+    assert_eq!(h.probe.calls(), calls + 10, "reads within the interval write nothing");
+    assert_eq!(row_of(&h, &token).await.unwrap().details.last_used_at, Some(first_use));
+
+    h.clock.advance(TimeDelta::minutes(5));
+    let calls = h.probe.calls();
+    assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()));
+    assert_eq!(h.probe.calls(), calls + 2, "the first read past the interval writes again");
+    let later = row_of(&h, &token).await.unwrap().details.last_used_at;
+    assert_eq!(later, Some(first_use + TimeDelta::minutes(6)));
+
+    // A store that already holds a recent use (another process wrote it) is not overwritten.
+    let stale = first_use;
+    h.strategy.store().record_use(&row.token, stale, stale).await.unwrap();
+    assert_eq!(row_of(&h, &token).await.unwrap().details.last_used_at, later);
 }
