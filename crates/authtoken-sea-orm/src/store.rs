@@ -99,6 +99,10 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     }
 
     /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
+    ///
+    /// It asks by selecting them: call it on a pool, not on a store bound to a PostgreSQL
+    /// transaction, where the failed probe of a table without them would abort the transaction
+    /// (use `with_details` there).
     pub async fn detect_details(self) -> Result<Self> {
         let probe = format!(
             "SELECT {} FROM {} LIMIT 1",
