@@ -91,13 +91,8 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
         self.writer.columns()
     }
 
-    async fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> Result<()> {
-        self.writer.record_use(token, at, unless_since).await
+    async fn record_use(&self, token: &str, used: &authtoken::TokenUse) -> Result<()> {
+        self.writer.record_use(token, used).await
     }
 }
 

@@ -105,14 +105,9 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.inner.columns()
     }
 
-    async fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn record_use(&self, token: &str, used: &authtoken::TokenUse) -> Result<()> {
         self.probe.enter()?;
-        self.inner.record_use(token, at, unless_since).await
+        self.inner.record_use(token, used).await
     }
 }
 

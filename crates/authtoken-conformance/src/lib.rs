@@ -174,6 +174,7 @@ macro_rules! spec_group {
             name_and_scopes_round_trip,
             malformed_scopes_are_refused,
             last_use_is_written_at_most_once_per_interval,
+            sliding_expiry_extends_on_use_up_to_the_cap,
         }
     };
     (details_purging; $setup:expr) => {

@@ -115,12 +115,17 @@ impl Statements {
             details,
             delete_expired: bounded_delete(backend, &t, &any_expired, created_params + 1),
             count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
+            // Never revives an expired row; extends only (COALESCE keeps the expiry when there
+            // is no extension).
             record_use: format!(
-                "UPDATE {t} SET last_used_at = {} WHERE token = {} \
-                 AND (last_used_at IS NULL OR last_used_at < {})",
+                "UPDATE {t} SET last_used_at = {}, expires_at = COALESCE({}, expires_at) \
+                 WHERE token = {} AND (last_used_at IS NULL OR last_used_at < {}) \
+                 AND (expires_at IS NULL OR expires_at >= {})",
                 p(1),
                 p(2),
-                p(3)
+                p(3),
+                p(4),
+                p(5)
             ),
         }
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use authtoken::store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
-    TokenColumns, TokenDetails,
+    TokenColumns, TokenDetails, TokenUse,
 };
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
@@ -365,16 +365,17 @@ where
         if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
     }
 
-    async fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {
         if !self.sql.details {
             return Ok(());
         }
-        let values = vec![self.sql.timestamp(at), token.into(), self.sql.timestamp(unless_since)];
+        let values = vec![
+            self.sql.timestamp(used.at),
+            self.sql.optional_timestamp(used.extend_to),
+            token.into(),
+            self.sql.timestamp(used.unless_since),
+            self.sql.timestamp(used.at),
+        ];
         self.execute(&self.sql.record_use, values).await.map(drop)
     }
 

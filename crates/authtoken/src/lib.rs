@@ -44,7 +44,7 @@ pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use issue::IssueOptions;
 pub use store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
-    TokenDetails,
+    TokenDetails, TokenUse,
 };
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode, TokenFormat};

@@ -9,7 +9,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns};
+use crate::store::{
+    AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
+};
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
 /// A token store in a hash map behind a lock; clones share the same rows. `Debug` shows how many
@@ -110,16 +112,9 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
         TokenColumns::ALL
     }
 
-    async fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> Result<()> {
-        if let Some(row) = self.write().get_mut(token)
-            && row.details.last_used_at.is_none_or(|used| used < unless_since)
-        {
-            row.details.last_used_at = Some(at);
+    async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {
+        if let Some(row) = self.write().get_mut(token) {
+            used.apply(&mut row.details);
         }
         Ok(())
     }

@@ -59,6 +59,35 @@ pub struct TokenDetails {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
+/// One use of a token, as [`AccessTokenStore::record_use`] writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenUse {
+    /// When it was used: the new `last_used_at`.
+    pub at: DateTime<Utc>,
+    /// Write nothing if `last_used_at` is already at or after this (another process just did).
+    pub unless_since: DateTime<Utc>,
+    /// With sliding expiry, the new `expires_at` (only ever later than the current one).
+    pub extend_to: Option<DateTime<Utc>>,
+}
+
+impl TokenUse {
+    /// Whether a row with `last_used_at` and `expires_at` takes this use.
+    pub fn applies_to(&self, details: &TokenDetails) -> bool {
+        details.last_used_at.is_none_or(|used| used < self.unless_since)
+            && details.expires_at.is_none_or(|end| end >= self.at)
+    }
+
+    /// Applies this use to `details` (what a store that keeps rows in memory does).
+    pub fn apply(&self, details: &mut TokenDetails) {
+        if self.applies_to(details) {
+            details.last_used_at = Some(self.at);
+            if let Some(to) = self.extend_to {
+                details.expires_at = Some(details.expires_at.map_or(to, |end| end.max(to)));
+            }
+        }
+    }
+}
+
 /// Which optional columns a store keeps ([`AccessTokenStore::columns`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TokenColumns {
@@ -148,16 +177,13 @@ pub trait AccessTokenStore: Send + Sync {
         TokenColumns::NONE
     }
 
-    /// Records that `token` was used at `at`, unless its `last_used_at` is already at or after
-    /// `unless_since` (so that processes racing over one token write once). Only called when
-    /// [`columns`](Self::columns) has `last_used_at`; the default does nothing.
-    fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<()>> + Send {
-        let _ = (token, at, unless_since);
+    /// Records a use of `token` ([`TokenUse`]): sets `last_used_at` and, with sliding expiry,
+    /// moves `expires_at` later, unless its `last_used_at` is already recent (so that processes
+    /// racing over one token write once) or the row has expired meanwhile (a use never revives
+    /// a token). Only called when [`columns`](Self::columns) has `last_used_at`; the default
+    /// does nothing.
+    fn record_use(&self, token: &str, used: &TokenUse) -> impl Future<Output = Result<()>> + Send {
+        let _ = (token, used);
         std::future::ready(Ok(()))
     }
 

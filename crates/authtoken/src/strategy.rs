@@ -9,7 +9,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use crate::issue::IssueOptions;
 use crate::observe::{Operation, Outcome};
 use crate::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired, TokenDetails,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired, TokenDetails, TokenUse,
 };
 use crate::token::{PlaintextToken, StorageMode, StoredKey, TokenFormat, is_well_formed};
 use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
@@ -74,6 +74,9 @@ pub struct DatabaseStrategy<S> {
     format: TokenFormat,
     /// With last-use tracking: at most one `last_used_at` write per token per this interval.
     last_use: Option<TimeDelta>,
+    /// With sliding expiry: (idle, cap). A use moves the expiry to `idle` after it, never past
+    /// `cap` after creation.
+    sliding: Option<(TimeDelta, TimeDelta)>,
     hash_keys: Option<HashKeys>,
     clock: Arc<dyn Clock>,
 }
@@ -94,6 +97,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             mode: StorageMode::default(),
             format: TokenFormat::default(),
             last_use: None,
+            sliding: None,
             hash_keys: None,
             clock: Arc::new(SystemClock),
         })
@@ -146,8 +150,55 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         Ok(self)
     }
 
-    /// Writes the row's last use if tracking is on and the last recorded one is older than the
-    /// interval.
+    /// Sliding expiry with an absolute cap: a token expires `idle` after its last use (within
+    /// the write interval of [`with_last_use_tracking`](Self::with_last_use_tracking), which
+    /// defaults to a tenth of `idle`), and never later than `cap` after it was issued, however
+    /// often it is used. Each extension is the same throttled, conditional write as the last
+    /// use (one `UPDATE` per token per interval at most), and never revives an expired token.
+    /// Tokens issued with their own lifetime keep it unless a use would carry them further.
+    /// Needs the store's `expires_at` and `last_used_at` columns: without them an
+    /// [`Error::Config`]; so is a cap shorter than `idle`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::DatabaseStrategy;
+    /// use authtoken::memory::MemoryStore;
+    ///
+    /// // Idle sessions end after 30 minutes; none lives past a week.
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(1800)))?
+    ///     .with_sliding_expiry(Duration::from_secs(1800), Duration::from_secs(7 * 24 * 3600))?;
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
+    pub fn with_sliding_expiry(mut self, idle: Duration, cap: Duration) -> Result<Self> {
+        let columns = self.store.columns();
+        if !(columns.expires_at && columns.last_used_at) {
+            return Err(Error::Config(
+                "sliding expiry needs the token table's `expires_at` and `last_used_at` columns",
+            ));
+        }
+        let (idle, cap) = (checked_lifetime(idle)?, checked_lifetime(cap)?);
+        if cap < idle {
+            return Err(Error::Config(
+                "a sliding expiry's cap must not be shorter than its idle time",
+            ));
+        }
+        self.sliding = Some((idle, cap));
+        if self.last_use.is_none() {
+            self.last_use = Some((idle / 10).max(TimeDelta::seconds(1)));
+        }
+        Ok(self)
+    }
+
+    /// The expiry a use at `now` gives `row` under sliding expiry, if it moves it later.
+    fn slide(&self, row: &AccessToken<S::UserId>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let (idle, cap) = self.sliding?;
+        let limit = row.created_at.checked_add_signed(cap)?;
+        let target = now.checked_add_signed(idle)?.min(limit);
+        row.details.expires_at.is_none_or(|end| target > end).then_some(target)
+    }
+
+    /// Writes the row's last use (and its slid expiry) if tracking is on and the last recorded
+    /// use is older than the interval.
     async fn note_use(&self, row: &AccessToken<S::UserId>) {
         let Some(interval) = self.last_use else { return };
         let now = self.now();
@@ -155,7 +206,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if row.details.last_used_at.is_some_and(|used| used >= since) {
             return;
         }
-        if let Err(error) = self.store.record_use(&row.token, now, since).await {
+        let used = TokenUse { at: now, unless_since: since, extend_to: self.slide(row, now) };
+        if let Err(error) = self.store.record_use(&row.token, &used).await {
             tracing::warn!(%error, "authtoken: could not record a token's last use");
         }
     }
@@ -265,12 +317,16 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     .checked_add_signed(checked_lifetime(lifetime)?)
                     .unwrap_or(DateTime::<Utc>::MAX_UTC),
             ),
-            None => self.expires_at(created_at),
+            None => match self.sliding {
+                // The first stretch of a sliding session: `idle`, within the cap.
+                Some((idle, cap)) => created_at.checked_add_signed(idle.min(cap)),
+                None => self.expires_at(created_at),
+            },
         };
         row.details = details;
         // Only a token of its own lifetime records its expiry: a plain login follows the
         // strategy's lifetime, as it always has (change the lifetime, and sessions follow).
-        if options.lifetime.is_some() {
+        if options.lifetime.is_some() || self.sliding.is_some() {
             row.details.expires_at = expires_at;
         }
         let stored = op.run(self.store.create(row, expires_at), |_| Outcome::Issued);

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use authtoken::{
-    AccessTokenStore, Error, IssueOptions, PurgeExpired, TokenColumns, TokenStatus, User,
+    AccessTokenStore, Error, IssueOptions, PurgeExpired, TokenColumns, TokenStatus, TokenUse, User,
 };
 use chrono::TimeDelta;
 
@@ -97,6 +97,12 @@ pub async fn details_need_their_columns<B: Backend>(b: &B) {
         true => assert!(tracking.is_ok()),
         false => assert!(matches!(tracking, Err(Error::Config(_)))),
     }
+    let minute = Duration::from_secs(60);
+    let sliding = hashed(b).strategy.with_sliding_expiry(minute, minute * 10);
+    match columns.expires_at && columns.last_used_at {
+        true => assert!(sliding.is_ok()),
+        false => assert!(matches!(sliding, Err(Error::Config(_)))),
+    }
     if columns == TokenColumns::NONE {
         assert_eq!(h.probe.calls(), 1, "only the plain login reached the store");
     }
@@ -161,7 +167,46 @@ pub async fn last_use_is_written_at_most_once_per_interval<B: Backend>(b: &B) {
     assert_eq!(later, Some(first_use + TimeDelta::minutes(6)));
 
     // A store that already holds a recent use (another process wrote it) is not overwritten.
-    let stale = first_use;
-    h.strategy.store().record_use(&row.token, stale, stale).await.unwrap();
+    let stale = TokenUse { at: first_use, unless_since: first_use, extend_to: None };
+    h.strategy.store().record_use(&row.token, &stale).await.unwrap();
     assert_eq!(row_of(&h, &token).await.unwrap().details.last_used_at, later);
+}
+
+/// Sliding expiry: an idle session ends `idle` after its last use; one in use lives on, but never
+/// past the cap; a use never revives an expired token.
+pub async fn sliding_expiry_extends_on_use_up_to_the_cap<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(2 * 3600));
+    let strategy = h
+        .strategy
+        .with_sliding_expiry(idle, cap)
+        .unwrap()
+        .with_last_use_tracking(Duration::from_secs(60))
+        .unwrap();
+    let h = Harness { strategy, ..h };
+    let user = b.create_user(true).await;
+    let busy = login::<B, _>(&h, &user).await;
+    let idle_token = login::<B, _>(&h, &user).await;
+    // Used every 20 minutes: alive well past 30 minutes, while the unused one dies at 30.
+    for minute in [20, 40, 60, 80, 100] {
+        h.clock.set(super::start_time() + TimeDelta::minutes(minute));
+        assert_eq!(reader(b, &h, &busy).await.as_ref(), Some(user.id()), "at {minute} min");
+        if minute == 40 {
+            assert_eq!(reader(b, &h, &idle_token).await, None, "an idle token outlived idle");
+            let used = TokenUse {
+                at: h.strategy.now(),
+                unless_since: h.strategy.now(),
+                extend_to: Some(h.strategy.now() + TimeDelta::hours(1)),
+            };
+            let dead = row_of(&h, &idle_token).await.expect("the row stays until purged");
+            h.strategy.store().record_use(&dead.token, &used).await.unwrap();
+            assert_eq!(reader(b, &h, &idle_token).await, None, "a use revived an expired token");
+        }
+    }
+    let row = row_of(&h, &busy).await.unwrap();
+    assert_eq!(row.details.expires_at, Some(row.created_at + TimeDelta::minutes(120)), "capped");
+    h.clock.set(super::start_time() + TimeDelta::minutes(119));
+    assert_eq!(reader(b, &h, &busy).await.as_ref(), Some(user.id()));
+    h.clock.set(super::start_time() + TimeDelta::minutes(120) + TimeDelta::seconds(1));
+    assert_eq!(reader(b, &h, &busy).await, None, "alive past the cap");
 }

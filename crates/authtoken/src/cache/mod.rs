@@ -352,17 +352,12 @@ where
     /// Records the use in the store, and in the cached row (through the same generation guard
     /// as a fill, so an invalidation in between is never undone): the next hit then sees it
     /// and does not write again within the interval.
-    async fn record_use(
-        &self,
-        token: &str,
-        at: DateTime<Utc>,
-        unless_since: DateTime<Utc>,
-    ) -> Result<()> {
+    async fn record_use(&self, token: &str, used: &crate::store::TokenUse) -> Result<()> {
         let generation = self.shared.freshness.generation();
-        self.inner.record_use(token, at, unless_since).await?;
+        self.inner.record_use(token, used).await?;
         if let Some(entry) = self.shared.entries.get(token) {
             let mut row = entry.row.clone();
-            row.details.last_used_at = Some(at);
+            used.apply(&mut row.details);
             let updated = Entry { row, user_key: entry.user_key.clone(), user: entry.user.clone() };
             self.shared.fill(token, updated, generation);
         }
