@@ -35,7 +35,8 @@ impl IssueOptions {
         self
     }
 
-    /// A name for its owner to recognise it by (needs the `name` column).
+    /// A name for its owner to recognise it by (needs the `name` column): 1 to 255 characters,
+    /// no control characters.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
@@ -63,7 +64,18 @@ impl IssueOptions {
     pub(crate) fn scopes_are_valid(&self) -> bool {
         self.scopes.iter().all(|s| is_scope_token(s))
     }
+
+    /// Whether the name fits the `name` column and prints safely.
+    pub(crate) fn name_is_valid(&self) -> bool {
+        self.name.as_deref().is_none_or(|name| {
+            let length = name.chars().count();
+            (1..=MAX_NAME_CHARS).contains(&length) && !name.chars().any(char::is_control)
+        })
+    }
 }
+
+/// The longest name, in characters (the `name` column is `VARCHAR(255)`).
+pub const MAX_NAME_CHARS: usize = 255;
 
 /// RFC 6749's `scope-token` (printable ASCII but space, `"` and `\`), without `,`.
 pub(crate) fn is_scope_token(scope: &str) -> bool {

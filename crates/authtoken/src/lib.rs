@@ -41,7 +41,7 @@ pub use auth_strategy::{AuthStrategy, WithUsers};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
-pub use issue::IssueOptions;
+pub use issue::{IssueOptions, MAX_NAME_CHARS};
 pub use store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
     TokenDetails, TokenUse,

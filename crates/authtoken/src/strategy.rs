@@ -351,6 +351,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 _ => "a scoped token needs the token table's `scopes` column",
             }));
         }
+        if !options.name_is_valid() {
+            return Err(Error::Config(
+                "a token's name is 1 to 255 characters without control characters",
+            ));
+        }
         if !options.scopes_are_valid() {
             return Err(Error::Config(
                 "a scope is 1 to 128 printable ASCII characters without spaces, commas, quotes or backslashes",

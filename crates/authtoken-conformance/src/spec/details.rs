@@ -62,7 +62,8 @@ pub async fn name_and_scopes_round_trip<B: Backend>(b: &B) {
     assert!(row.details.name.is_none() && row.details.scopes.is_empty());
 }
 
-/// Malformed scopes are a configuration error, and nothing is stored.
+/// Malformed scopes and names are a configuration error, and nothing is stored; the longest
+/// name fits (255 characters, multi-byte ones included).
 pub async fn malformed_scopes_are_refused<B: Backend>(b: &B) {
     let h = hashed(b);
     let user = b.create_user(true).await;
@@ -70,7 +71,19 @@ pub async fn malformed_scopes_are_refused<B: Backend>(b: &B) {
         let issued = h.strategy.issue_token(&user, &IssueOptions::new().scopes([bad])).await;
         assert!(matches!(issued, Err(Error::Config(_))), "{bad:?}: {issued:?}");
     }
-    assert_eq!(h.probe.calls(), 0, "a refused token reached the store");
+    // Names: empty, longer than the column, or with control characters (a terminal escape).
+    for bad in [String::new(), "n".repeat(256), "evil\u{1b}[2J".to_owned(), "two\nlines".to_owned()]
+    {
+        let issued = h.strategy.issue_token(&user, &IssueOptions::new().name(bad.clone())).await;
+        assert!(matches!(issued, Err(Error::Config(_))), "{bad:?}: {issued:?}");
+    }
+    let longest = "é".repeat(255);
+    let issued = h.strategy.issue_token(&user, &IssueOptions::new().name(longest.clone())).await;
+    let token = issued.expect("255 characters fit").into_secret();
+    let row = h.strategy.read_token_row(Some(&token)).await.unwrap().expect("the row");
+    assert_eq!(row.details.name, Some(longest), "the longest name round-trips");
+    let calls_after_the_good_one = h.probe.calls();
+    assert_eq!(calls_after_the_good_one, 2, "a refused token reached the store");
 }
 
 /// A store without the columns refuses details rather than dropping them; one with them takes
