@@ -338,18 +338,21 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     fn details_for(&self, options: &IssueOptions) -> Result<TokenDetails> {
         let columns = self.store.columns();
         let missing = [
-            (options.lifetime.is_some() && !columns.expires_at, "expires_at"),
-            (options.name.is_some() && !columns.name, "name"),
-            (!options.scopes.is_empty() && !columns.scopes, "scopes"),
+            (
+                options.lifetime.is_some() && !columns.expires_at,
+                "a token of its own lifetime needs the token table's `expires_at` column",
+            ),
+            (
+                options.name.is_some() && !columns.name,
+                "a named token needs the token table's `name` column",
+            ),
+            (
+                !options.scopes.is_empty() && !columns.scopes,
+                "a scoped token needs the token table's `scopes` column",
+            ),
         ];
-        if let Some((_, column)) = missing.iter().find(|(missing, _)| *missing) {
-            return Err(Error::Config(match *column {
-                "expires_at" => {
-                    "a token of its own lifetime needs the token table's `expires_at` column"
-                }
-                "name" => "a named token needs the token table's `name` column",
-                _ => "a scoped token needs the token table's `scopes` column",
-            }));
+        if let Some((_, message)) = missing.iter().find(|(missing, _)| *missing) {
+            return Err(Error::Config(message));
         }
         if !options.name_is_valid() {
             return Err(Error::Config(
