@@ -26,7 +26,8 @@ mod memory_cached {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
 
@@ -35,7 +36,8 @@ mod postgres_cached_uuid {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<UuidUsers>::setup(Engine::Postgres),
         listing,
-        purging
+        purging,
+        limiting
     );
 }
 
@@ -44,7 +46,8 @@ mod postgres_cached_i64 {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<I64Users>::setup(Engine::Postgres),
         listing,
-        purging
+        purging,
+        limiting
     );
 }
 
@@ -53,7 +56,8 @@ mod mysql_cached_uuid {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<UuidUsers>::setup(Engine::MySql),
         listing,
-        purging
+        purging,
+        limiting
     );
 }
 
@@ -62,7 +66,8 @@ mod sqlite_cached_i64 {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<I64Users>::setup(Engine::Sqlite),
         listing,
-        purging
+        purging,
+        limiting
     );
 }
 

@@ -11,7 +11,8 @@ mod mysql_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::MySql, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::MySql, None));
 }
@@ -21,7 +22,8 @@ mod mysql_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::MySql, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, None));
 }
@@ -55,6 +57,7 @@ mod mysql_details {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }

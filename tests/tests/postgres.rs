@@ -11,7 +11,8 @@ mod postgres_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::Postgres, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::Postgres, None));
 }
@@ -21,7 +22,8 @@ mod postgres_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::Postgres, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, None));
 }
@@ -56,6 +58,7 @@ mod postgres_details {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }

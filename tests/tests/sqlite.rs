@@ -7,7 +7,8 @@ mod sqlite_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None));
 }
@@ -17,7 +18,8 @@ mod sqlite_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::Sqlite, None),
         listing,
-        purging
+        purging,
+        limiting
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Sqlite, None));
 }
@@ -30,6 +32,7 @@ mod sqlite_details {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }

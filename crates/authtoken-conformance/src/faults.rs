@@ -4,8 +4,10 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use authtoken::limit::{Liveness, TokenLimit};
 use authtoken::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
+    RowWithUser,
 };
 use authtoken::{BoxError, Error, Result, User, UserLoader};
 use chrono::{DateTime, Utc};
@@ -108,6 +110,19 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
     async fn record_use(&self, token: &str, used: &authtoken::TokenUse) -> Result<()> {
         self.probe.enter()?;
         self.inner.record_use(token, used).await
+    }
+}
+
+impl<S: LimitTokens> LimitTokens for FaultyStore<S> {
+    async fn create_within_limit(
+        &self,
+        row: AccessToken<S::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+        limit: TokenLimit,
+        live: Liveness,
+    ) -> Result<Vec<String>> {
+        self.probe.enter()?;
+        self.inner.create_within_limit(row, expires_at, limit, live).await
     }
 }
 

@@ -17,7 +17,8 @@
 //! 2. Implement the capabilities your backend has: [`ListTokens`](authtoken::ListTokens) for an
 //!    operator's listing, [`PurgeExpired`](authtoken::PurgeExpired) if expired rows stay until
 //!    deleted, [`AccessTokenUserStore`](authtoken::AccessTokenUserStore) if you can join a token
-//!    with its user in one query.
+//!    with its user in one query, [`LimitTokens`](authtoken::LimitTokens) if you can keep a user
+//!    under a per-user limit exactly (a lock per user).
 //! 3. Say how each test gets a fresh, isolated store (its own table, key prefix or database) and
 //!    users: [`memory::MemoryBackend::with_store`] keeps the users in memory; a store whose
 //!    tokens reference a real user table implements [`Backend`] (create and delete users;
@@ -177,6 +178,16 @@ macro_rules! spec_group {
             sliding_expiry_extends_on_use_up_to_the_cap,
         }
     };
+    (limiting; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            limit_refuses_logins_beyond_it,
+            limit_evicts_the_oldest_tokens,
+            expired_tokens_do_not_count_against_the_limit,
+            refusing_limit_is_exact_under_concurrent_logins,
+            evicting_limit_is_exact_under_concurrent_logins,
+            failing_store_fails_a_limited_login,
+        }
+    };
     (details_purging; $setup:expr) => {
         $crate::spec_tests! { $setup;
             purge_honours_own_expiry,
@@ -186,7 +197,7 @@ macro_rules! spec_group {
         compile_error!(concat!(
             "unknown conformance group `",
             stringify!($other),
-            "`: the groups are `listing`, `purging`, `details` and `details_purging`"
+            "`: the groups are `listing`, `purging`, `details`, `details_purging` and `limiting`"
         ));
     };
 }

@@ -10,6 +10,7 @@
 
 mod details;
 mod failures;
+mod limiting;
 mod listing;
 mod purging;
 mod reading;
@@ -30,6 +31,7 @@ use sha2::{Digest, Sha256};
 
 pub use details::*;
 pub use failures::*;
+pub use limiting::*;
 pub use listing::*;
 pub use purging::*;
 pub use reading::*;

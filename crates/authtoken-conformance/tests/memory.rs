@@ -15,7 +15,8 @@ mod memory_i64 {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
 
@@ -25,6 +26,7 @@ mod memory_uuid {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }

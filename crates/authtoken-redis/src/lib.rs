@@ -40,6 +40,7 @@
 //! every primary of a cluster.
 
 mod keys;
+mod limit;
 #[cfg(feature = "cache")]
 mod revocations;
 mod store;

@@ -67,7 +67,7 @@ impl RedisRevocations {
         // Four heartbeats per bound: one late or lost still leaves the proof fresh.
         let interval = (bound / 4).max(Duration::from_millis(1));
         let listener = Listener {
-            primaries: Primaries { source: Arc::clone(&store.source), store: store.erase() },
+            primaries: Primaries { source: Arc::clone(&store.source), store: store.erased() },
             sink,
             channel: channel.clone(),
             ping_channel: format!("{}ping:{}", store.prefix(), unique_suffix()),
@@ -77,7 +77,7 @@ impl RedisRevocations {
             bound,
         };
         let task = tokio::spawn(listener.run());
-        let publisher = Arc::new(RedisPublisher { store: store.erase(), channel });
+        let publisher = Arc::new(RedisPublisher { store: store.erased(), channel });
         Ok(Self { publisher, task })
     }
 

@@ -245,8 +245,7 @@ impl<Id> RedisStore<Id> {
 
     /// The same store with its user id type forgotten: for the revocation channel, which
     /// publishes and lists nodes but reads no rows.
-    #[cfg(feature = "cache")]
-    pub(crate) fn erase(&self) -> RedisStore<()> {
+    pub(crate) fn erased(&self) -> RedisStore<()> {
         self.retyped()
     }
 
@@ -269,7 +268,7 @@ impl<Id> RedisStore<Id> {
         .await
     }
 
-    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
+    pub(crate) async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T> {
         self.bounded(async {
             match self.connection.clone() {
                 Connection::Single(mut c) => command.query_async(&mut c).await,
@@ -291,7 +290,7 @@ impl<Id> RedisStore<Id> {
         .await
     }
 
-    async fn script<T: FromRedisValue>(
+    pub(crate) async fn script<T: FromRedisValue>(
         &self,
         script: &Script,
         key: &str,
@@ -316,6 +315,16 @@ async fn invoke<T: FromRedisValue>(
     connection: &mut (impl ConnectionLike + Send),
 ) -> Result<T> {
     invocation.invoke_async(connection).await.map_err(Error::store)
+}
+
+/// When a token in fastapi-users' format was made, as its key's remaining TTL (`ttl_ms`) tells
+/// under `lifetime`; `now` if the key has no TTL.
+fn made_at(now: DateTime<Utc>, ttl_ms: i64, lifetime: TimeDelta) -> DateTime<Utc> {
+    // Checked: a hand-set TTL of centuries must not panic.
+    TimeDelta::try_milliseconds(ttl_ms)
+        .filter(|_| ttl_ms > 0)
+        .and_then(|ttl| now.checked_add_signed(ttl)?.checked_sub_signed(lifetime))
+        .unwrap_or(now)
 }
 
 /// Milliseconds from `created_at` to `expires_at`, at least 1; 0 for "never".
@@ -343,14 +352,20 @@ where
     }
 
     /// The rows a user's index names, removing members whose token is gone.
-    async fn rows_of(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
+    pub(crate) async fn rows_of(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
         let index = index_key(&self.prefix, owner);
         let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&index)).await?;
         let mut rows = Vec::with_capacity(members.len());
         for member in members {
-            let found: Option<String> = self.query(redis::cmd("GET").arg(&member)).await?;
+            let (found, ttl_ms): (Option<String>, i64) = self
+                .query_pipeline(redis::pipe().cmd("GET").arg(&member).cmd("PTTL").arg(&member))
+                .await?;
             let stored_key = member.strip_prefix(&*self.prefix).unwrap_or(&member);
-            let found = found.and_then(|v| self.format.row::<Id>(stored_key, &v, Utc::now()));
+            // Only fastapi-users' format needs the TTL: it keeps no creation time (the oldest
+            // token of a user goes first under a per-user limit).
+            let now = Utc::now();
+            let made = self.lifetime.map_or(now, |lifetime| made_at(now, ttl_ms, lifetime));
+            let found = found.and_then(|v| self.format.row::<Id>(stored_key, &v, made));
             match found.filter(|r| r.user_id == *owner) {
                 Some(row) => rows.push(row),
                 None => self
@@ -386,11 +401,7 @@ where
                 let (found, ttl_ms): (Option<String>, i64) = self
                     .query_pipeline(redis::pipe().cmd("GET").arg(&key).cmd("PTTL").arg(&key))
                     .await?;
-                // Checked: a hand-set TTL of centuries must not panic.
-                let made = TimeDelta::try_milliseconds(ttl_ms)
-                    .filter(|_| ttl_ms > 0)
-                    .and_then(|ttl| now.checked_add_signed(ttl)?.checked_sub_signed(lifetime))
-                    .unwrap_or(now);
+                let made = made_at(now, ttl_ms, lifetime);
                 found.and_then(|v| self.format.row::<Id>(token, &v, made))
             }
             _ => {

@@ -20,15 +20,16 @@ const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
 mod single_cached {
     authtoken_conformance::conformance_suite!(
         authtoken_tests::redis::CachedRedisBackend::setup(super::SINGLE.0, super::SINGLE.1),
-        listing
+        listing,
+        limiting
     );
 }
 
 mod cluster_cached {
-    authtoken_conformance::conformance_suite!(authtoken_tests::redis::CachedRedisBackend::setup(
-        super::CLUSTER.0,
-        super::CLUSTER.1
-    ));
+    authtoken_conformance::conformance_suite!(
+        authtoken_tests::redis::CachedRedisBackend::setup(super::CLUSTER.0, super::CLUSTER.1),
+        limiting
+    );
 }
 
 type Cache = CachedStore<RedisStore<u64>>;

@@ -6,13 +6,14 @@ mod common;
 mod single {
     authtoken_conformance::conformance_suite!(
         super::common::setup("AUTHTOKEN_TEST_REDIS_URL", Some("redis://127.0.0.1:6379")),
-        listing
+        listing,
+        limiting
     );
 }
 
 mod cluster {
-    authtoken_conformance::conformance_suite!(super::common::setup(
-        "AUTHTOKEN_TEST_REDIS_CLUSTER_URL",
-        None
-    ));
+    authtoken_conformance::conformance_suite!(
+        super::common::setup("AUTHTOKEN_TEST_REDIS_CLUSTER_URL", None),
+        limiting
+    );
 }

@@ -19,6 +19,7 @@
 
 pub mod access_token;
 mod entity;
+mod limit;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod revocations;

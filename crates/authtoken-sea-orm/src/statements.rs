@@ -35,6 +35,12 @@ pub(crate) struct Statements {
     pub count_expired: String,
     /// With details: stamps `last_used_at` unless it is already recent.
     pub record_use: String,
+    /// A user's rows, read under the per-user limit's lock. On MySQL/MariaDB the read is the
+    /// lock itself (`FOR UPDATE`: next-key locks on the user's range of the `user_id` index).
+    pub limit_rows: String,
+    /// PostgreSQL: the per-user limit's lock, an advisory lock on the table and the user id,
+    /// held to the end of the transaction.
+    pub lock_user: String,
 }
 
 /// The API-token columns, in the order the statements list them.
@@ -117,6 +123,17 @@ impl Statements {
             count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
             // Never revives an expired row; extends only (COALESCE keeps the expiry when there
             // is no extension).
+            limit_rows: match backend {
+                DatabaseBackend::MySql => {
+                    format!("SELECT {columns} FROM {t} WHERE user_id = ? FOR UPDATE")
+                }
+                _ => format!("SELECT {columns} FROM {t} WHERE user_id = {}", p(1)),
+            },
+            lock_user: format!(
+                "SELECT pg_advisory_xact_lock(hashtextextended({} || ':' || CAST({} AS TEXT), 0))",
+                p(1),
+                p(2)
+            ),
             record_use: format!(
                 "UPDATE {t} SET last_used_at = {}, expires_at = COALESCE({}, expires_at) \
                  WHERE token = {} AND (last_used_at IS NULL OR last_used_at < {}) \

@@ -185,7 +185,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         Ok(())
     }
 
-    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
+    pub(crate) fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
         Statement::from_sql_and_values(self.sql.backend, sql, values)
     }
 
@@ -196,7 +196,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
 
     /// The call's own outcome (kept as a `DbErr`, for the write retries to look at), or the
     /// timeout's error.
-    async fn timed<T>(
+    pub(crate) async fn timed<T>(
         &self,
         call: impl Future<Output = Result<T, DbErr>>,
     ) -> Result<Result<T, DbErr>> {
@@ -232,7 +232,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         self.bounded(self.conn.query_one_raw(self.statement(sql, values))).await
     }
 
-    fn decode(&self, row: &QueryResult) -> Result<AccessToken<E::UserId>> {
+    pub(crate) fn decode(&self, row: &QueryResult) -> Result<AccessToken<E::UserId>> {
         self.decode_prefixed(row, "")
     }
 
@@ -253,6 +253,30 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             };
         }
         Ok(token)
+    }
+}
+
+impl<E: AccessTokenEntity, C> SeaOrmStore<E, C> {
+    /// The values of the `INSERT` of `row`.
+    pub(crate) fn insert_values(&self, row: AccessToken<E::UserId>) -> Vec<Value> {
+        let mut values =
+            vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
+        if self.sql.details {
+            let details = row.details;
+            let scopes = (!details.scopes.is_empty()).then(|| details.scopes.join(" "));
+            values.extend([
+                self.sql.optional_timestamp(details.expires_at),
+                Value::String(details.name),
+                Value::String(scopes),
+                self.sql.optional_timestamp(details.last_used_at),
+            ]);
+        }
+        values
+    }
+
+    /// The pre-rendered statements.
+    pub(crate) fn sql(&self) -> &Statements {
+        &self.sql
     }
 }
 
@@ -286,10 +310,10 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
 
 /// Retries of a write that lost to a concurrent one: back-off doubling from 4 ms to at most
 /// 128 ms, with jitter so that two losers do not collide again; about 1.5 s in all.
-const WRITE_RETRIES: u32 = 15;
+pub(crate) const WRITE_RETRIES: u32 = 15;
 
 /// The pause before retry `attempt` (1-based): half fixed, half random.
-fn retry_pause(attempt: u32) -> Duration {
+pub(crate) fn retry_pause(attempt: u32) -> Duration {
     let ceiling = 2u64 << attempt.min(6);
     let mut byte = [0u8; 1];
     getrandom::fill(&mut byte).unwrap_or_default();
@@ -298,7 +322,7 @@ fn retry_pause(attempt: u32) -> Duration {
 
 /// A deadlock or a lost Galera certification (SQLSTATE 40001, MySQL error 1213): the
 /// transaction was rolled back and may simply run again.
-fn is_serialization_failure(error: &DbErr) -> bool {
+pub(crate) fn is_serialization_failure(error: &DbErr) -> bool {
     let source = match error {
         DbErr::Exec(sea_orm::RuntimeErr::SqlxError(source))
         | DbErr::Query(sea_orm::RuntimeErr::SqlxError(source)) => source,
@@ -311,7 +335,7 @@ fn is_serialization_failure(error: &DbErr) -> bool {
 }
 
 /// A database error as the core crate reports it.
-fn store_error(error: DbErr) -> Error {
+pub(crate) fn store_error(error: DbErr) -> Error {
     match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => Error::DuplicateToken,
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => Error::UnknownUser,
@@ -345,19 +369,7 @@ where
         row: AccessToken<E::UserId>,
         _expires_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        let mut values =
-            vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
-        if self.sql.details {
-            let details = row.details;
-            let scopes = (!details.scopes.is_empty()).then(|| details.scopes.join(" "));
-            values.extend([
-                self.sql.optional_timestamp(details.expires_at),
-                Value::String(details.name),
-                Value::String(scopes),
-                self.sql.optional_timestamp(details.last_used_at),
-            ]);
-        }
-        self.execute(&self.sql.insert, values).await?;
+        self.execute(&self.sql.insert, self.insert_values(row)).await?;
         Ok(())
     }
 

@@ -28,6 +28,11 @@ pub enum Error {
     /// The operating system's random number generator failed.
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
+    /// The user already holds as many live tokens as the strategy's per-user limit allows,
+    /// and the limit refuses new ones ([`WhenFull::Refuse`](crate::limit::WhenFull::Refuse)).
+    /// A web layer answers it as a refused login (e.g. 409 or 429), not as a server fault.
+    #[error("the user already holds the most live tokens allowed")]
+    TokenLimitReached,
     /// The strategy was configured in a way that cannot work.
     #[error("invalid configuration: {0}")]
     Config(&'static str),

@@ -7,7 +7,7 @@
 //! [`DatabaseStrategy::destroy_all_tokens`].
 //!
 //! This crate holds the policy, the storage contract ([`AccessTokenStore`] and its capability
-//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`]) with an in-memory store, and
+//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`], [`LimitTokens`]) with an in-memory store, and
 //! [`AuthStrategy`], the object-safe trait web layers (`authtoken-http`, `authtoken-axum`,
 //! `authtoken-actix`) talk to. `authtoken-sea-orm` stores the rows on SQLite, PostgreSQL or
 //! MySQL/MariaDB.
@@ -26,6 +26,7 @@ mod clock;
 mod error;
 mod hash_keys;
 mod issue;
+pub mod limit;
 pub mod memory;
 pub mod observe;
 #[cfg(feature = "tokio")]
@@ -43,8 +44,8 @@ pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use issue::{IssueOptions, MAX_NAME_CHARS};
 pub use store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
-    TokenDetails, TokenUse,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
+    TokenColumns, TokenDetails, TokenUse,
 };
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode, TokenFormat};

@@ -9,8 +9,9 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use crate::limit::{Liveness, TokenLimit};
 use crate::store::{
-    AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
+    AccessToken, AccessTokenStore, LimitTokens, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
@@ -117,6 +118,30 @@ impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
             used.apply(&mut row.details);
         }
         Ok(())
+    }
+}
+
+// The whole step runs under the write lock: exact however many logins race.
+impl<Id: UserId> LimitTokens for MemoryStore<Id> {
+    async fn create_within_limit(
+        &self,
+        row: AccessToken<Id>,
+        _expires_at: Option<DateTime<Utc>>,
+        limit: TokenLimit,
+        live: Liveness,
+    ) -> Result<Vec<String>> {
+        let mut rows = self.write();
+        if rows.contains_key(&row.token) {
+            return Err(Error::DuplicateToken);
+        }
+        let owned: Vec<AccessToken<Id>> =
+            rows.values().filter(|r| r.user_id == row.user_id).cloned().collect();
+        let evicted = limit.make_room(&owned, &live)?;
+        for key in &evicted {
+            rows.remove(key);
+        }
+        rows.insert(row.token.clone(), row);
+        Ok(evicted)
     }
 }
 

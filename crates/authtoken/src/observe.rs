@@ -37,6 +37,8 @@ pub enum Outcome {
     NothingRevoked,
     /// A purge ran (the span's `deleted` field says how many rows went).
     Purged,
+    /// A login was refused: its user holds the most live tokens the per-user limit allows.
+    LimitReached,
     /// The store or the user loader failed.
     Failed,
 }
@@ -55,6 +57,7 @@ impl Outcome {
             Outcome::Revoked => "revoked",
             Outcome::NothingRevoked => "nothing_revoked",
             Outcome::Purged => "purged",
+            Outcome::LimitReached => "refused_limit",
             Outcome::Failed => "store_error",
         }
     }
@@ -124,6 +127,7 @@ impl Operation {
         let result = work.instrument(self.span.clone()).await;
         let ended = match &result {
             Ok(value) => outcome(value),
+            Err(crate::Error::TokenLimitReached) => Outcome::LimitReached,
             Err(_) => Outcome::Failed,
         };
         self.finish(ended);

@@ -1,15 +1,20 @@
 //! The policy: how a token is issued, read back into a user, and revoked.
 
+use std::any::Any;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::issue::IssueOptions;
+use crate::limit::{Liveness, TokenLimit};
 use crate::observe::{Operation, Outcome};
 use crate::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, PurgeExpired, TokenDetails, TokenUse,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, PurgeExpired, TokenDetails,
+    TokenUse,
 };
 use crate::token::{PlaintextToken, StorageMode, StoredKey, TokenFormat, is_well_formed};
 use crate::{Clock, Error, HashKeys, Result, SystemClock, User, UserLoader};
@@ -79,6 +84,38 @@ pub struct DatabaseStrategy<S> {
     sliding: Option<(TimeDelta, TimeDelta)>,
     hash_keys: Option<HashKeys>,
     clock: Arc<dyn Clock>,
+    /// With a per-user limit: the limit, and the store's limited insert (captured where the
+    /// store is known to be [`LimitTokens`], so that every issue can use it).
+    limit: Option<(TokenLimit, LimitedCreate<S>)>,
+}
+
+/// A boxed future of a limited insert.
+type LimitedFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>>> + Send + 'a>>;
+
+/// [`LimitTokens::create_within_limit`] of a store type, as a plain function. The row travels
+/// as `Any` so that the strategy's type needs no bound to hold it (it is always the store's
+/// `AccessToken<S::UserId>`).
+type LimitedCreate<S> = for<'a> fn(
+    &'a S,
+    Box<dyn Any + Send>,
+    Option<DateTime<Utc>>,
+    TokenLimit,
+    Liveness,
+) -> LimitedFuture<'a>;
+
+fn limited_create<S: LimitTokens>(
+    store: &S,
+    row: Box<dyn Any + Send>,
+    expires_at: Option<DateTime<Utc>>,
+    limit: TokenLimit,
+    live: Liveness,
+) -> LimitedFuture<'_> {
+    match row.downcast::<AccessToken<S::UserId>>() {
+        Ok(row) => Box::pin(store.create_within_limit(*row, expires_at, limit, live)),
+        Err(_) => Box::pin(std::future::ready(Err(Error::Config(
+            "a per-user limit set for another store type",
+        )))),
+    }
 }
 
 impl<S: AccessTokenStore> DatabaseStrategy<S> {
@@ -100,6 +137,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             sliding: None,
             hash_keys: None,
             clock: Arc::new(SystemClock),
+            limit: None,
         })
     }
 
@@ -329,8 +367,21 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if options.lifetime.is_some() || self.sliding.is_some() {
             row.details.expires_at = expires_at;
         }
-        let stored = op.run(self.store.create(row, expires_at), |_| Outcome::Issued);
-        stored.await?;
+        match self.limit {
+            None => op.run(self.store.create(row, expires_at), |_| Outcome::Issued).await?,
+            Some((limit, create)) => {
+                let created =
+                    create(&self.store, Box::new(row), expires_at, limit, self.liveness());
+                let evicted = op.run(created, |_| Outcome::Issued).await?;
+                if !evicted.is_empty() {
+                    op.deleted(evicted.len() as u64);
+                    tracing::debug!(
+                        evicted = evicted.len(),
+                        "authtoken: revoked the oldest tokens past the per-user limit"
+                    );
+                }
+            }
+        }
         Ok(token)
     }
 
@@ -514,11 +565,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// Whether `row` is within its lifetime now: its own `expires_at` if it carries one, else
     /// the strategy's lifetime from its creation.
     pub fn is_live(&self, row: &AccessToken<S::UserId>) -> bool {
-        match row.details.expires_at {
-            // A row's own expiry overrides the strategy's lifetime (a 90-day API token).
-            Some(end) => self.now() <= end,
-            None => self.not_before().is_none_or(|oldest| row.created_at >= oldest),
-        }
+        // A row's own expiry overrides the strategy's lifetime (a 90-day API token).
+        self.liveness().is_live(row)
+    }
+
+    /// Which rows are live now.
+    fn liveness(&self) -> Liveness {
+        Liveness { now: self.now(), created_since: self.not_before() }
     }
 
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
@@ -768,6 +821,47 @@ impl Iterator for StoredKeys {
     }
 }
 
+impl<S: LimitTokens> DatabaseStrategy<S> {
+    /// Keeps every user at most `limit.max()` live tokens (django-rest-knox's
+    /// `TOKEN_LIMIT_PER_USER`): a login beyond it is refused with
+    /// [`Error::TokenLimitReached`], or revokes the user's oldest tokens, as `limit` says.
+    /// Expired tokens do not count. The store applies it and stores the new token as one step
+    /// per user, so concurrent logins of one user never leave more than `max` standing.
+    ///
+    /// Every token counts, sessions and API tokens alike; a strategy without the limit (the
+    /// CLI, another process) still issues beyond it.
+    ///
+    /// ```
+    /// # async fn run() -> authtoken::Result<()> {
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    /// use authtoken::limit::{TokenLimit, WhenFull};
+    /// use authtoken::memory::MemoryStore;
+    /// use authtoken::{DatabaseStrategy, User};
+    ///
+    /// struct Account { id: u64 }
+    /// impl User for Account {
+    ///     type Id = u64;
+    ///     fn id(&self) -> &u64 { &self.id }
+    /// }
+    ///
+    /// let two = TokenLimit::new(NonZeroU32::new(2).unwrap(), WhenFull::EvictOldest);
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(3600)))?
+    ///     .with_token_limit(two);
+    /// let alice = Account { id: 1 };
+    /// let first = strategy.write_token(&alice).await?;
+    /// strategy.write_token(&alice).await?;
+    /// strategy.write_token(&alice).await?;
+    /// // The third login revoked the first.
+    /// assert!(strategy.read_token_row(Some(first.expose_secret())).await?.is_none());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_token_limit(mut self, limit: TokenLimit) -> Self {
+        self.limit = Some((limit, limited_create::<S>));
+        self
+    }
+}
+
 impl<S> std::fmt::Debug for DatabaseStrategy<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseStrategy")
@@ -775,6 +869,7 @@ impl<S> std::fmt::Debug for DatabaseStrategy<S> {
             .field("mode", &self.mode)
             .field("format", &self.format)
             .field("hash_keys", &self.hash_keys)
+            .field("limit", &self.limit.map(|(limit, _)| limit))
             .finish_non_exhaustive()
     }
 }

@@ -40,7 +40,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
+use crate::limit::{Liveness, TokenLimit};
+use crate::store::{
+    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
+};
 use crate::{Result, StorageMode, User};
 use freshness::Freshness;
 use sink::Invalidate;
@@ -284,6 +287,27 @@ where
         user: Option<Arc<dyn Any + Send + Sync>>,
     ) -> Entry<S::UserId> {
         Entry { row: row.clone(), user_key: row.user_id.to_string(), user }
+    }
+}
+
+// Evicted tokens are revoked tokens: forgotten here and announced like a logout.
+impl<S: LimitTokens> LimitTokens for CachedStore<S>
+where
+    S::UserId: Display,
+{
+    async fn create_within_limit(
+        &self,
+        row: AccessToken<S::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+        limit: TokenLimit,
+        live: Liveness,
+    ) -> Result<Vec<String>> {
+        let evicted = self.inner.create_within_limit(row, expires_at, limit, live).await?;
+        if !evicted.is_empty() {
+            self.shared.drop_keys(&evicted);
+            self.publish(Revocation::Tokens(evicted.clone())).await?;
+        }
+        Ok(evicted)
     }
 }
 

@@ -1,0 +1,130 @@
+//! The per-user token limit on Redis: a short lock per user around "read the user's tokens,
+//! revoke or refuse, store".
+//!
+//! A user's tokens live in keys of many slots (one per token, as fastapi-users names them), so
+//! no one script can see them all on a cluster. The limit therefore takes a lock key per user
+//! (`SET {prefix}user-lock:{id} <nonce> NX PX`, one key, one slot), does its steps through the
+//! store's ordinary calls, and releases the lock only if it still holds it. The steps are
+//! bounded well inside the lock's expiry, so a holder never outlives its lock; a holder that
+//! dies (or whose future is dropped) leaves a lock that expires, or is released in the
+//! background.
+
+use std::collections::hash_map::RandomState;
+use std::fmt::Display;
+use std::hash::{BuildHasher, Hasher};
+use std::str::FromStr;
+use std::time::Duration;
+
+use authtoken::limit::{Liveness, TokenLimit};
+use authtoken::store::{AccessToken, AccessTokenStore, LimitTokens};
+use authtoken::{Error, Result, UserId};
+use chrono::{DateTime, Utc};
+use redis::Script;
+
+use crate::RedisStore;
+
+/// How long a lock holds unless released.
+const LOCK_EXPIRY: Duration = Duration::from_secs(10);
+
+/// How long a holder may take for its steps: well inside the expiry.
+const HOLD_LIMIT: Duration = Duration::from_secs(4);
+
+/// How long a login waits for another login of the same user to finish.
+const WAIT_LIMIT: Duration = Duration::from_secs(8);
+
+/// Deletes the lock only if it still holds this holder's nonce.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+";
+
+impl<Id> LimitTokens for RedisStore<Id>
+where
+    Id: UserId + Display + FromStr,
+{
+    async fn create_within_limit(
+        &self,
+        row: AccessToken<Id>,
+        expires_at: Option<DateTime<Utc>>,
+        limit: TokenLimit,
+        live: Liveness,
+    ) -> Result<Vec<String>> {
+        let lock = UserLock::acquire(self, &row.user_id).await?;
+        let steps = async {
+            let rows = self.rows_of(&row.user_id).await?;
+            let evicted = limit.make_room(&rows, &live)?;
+            for key in &evicted {
+                self.delete(key, &row.user_id).await?;
+            }
+            self.create(row, expires_at).await?;
+            Ok(evicted)
+        };
+        let outcome = tokio::time::timeout(HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
+            Err(Error::store("a login under the per-user limit took longer than its lock allows"))
+        });
+        lock.release().await;
+        outcome
+    }
+}
+
+/// A held per-user lock. Dropped unreleased (its future cancelled), it releases itself in the
+/// background.
+struct UserLock {
+    store: RedisStore<()>,
+    key: String,
+    nonce: String,
+    released: bool,
+}
+
+impl UserLock {
+    async fn acquire<Id: Display>(store: &RedisStore<Id>, user: &Id) -> Result<Self> {
+        let key = format!("{}user-lock:{user}", store.prefix());
+        let nonce = format!("{:016x}", RandomState::new().build_hasher().finish());
+        let deadline = tokio::time::Instant::now() + WAIT_LIMIT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let mut set = redis::cmd("SET");
+            set.arg(&key).arg(&nonce).arg("NX").arg("PX").arg(LOCK_EXPIRY.as_millis() as u64);
+            let taken: Option<String> = store.query(&set).await?;
+            if taken.is_some() {
+                let store = store.erased();
+                return Ok(Self { store, key, nonce, released: false });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::store(
+                    "timed out waiting for another login of the same user (per-user limit)",
+                ));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(16));
+        }
+    }
+
+    async fn release(mut self) {
+        self.released = true;
+        release(&self.store, &self.key, &self.nonce).await;
+    }
+}
+
+impl Drop for UserLock {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, key, nonce) = (
+                self.store.clone(),
+                std::mem::take(&mut self.key),
+                std::mem::take(&mut self.nonce),
+            );
+            runtime.spawn(async move { release(&store, &key, &nonce).await });
+        }
+    }
+}
+
+/// Releases the lock if `nonce` still holds it; a failure leaves it to expire.
+async fn release(store: &RedisStore<()>, key: &str, nonce: &str) {
+    let script = Script::new(RELEASE);
+    // On failure the lock expires by itself within `LOCK_EXPIRY`.
+    let _ = store.script::<i64>(&script, key, &[nonce.to_owned()]).await;
+}

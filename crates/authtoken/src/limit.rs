@@ -1,0 +1,158 @@
+//! A cap on how many live tokens one user may hold (django-rest-knox's `TOKEN_LIMIT_PER_USER`):
+//! beyond it a new login is refused, or the user's oldest tokens are revoked to make room.
+//!
+//! The strategy asks a [`LimitTokens`](crate::store::LimitTokens) store to store the new row and
+//! apply the limit as one step per user, so that concurrent logins of one user (16 browser tabs
+//! at once) never leave more than the limit standing.
+
+use std::num::NonZeroU32;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::AccessToken;
+use crate::{Error, Result};
+
+/// What happens to a login when its user already holds the most live tokens allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// The login fails with [`Error::TokenLimitReached`]; the user's tokens stay as they are.
+    Refuse,
+    /// The user's oldest live tokens (by creation time) are revoked so that the new one fits.
+    EvictOldest,
+}
+
+/// At most `max` live tokens per user; see [`DatabaseStrategy::with_token_limit`](crate::DatabaseStrategy::with_token_limit).
+///
+/// ```
+/// use std::num::NonZeroU32;
+/// use authtoken::limit::{TokenLimit, WhenFull};
+///
+/// let five_devices = TokenLimit::new(NonZeroU32::new(5).unwrap(), WhenFull::EvictOldest);
+/// assert_eq!(five_devices.max().get(), 5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenLimit {
+    max: NonZeroU32,
+    when_full: WhenFull,
+}
+
+impl TokenLimit {
+    /// At most `max` live tokens per user; `when_full` says what a login beyond that does.
+    pub fn new(max: NonZeroU32, when_full: WhenFull) -> Self {
+        Self { max, when_full }
+    }
+
+    /// The most live tokens a user may hold.
+    pub fn max(&self) -> NonZeroU32 {
+        self.max
+    }
+
+    /// What a login beyond the limit does.
+    pub fn when_full(&self) -> WhenFull {
+        self.when_full
+    }
+
+    /// The keys to delete before one more token of a user whose rows are `rows` may be stored
+    /// (empty when there is room), or [`Error::TokenLimitReached`] if the limit refuses it.
+    /// Expired rows neither count nor go. A store calls this on the user's rows read under its
+    /// per-user lock, then deletes what it returns and inserts the new row under the same lock.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use authtoken::AccessToken;
+    /// use authtoken::limit::{Liveness, TokenLimit, WhenFull};
+    /// use chrono::{TimeDelta, Utc};
+    ///
+    /// let now = Utc::now();
+    /// let rows = [
+    ///     AccessToken::new("old".to_owned(), 7u64, now - TimeDelta::minutes(2)),
+    ///     AccessToken::new("new".to_owned(), 7u64, now - TimeDelta::minutes(1)),
+    /// ];
+    /// let live = Liveness { now, created_since: None };
+    /// let limit = TokenLimit::new(NonZeroU32::new(2).unwrap(), WhenFull::EvictOldest);
+    /// assert_eq!(limit.make_room(&rows, &live)?, ["old"]);
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
+    pub fn make_room<Id>(&self, rows: &[AccessToken<Id>], live: &Liveness) -> Result<Vec<String>> {
+        let mut standing: Vec<&AccessToken<Id>> = rows.iter().filter(|r| live.is_live(r)).collect();
+        let max = usize::try_from(self.max.get()).unwrap_or(usize::MAX);
+        if standing.len() < max {
+            return Ok(Vec::new());
+        }
+        match self.when_full {
+            WhenFull::Refuse => Err(Error::TokenLimitReached),
+            WhenFull::EvictOldest => {
+                standing.sort_by(|a, b| {
+                    a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token))
+                });
+                let excess = standing.len() + 1 - max;
+                Ok(standing.into_iter().take(excess).map(|row| row.token.clone()).collect())
+            }
+        }
+    }
+}
+
+/// Which rows count as live at the moment a token is issued: the strategy's view of expiry,
+/// handed to the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// The time of the issue.
+    pub now: DateTime<Utc>,
+    /// Rows without their own expiry are live if created at or after this (`None`: tokens
+    /// never expire by age).
+    pub created_since: Option<DateTime<Utc>>,
+}
+
+impl Liveness {
+    /// Whether `row` is live: its own `expires_at` not passed, or without one, created within
+    /// the strategy's lifetime. The strategy's reads decide the same way.
+    pub fn is_live<Id>(&self, row: &AccessToken<Id>) -> bool {
+        match row.details.expires_at {
+            Some(end) => self.now <= end,
+            None => self.created_since.is_none_or(|oldest| row.created_at >= oldest),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn rows(now: DateTime<Utc>) -> Vec<AccessToken<u8>> {
+        let mut expired = AccessToken::new("expired".to_owned(), 1, now - TimeDelta::hours(9));
+        expired.details.expires_at = Some(now - TimeDelta::seconds(1));
+        vec![
+            AccessToken::new("b".to_owned(), 1, now - TimeDelta::minutes(3)),
+            AccessToken::new("stale".to_owned(), 1, now - TimeDelta::hours(2)),
+            expired,
+            AccessToken::new("a".to_owned(), 1, now - TimeDelta::minutes(3)),
+            AccessToken::new("c".to_owned(), 1, now - TimeDelta::minutes(1)),
+        ]
+    }
+
+    fn limit(max: u32, when_full: WhenFull) -> TokenLimit {
+        TokenLimit::new(NonZeroU32::new(max).unwrap(), when_full)
+    }
+
+    #[test]
+    fn expired_rows_neither_count_nor_go() {
+        let now = Utc::now();
+        let live = Liveness { now, created_since: Some(now - TimeDelta::hours(1)) };
+        assert!(limit(4, WhenFull::Refuse).make_room(&rows(now), &live).unwrap().is_empty());
+        let evicted = limit(2, WhenFull::EvictOldest).make_room(&rows(now), &live).unwrap();
+        assert_eq!(evicted, ["a", "b"], "oldest first, ties by key");
+        let evicted = limit(1, WhenFull::EvictOldest).make_room(&rows(now), &live).unwrap();
+        assert_eq!(evicted, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_full_refusing_limit_refuses() {
+        let now = Utc::now();
+        let live = Liveness { now, created_since: None };
+        let refused = limit(4, WhenFull::Refuse).make_room(&rows(now), &live);
+        assert!(matches!(refused, Err(Error::TokenLimitReached)));
+        assert!(limit(5, WhenFull::Refuse).make_room(&rows(now), &live).unwrap().is_empty());
+    }
+}
