@@ -50,6 +50,13 @@ pub async fn setup(variable: &str, default: Option<&str>) -> Option<RedisBackend
     Some(RedisBackend { store, users: MemoryUsers::new(), nodes })
 }
 
+/// Like [`setup`], with the store keeping the API-token fields ([`RedisStore::with_details`]).
+pub async fn setup_with_details(variable: &str, default: Option<&str>) -> Option<RedisBackend> {
+    let mut backend = setup(variable, default).await?;
+    backend.store = backend.store.with_details();
+    Some(backend)
+}
+
 /// Whether a Redis answers at `url` (one server or `redis+cluster://…`): `Some(())` if so; `None`
 /// with a notice outside CI; a failure in CI.
 pub async fn setup_url(url: &str) -> Option<()> {

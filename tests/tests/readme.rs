@@ -283,6 +283,28 @@ async fn api_tokens_section(db: DatabaseConnection, user: UuidUser) -> Result {
     Ok(())
 }
 
+// README: "API tokens", a limit per user.
+#[rustfmt::skip]
+fn token_limit_section(store: authtoken::memory::MemoryStore<u64>) -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken::limit::{TokenLimit, WhenFull};
+
+    let five_devices = TokenLimit::new(NonZeroU32::new(5).unwrap(), WhenFull::EvictOldest);   // or WhenFull::Refuse
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?.with_token_limit(five_devices);
+    Ok(())
+}
+
+// README: "API tokens", in your own entity.
+#[rustfmt::skip]
+mod own_entity_section {
+    use super::users;
+
+    mod api_token {
+    authtoken_sea_orm::access_token_entity! { table_name = "access_token", user_id = i64, user = super::users, details = true }
+    }
+}
+
 // README: "Prefixed, checksummed tokens".
 #[rustfmt::skip]
 fn token_format_section(store: authtoken::memory::MemoryStore<u64>) -> Result {

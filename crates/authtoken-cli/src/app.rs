@@ -122,11 +122,14 @@ where
     Id: authtoken::UserId + CliUserId,
 {
     let lifetime = lifetime_for(&command, options.lifetime)?;
-    let store = RedisStore::<Id>::connect(url)
+    let mut store = RedisStore::<Id>::connect(url)
         .await
         .with_context(|| format!("cannot connect to {}", connect::shown(url)))?
         .with_prefix(&options.key_prefix)
         .with_timeout(std::time::Duration::from_secs(5));
+    if options.redis_details {
+        store = store.with_details();
+    }
     let context = Context::new(store, lifetime, options)?;
     match command {
         Command::Purge { .. } => {

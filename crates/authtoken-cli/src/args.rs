@@ -44,6 +44,10 @@ pub struct TableOptions {
     /// On Redis: the prefix of every key (`fastapi_users_token:` is fastapi-users' own).
     #[arg(long, global = true, env = "AUTHTOKEN_KEY_PREFIX", default_value = "authtoken:")]
     pub key_prefix: String,
+    /// On Redis: the values carry API-token details (name, scopes, own expiry, last use), as
+    /// the application's `RedisStore::with_details` writes them. (SQL tables are asked.)
+    #[arg(long, global = true, env = "AUTHTOKEN_REDIS_DETAILS")]
+    pub redis_details: bool,
     /// The token table (`accesstoken` for a table shared with fastapi-users).
     #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
     pub table: String,

@@ -696,5 +696,22 @@ async fn redis_commands() {
             .unwrap();
         assert_eq!(elsewhere.status.code(), Some(1), "the prefix scopes the keys");
         assert_eq!(stdout(&run(&["revoke-user", "42"])).trim(), "revoked 1 token(s) of user 42");
+
+        // API tokens: the details ride in the value with --redis-details, and only with it.
+        let named = ["issue", "--user", "42", "--name", "CI", "--scopes", "read,deploy"];
+        assert_clean_error(&run(&named), "name");
+        let detailed = |args: &[&str]| {
+            let mut all = vec!["--redis-details"];
+            all.extend_from_slice(args);
+            run(&all)
+        };
+        let issued = detailed(&[&named[..], &["--expires-in", "90d"]].concat());
+        assert_eq!(issued.status.code(), Some(0), "{url}: {}", stderr(&issued));
+        let api_token = stdout(&issued).trim().to_owned();
+        let verified = detailed(&["verify", &api_token]);
+        assert_eq!(verified.status.code(), Some(0), "{url}: {}", stderr(&verified));
+        let listed = stdout(&detailed(&["--lifetime", "1h", "list", "--user", "42"]));
+        assert!(listed.contains("CI") && listed.contains("read,deploy"), "{url}: {listed}");
+        assert_eq!(stdout(&detailed(&["revoke", &api_token])).trim(), "revoked");
     }
 }

@@ -122,10 +122,14 @@ fn login(name: &str, doc: &TransportDoc) -> Value {
             "headers": { "Retry-After": { "schema": { "type": "integer" } } },
             "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Detail" } } }
         },
-        "500": detail("The credential check or the token store failed")
+        "500": detail("The credential check or the token store failed"),
+        "403": detail("LOGIN_TOKEN_LIMIT_REACHED: the user holds the most tokens the per-user limit allows")
     });
     if doc.cross_site_check {
-        responses["403"] = detail("A cross-site request");
+        responses["403"] = detail(
+            "A cross-site request, or LOGIN_TOKEN_LIMIT_REACHED: the user holds the most tokens \
+             the per-user limit allows",
+        );
     }
     json!({
         "summary": format!("Log in ({name})"),

@@ -76,7 +76,9 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// `POST /login` with a form body (`username`, `password`, as OAuth2's password flow and
     /// fastapi-users name them): the transport's login answer; 400 `LOGIN_BAD_CREDENTIALS` for a
     /// wrong password, an unknown or an inactive user; 403 for a cross-site request to a cookie
-    /// backend; 413 for a body over [`MAX_LOGIN_BODY`]; 422 when a field is missing; 429 with
+    /// backend, or `LOGIN_TOKEN_LIMIT_REACHED` when the user holds the most tokens a refusing
+    /// per-user limit allows (`DatabaseStrategy::with_token_limit`); 413 for a body over
+    /// [`MAX_LOGIN_BODY`]; 422 when a field is missing; 429 with
     /// `Retry-After` while the account or the address is locked; 500 when the check or the store
     /// fails.
     pub async fn login(&self, request: LoginRequest<'_>) -> AuthResponse {
@@ -118,6 +120,10 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         }
         match self.strategy().write(&user).await {
             Ok(token) => self.transport().login_response(token),
+            // As django-rest-knox answers it: the login is refused, nothing failed.
+            Err(authtoken::Error::TokenLimitReached) => {
+                no_store(detail(StatusCode::FORBIDDEN, "LOGIN_TOKEN_LIMIT_REACHED"))
+            }
             Err(error) => self.fail(error),
         }
     }

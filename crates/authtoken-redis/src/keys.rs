@@ -38,6 +38,12 @@ pub enum ValueFormat {
     /// pipelined `PTTL` beside the `GET`): the lifetime check then ends it exactly when Redis
     /// drops the key, a cache in front included. Listings show the time they were read.
     UserIdOnly,
+    /// A JSON object with the API-token fields beside the creation time and the user:
+    /// `{"c":"{created_at µs}","u":"{user id}","e":…,"n":…,"s":…,"l":…}` (`e` its own expiry,
+    /// `n` its name, `s` its scopes separated by spaces, `l` its last use; times in µs, as
+    /// strings so that Lua's number encoding never rounds them; absent fields are omitted).
+    /// What [`RedisStore::with_details`](crate::RedisStore::with_details) writes.
+    Detailed,
 }
 
 impl ValueFormat {
@@ -46,14 +52,17 @@ impl ValueFormat {
         match self {
             ValueFormat::Native => "native",
             ValueFormat::UserIdOnly => "user-id",
+            ValueFormat::Detailed => "detailed",
         }
     }
 
-    /// The value written for a token of `user` created at `created_at`.
-    pub(crate) fn value(self, created_at: DateTime<Utc>, user: &impl Display) -> String {
+    /// The value written for `row`.
+    pub(crate) fn value<Id: Display>(self, row: &AccessToken<Id>) -> String {
+        let user = &row.user_id;
         match self {
-            ValueFormat::Native => format!("{}:{user}", created_at.timestamp_micros()),
+            ValueFormat::Native => format!("{}:{user}", row.created_at.timestamp_micros()),
             ValueFormat::UserIdOnly => user.to_string(),
+            ValueFormat::Detailed => detailed_value(row),
         }
     }
 
@@ -74,9 +83,66 @@ impl ValueFormat {
                 (DateTime::<Utc>::from_timestamp_micros(micros.parse().ok()?)?, user)
             }
             ValueFormat::UserIdOnly => (read_at, value),
+            ValueFormat::Detailed => return detailed_row(stored_key, value),
         };
         Some(AccessToken::new(stored_key.to_owned(), user.parse().ok()?, created_at))
     }
+}
+
+/// A time as the detailed format keeps it: µs since the epoch, as a string.
+fn micros(at: DateTime<Utc>) -> serde_json::Value {
+    serde_json::Value::String(at.timestamp_micros().to_string())
+}
+
+fn detailed_value<Id: Display>(row: &AccessToken<Id>) -> String {
+    let details = &row.details;
+    let mut object = serde_json::Map::new();
+    object.insert("c".into(), micros(row.created_at));
+    object.insert("u".into(), row.user_id.to_string().into());
+    if let Some(end) = details.expires_at {
+        object.insert("e".into(), micros(end));
+    }
+    if let Some(name) = &details.name {
+        object.insert("n".into(), name.clone().into());
+    }
+    if !details.scopes.is_empty() {
+        object.insert("s".into(), details.scopes.join(" ").into());
+    }
+    if let Some(used) = details.last_used_at {
+        object.insert("l".into(), micros(used));
+    }
+    serde_json::Value::Object(object).to_string()
+}
+
+/// A row from a detailed value, or `None` for anything else (a native value, garbage).
+fn detailed_row<Id: FromStr>(stored_key: &str, value: &str) -> Option<AccessToken<Id>> {
+    let object = serde_json::from_str::<serde_json::Value>(value).ok()?;
+    let object = object.as_object()?;
+    let time = |field: &str| -> Option<Option<DateTime<Utc>>> {
+        match object.get(field) {
+            None | Some(serde_json::Value::Null) => Some(None),
+            Some(text) => {
+                let text = text.as_str()?;
+                let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+                digits
+                    .then(|| DateTime::<Utc>::from_timestamp_micros(text.parse().ok()?))?
+                    .map(Some)
+            }
+        }
+    };
+    let text = |field: &str| object.get(field).and_then(serde_json::Value::as_str);
+    let user = text("u")?.parse().ok()?;
+    let mut row = AccessToken::new(stored_key.to_owned(), user, time("c")??);
+    row.details.expires_at = time("e")?;
+    row.details.last_used_at = time("l")?;
+    row.details.name = text("n").map(str::to_owned);
+    row.details.scopes = text("s")
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Some(row)
 }
 
 #[cfg(test)]
@@ -90,7 +156,7 @@ mod tests {
     #[test]
     fn native_values_round_trip() {
         let native = ValueFormat::Native;
-        let text = native.value(at(), &42u64);
+        let text = native.value(&AccessToken::new("k".to_owned(), 42u64, at()));
         assert_eq!(text, "1767268800123456:42");
         let back: AccessToken<u64> = native.row("k", &text, Utc::now()).unwrap();
         assert_eq!((back.user_id, back.created_at), (42, at()));
@@ -105,12 +171,33 @@ mod tests {
     #[test]
     fn user_id_values_are_the_id_alone_and_never_split() {
         let bare = ValueFormat::UserIdOnly;
-        assert_eq!(bare.value(at(), &42u64), "42");
+        assert_eq!(bare.value(&AccessToken::new("k".to_owned(), 42u64, at())), "42");
         let back: AccessToken<u64> = bare.row("k", "42", at()).unwrap();
         assert_eq!((back.user_id, back.created_at), (42, at()));
         // A string id that looks like a native value stays one id.
         let back: AccessToken<String> = bare.row("k", "12:admin", at()).unwrap();
         assert_eq!(back.user_id, "12:admin");
         assert!(bare.row::<u64>("k", "1767268800123456:42", at()).is_none());
+    }
+
+    #[test]
+    fn detailed_values_round_trip_and_refuse_other_shapes() {
+        let detailed = ValueFormat::Detailed;
+        let mut row = AccessToken::new("k".to_owned(), "12:admin".to_owned(), at());
+        row.details.expires_at = Some(at() + chrono::TimeDelta::days(90));
+        row.details.name = Some("CI \"deploy\" — ünïcode".to_owned());
+        row.details.scopes = vec!["deploy:prod".to_owned(), "read".to_owned()];
+        let text = detailed.value(&row);
+        assert_eq!(detailed.row::<String>("k", &text, Utc::now()), Some(row.clone()));
+        let plain = AccessToken::new("k".to_owned(), 42u64, at());
+        let text = detailed.value(&plain);
+        assert_eq!(text, r#"{"c":"1767268800123456","u":"42"}"#);
+        assert_eq!(detailed.row::<u64>("k", &text, Utc::now()), Some(plain));
+        for bad in
+            ["1767268800123456:42", "42", "{}", r#"{"c":"x","u":"1"}"#, r#"{"c":1,"u":"1"}"#, "[1]"]
+        {
+            assert!(detailed.row::<u64>("k", bad, at()).is_none(), "{bad}");
+        }
+        assert!(ValueFormat::Native.row::<u64>("k", r#"{"c":"1","u":"1"}"#, at()).is_none());
     }
 }

@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, TokenColumns, TokenUse};
 use authtoken::{Error, Result, StorageMode, UserId};
 use chrono::{DateTime, TimeDelta, Utc};
 use redis::aio::{ConnectionLike, ConnectionManager};
@@ -36,7 +36,8 @@ return 1
 ";
 
 /// Deletes a token key only if its value names the owner: everything after the first `:` in the
-/// native format (`ARGV[2]` = `native`), the whole value when it is the user id alone. A delete
+/// native format (`ARGV[2]` = `native`), the field `u` of the detailed format's JSON
+/// (`detailed`), the whole value when it is the user id alone. A delete
 /// is announced on the revocation channel (`ARGV[3]`, message `ARGV[4]`) in the same script, so
 /// no token dies unannounced, whichever process deleted it.
 const DELETE_OWNED: &str = r"
@@ -47,6 +48,10 @@ if ARGV[2] == 'native' then
   local colon = string.find(value, ':', 1, true)
   if not colon then return 0 end
   owner = string.sub(value, colon + 1)
+elseif ARGV[2] == 'detailed' then
+  local ok, doc = pcall(cjson.decode, value)
+  if not ok or type(doc) ~= 'table' then return 0 end
+  owner = doc['u']
 end
 if owner == ARGV[1] then
   local deleted = redis.call('DEL', KEYS[1])
@@ -54,6 +59,32 @@ if owner == ARGV[1] then
   return deleted
 end
 return 0
+";
+
+/// Records a use of a detailed token (`TokenUse`): unless its last use (`l`) is at or after
+/// `ARGV[2]` or it has expired (`e` before `ARGV[1]`), sets `l` to `ARGV[1]`, and with an
+/// extension (`ARGV[3]`, later than `e`) moves `e` there and the key's TTL to `ARGV[4]` ms.
+/// Times are µs strings: compared as numbers (exact below 2^53), written back as given.
+const RECORD_USE: &str = r"
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local ok, doc = pcall(cjson.decode, value)
+if not ok or type(doc) ~= 'table' then return 0 end
+local function micros(field)
+  local text = doc[field]
+  if type(text) ~= 'string' then return nil end
+  return tonumber(text)
+end
+local at = tonumber(ARGV[1])
+local used, ends = micros('l'), micros('e')
+if used and used >= tonumber(ARGV[2]) then return 0 end
+if ends and ends < at then return 0 end
+doc['l'] = ARGV[1]
+local extended = ARGV[3] ~= '' and (not ends or tonumber(ARGV[3]) > ends)
+if extended then doc['e'] = ARGV[3] end
+redis.call('SET', KEYS[1], cjson.encode(doc), 'KEEPTTL')
+if extended then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 1
 ";
 
 /// One Redis or a cluster, behind the same calls.
@@ -89,6 +120,7 @@ pub struct RedisStore<Id> {
     format_fixed: bool,
     index_add: Arc<Script>,
     delete_owned: Arc<Script>,
+    record_use: Arc<Script>,
     id: PhantomData<fn() -> Id>,
 }
 
@@ -111,6 +143,7 @@ impl<Id> RedisStore<Id> {
             format_fixed: self.format_fixed,
             index_add: Arc::clone(&self.index_add),
             delete_owned: Arc::clone(&self.delete_owned),
+            record_use: Arc::clone(&self.record_use),
             id: PhantomData,
         }
     }
@@ -163,6 +196,7 @@ impl<Id> RedisStore<Id> {
             format_fixed: false,
             index_add: Arc::new(Script::new(INDEX_ADD)),
             delete_owned: Arc::new(Script::new(DELETE_OWNED)),
+            record_use: Arc::new(Script::new(RECORD_USE)),
             id: PhantomData,
         })
     }
@@ -217,6 +251,28 @@ impl<Id> RedisStore<Id> {
         self.format = format;
         self.format_fixed = true;
         self
+    }
+
+    /// Keeps the API-token fields (own expiry, name, scopes, last use) in each value: the
+    /// [`ValueFormat::Detailed`] format, which fastapi-users cannot read (keep plain mode's
+    /// format for keys shared with it). Tokens can then be issued with
+    /// [`IssueOptions`](authtoken::IssueOptions), and last use and sliding expiry are tracked
+    /// (a sliding extension moves the key's TTL too). Tokens written in another format stop
+    /// authenticating.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use authtoken::{DatabaseStrategy, IssueOptions};
+    /// use authtoken_redis::RedisStore;
+    ///
+    /// # async fn run() -> authtoken::Result<()> {
+    /// let store = RedisStore::<u64>::connect("redis://127.0.0.1:6379").await?.with_details();
+    /// let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
+    /// let ci = IssueOptions::new().name("CI").scopes(["deploy"]).lifetime(Duration::from_secs(90 * 86400));
+    /// # Ok(()) }
+    /// ```
+    pub fn with_details(self) -> Self {
+        self.with_value_format(ValueFormat::Detailed)
     }
 
     /// The value format.
@@ -419,7 +475,7 @@ where
         let index = index_key(&self.prefix, &row.user_id);
         self.script::<i64>(&self.index_add, &index, &[key.clone(), ttl.to_string()]).await?;
         let mut set = redis::cmd("SET");
-        set.arg(&key).arg(self.format.value(row.created_at, &row.user_id)).arg("NX");
+        set.arg(&key).arg(self.format.value(&row)).arg("NX");
         if ttl > 0 {
             set.arg("PX").arg(ttl);
         }
@@ -458,6 +514,39 @@ where
 
     fn use_lifetime(&mut self, lifetime: Option<TimeDelta>) {
         self.lifetime = lifetime;
+    }
+
+    fn columns(&self) -> TokenColumns {
+        match self.format {
+            ValueFormat::Detailed => TokenColumns::ALL,
+            _ => TokenColumns::NONE,
+        }
+    }
+
+    async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {
+        if self.format != ValueFormat::Detailed {
+            return Ok(());
+        }
+        let key = token_key(&self.prefix, token);
+        let micros = |at: DateTime<Utc>| at.timestamp_micros().to_string();
+        let (extend_to, ttl_ms) = match used.extend_to {
+            Some(to) => {
+                // The user's index must outlive the extended token ("log out everywhere" finds
+                // tokens through it): stretch it first, owner read from the value itself.
+                // Relative to the use, as a new key's TTL is to its creation: the strategy's
+                // clock, never this machine's against Redis's.
+                let ttl = ttl_millis(used.at, Some(to)).to_string();
+                if let Some(row) = self.get(token, None).await? {
+                    let index = index_key(&self.prefix, &row.user_id);
+                    self.script::<i64>(&self.index_add, &index, &[key.clone(), ttl.clone()])
+                        .await?;
+                }
+                (micros(to), ttl)
+            }
+            None => (String::new(), String::new()),
+        };
+        let args = [micros(used.at), micros(used.unless_since), extend_to, ttl_ms];
+        self.script::<i64>(&self.record_use, &key, &args).await.map(drop)
     }
 
     fn use_storage_mode(&mut self, mode: StorageMode) {

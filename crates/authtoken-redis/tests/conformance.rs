@@ -17,3 +17,24 @@ mod cluster {
         limiting
     );
 }
+
+/// API tokens: the detailed value format, on one Redis and on the cluster.
+mod single_details {
+    authtoken_conformance::conformance_suite!(
+        super::common::setup_with_details(
+            "AUTHTOKEN_TEST_REDIS_URL",
+            Some("redis://127.0.0.1:6379")
+        ),
+        listing,
+        details,
+        limiting
+    );
+}
+
+mod cluster_details {
+    authtoken_conformance::conformance_suite!(
+        super::common::setup_with_details("AUTHTOKEN_TEST_REDIS_CLUSTER_URL", None),
+        details,
+        limiting
+    );
+}

@@ -96,3 +96,54 @@ async fn a_bare_value_is_deleted_only_by_its_owner() {
     assert_eq!(value_of(&store, token.expose_secret()).await, None);
     backend.cleanup().await;
 }
+
+async fn pttl(key: String) -> i64 {
+    match raw(redis::cmd("PTTL").arg(key)).await {
+        redis::Value::Int(ms) => ms,
+        other => panic!("PTTL answered {other:?}"),
+    }
+}
+
+/// With details the value is the documented JSON, which a native store refuses to read (and a
+/// native delete cannot remove); a sliding use moves the key's TTL and the user index's with it,
+/// so "log out everywhere" still finds the token.
+#[tokio::test]
+async fn detailed_values_are_json_and_a_sliding_use_moves_the_ttls() {
+    let Some(backend) = single().await else { return };
+    let store = backend.store().with_details();
+    let user = MemoryUser { id: 9u64, is_active: true };
+    let strategy = DatabaseStrategy::new(store.clone(), HOUR)
+        .unwrap()
+        .with_sliding_expiry(Duration::from_secs(600), Duration::from_secs(7200))
+        .unwrap();
+    let options = authtoken::IssueOptions::new()
+        .name("nightly")
+        .scopes(["read", "deploy:prod"])
+        .lifetime(Duration::from_secs(20));
+    let token = strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let key = authtoken_conformance::spec::sha256_base64url(&token);
+    let value = value_of(&store, &key).await.expect("the key");
+    let json: serde_json::Value = serde_json::from_str(&value).expect("JSON");
+    assert_eq!(json["u"], "9");
+    assert_eq!(json["n"], "nightly");
+    assert_eq!(json["s"], "read deploy:prod");
+    assert!(json["e"].is_string() && json["c"].is_string(), "{value}");
+    let index = format!("{}user:9", store.prefix());
+    assert!(pttl(format!("{}{key}", store.prefix())).await <= 20_000);
+
+    // The first use slides the 20-second token to 600 s after it.
+    assert!(strategy.read_token_row(Some(&token)).await.unwrap().is_some());
+    let ttl = pttl(format!("{}{key}", store.prefix())).await;
+    assert!(ttl > 300_000, "the key's TTL did not move: {ttl} ms");
+    assert!(pttl(index.clone()).await > 300_000, "the index would expire before its token");
+    let used = value_of(&store, &key).await.unwrap();
+    assert!(used.contains("\"l\""), "no last use recorded: {used}");
+
+    // A store of the native format reads nothing there, and cannot delete it.
+    let native = DatabaseStrategy::new(backend.store(), HOUR).unwrap();
+    assert!(native.read_token_row(Some(&token)).await.unwrap().is_none());
+    assert!(!native.destroy_token(&token, &user).await.unwrap());
+    assert_eq!(strategy.destroy_all_tokens(&user).await.unwrap(), 1);
+    assert!(value_of(&store, &key).await.is_none());
+    backend.cleanup().await;
+}

@@ -23,6 +23,10 @@ pub trait AccessTokenEntity:
     fn user_id_column() -> Self::Column;
     /// The `created_at` column.
     fn created_at_column() -> Self::Column;
+    /// Whether the entity has the API-token columns (`details = true` in the macro): a store
+    /// on it then reads and writes them without
+    /// [`with_details`](crate::SeaOrmStore::with_details).
+    const DETAILS: bool = false;
     /// A row as the core crate sees it.
     fn into_access_token(model: Self::Model) -> AccessToken<Self::UserId>;
     /// An active model that inserts `row`.
@@ -72,13 +76,41 @@ pub trait AccessTokenEntity:
 /// # }
 /// ```
 ///
+/// With `details = true` (after the other options), the entity also has the API-token columns
+/// (`expires_at`, `name`, `scopes`, `last_used_at`: what `CreateAccessTokenTable::with_details`
+/// and `AddTokenDetails` in `authtoken-migration` create), and a store on it keeps them:
+///
+/// ```
+/// mod api_token {
+///     authtoken_sea_orm::access_token_entity! {
+///         table_name = "access_token",
+///         user_id = i64,
+///         details = true,
+///     }
+/// }
+///
+/// use authtoken_sea_orm::AccessTokenEntity;
+/// assert!(api_token::Entity::DETAILS);
+/// let model = api_token::Model {
+///     token: "key".into(),
+///     user_id: 7,
+///     created_at: chrono::Utc::now(),
+///     expires_at: None,
+///     name: Some("CI deploy".into()),
+///     scopes: Some("deploy read".into()),
+///     last_used_at: None,
+/// };
+/// let row = api_token::Entity::into_access_token(model);
+/// assert_eq!(row.details.scopes, ["deploy", "read"]);
+/// ```
+///
 /// With `user`, the expansion also writes `Related` both ways between the two entities and a
 /// `Relation::User` that cascades on delete, so the invoking crate must own the user entity
 /// (it does, when the user entity is its own).
 #[macro_export]
 macro_rules! access_token_entity {
-    (table_name = $table:literal, user_id = $id:ty $(,)?) => {
-        $crate::access_token_entity!(@entity $table, $id);
+    (table_name = $table:literal, user_id = $id:ty $(, details = $details:tt)? $(,)?) => {
+        $crate::access_token_entity!(@entity $table, $id, [$($details)? false]);
 
         /// This token table relates to no user entity.
         #[derive(Copy, Clone, Debug, sea_orm::EnumIter)]
@@ -94,9 +126,10 @@ macro_rules! access_token_entity {
         table_name = $table:literal,
         user_id = $id:ty,
         user = $($user:ident)::+
-        $(, user_key = $key:ident)? $(,)?
+        $(, user_key = $key:ident)?
+        $(, details = $details:tt)? $(,)?
     ) => {
-        $crate::access_token_entity!(@entity $table, $id);
+        $crate::access_token_entity!(@entity $table, $id, [$($details)? false]);
         $crate::access_token_entity!(@relation [$($user)::+] [$($key)? Id]);
     };
 
@@ -133,7 +166,64 @@ macro_rules! access_token_entity {
         }
     };
 
-    (@entity $table:literal, $id:ty) => {
+    // The first word of the list is the `details` flag (given, or the default `false`).
+    (@entity $table:literal, $id:ty, [true $($default:tt)?]) => {
+        $crate::access_token_entity!(@model $table, $id, true, {
+            /// When the token stops working, if it has a lifetime of its own.
+            pub expires_at: Option<sea_orm::prelude::DateTimeUtc>,
+            /// Its owner's name for it.
+            #[sea_orm(column_type = "String(sea_orm::sea_query::StringLen::N(255))", nullable)]
+            pub name: Option<String>,
+            /// Its scopes, separated by spaces.
+            #[sea_orm(column_type = "Text", nullable)]
+            pub scopes: Option<String>,
+            /// When it was last used (written at most once per tracking interval).
+            pub last_used_at: Option<sea_orm::prelude::DateTimeUtc>,
+        });
+
+        impl Model {
+            #[doc(hidden)]
+            pub fn __token_details(&self) -> $crate::__private::TokenDetails {
+                $crate::__private::TokenDetails {
+                    expires_at: self.expires_at,
+                    name: self.name.clone(),
+                    scopes: $crate::__private::split_scopes(self.scopes.as_deref()),
+                    last_used_at: self.last_used_at,
+                }
+            }
+        }
+
+        impl ActiveModel {
+            #[doc(hidden)]
+            pub fn __set_token_details(&mut self, details: $crate::__private::TokenDetails) {
+                use sea_orm::ActiveValue::Set;
+                self.expires_at = Set(details.expires_at);
+                self.name = Set(details.name);
+                self.scopes = Set($crate::__private::join_scopes(&details.scopes));
+                self.last_used_at = Set(details.last_used_at);
+            }
+        }
+    };
+    (@entity $table:literal, $id:ty, [false $($default:tt)?]) => {
+        $crate::access_token_entity!(@model $table, $id, false, {});
+
+        impl Model {
+            #[doc(hidden)]
+            pub fn __token_details(&self) -> $crate::__private::TokenDetails {
+                $crate::__private::TokenDetails::default()
+            }
+        }
+
+        impl ActiveModel {
+            #[doc(hidden)]
+            pub fn __set_token_details(&mut self, _details: $crate::__private::TokenDetails) {}
+        }
+    };
+    (@entity $table:literal, $id:ty, [$other:tt $($default:tt)?]) => {
+        compile_error!("`details` is `true` or `false`");
+    };
+
+    (@model $table:literal, $id:ty, $details:literal, { $($fields:tt)* }) => {
         // The derives below name `sea_orm::...`: resolve it to the version this crate uses.
         #[allow(unused_imports)]
         use $crate::__private::sea_orm;
@@ -159,6 +249,7 @@ macro_rules! access_token_entity {
             /// When the token was issued, in UTC.
             #[sea_orm(indexed)]
             pub created_at: sea_orm::prelude::DateTimeUtc,
+            $($fields)*
         }
 
         impl ::std::fmt::Debug for Model {
@@ -167,6 +258,7 @@ macro_rules! access_token_entity {
                     .field("token", &format_args!("{}…", self.token.get(..6).unwrap_or("")))
                     .field("user_id", &self.user_id)
                     .field("created_at", &self.created_at)
+                    .field("details", &self.__token_details())
                     .finish()
             }
         }
@@ -190,17 +282,24 @@ macro_rules! access_token_entity {
                 Column::CreatedAt
             }
 
+            const DETAILS: bool = $details;
+
             fn into_access_token(model: Model) -> $crate::__private::AccessToken<$id> {
-                $crate::__private::AccessToken::new(model.token, model.user_id, model.created_at)
+                let details = model.__token_details();
+                let mut row =
+                    $crate::__private::AccessToken::new(model.token, model.user_id, model.created_at);
+                row.details = details;
+                row
             }
 
             fn active_model(row: $crate::__private::AccessToken<$id>) -> ActiveModel {
                 use sea_orm::ActiveValue::Set;
-                ActiveModel {
-                    token: Set(row.token),
-                    user_id: Set(row.user_id),
-                    created_at: Set(row.created_at),
-                }
+                let mut active = <ActiveModel as ::std::default::Default>::default();
+                active.token = Set(row.token);
+                active.user_id = Set(row.user_id);
+                active.created_at = Set(row.created_at);
+                active.__set_token_details(row.details);
+                active
             }
         }
     };

@@ -54,7 +54,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             Some(schema) => format!("{schema}.{}", entity.table_name()),
             None => entity.table_name().to_owned(),
         };
-        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table, false));
+        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table, E::DETAILS));
         Self {
             conn,
             sql,
@@ -245,10 +245,9 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             token.details = TokenDetails {
                 expires_at: row.try_get(prefix, "expires_at").map_err(store_error)?,
                 name: get("name").map_err(store_error)?,
-                scopes: get("scopes")
-                    .map_err(store_error)?
-                    .map(|s| s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-                    .unwrap_or_default(),
+                scopes: crate::__private::split_scopes(
+                    get("scopes").map_err(store_error)?.as_deref(),
+                ),
                 last_used_at: row.try_get(prefix, "last_used_at").map_err(store_error)?,
             };
         }
@@ -263,11 +262,10 @@ impl<E: AccessTokenEntity, C> SeaOrmStore<E, C> {
             vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
         if self.sql.details {
             let details = row.details;
-            let scopes = (!details.scopes.is_empty()).then(|| details.scopes.join(" "));
             values.extend([
                 self.sql.optional_timestamp(details.expires_at),
                 Value::String(details.name),
-                Value::String(scopes),
+                Value::String(crate::__private::join_scopes(&details.scopes)),
                 self.sql.optional_timestamp(details.last_used_at),
             ]);
         }
@@ -532,7 +530,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
         let mut select =
             E::find().filter(E::token_column().eq("")).find_also_related(M::Entity::default());
-        if self.sql.details {
+        if self.sql.details && !E::DETAILS {
             // The entity knows three columns; the details come beside them, named as SeaORM
             // names the first entity's columns.
             for column in ["expires_at", "name", "scopes", "last_used_at"] {

@@ -1,0 +1,96 @@
+//! An entity declared with `details = true` (the API-token columns in the model itself), on every
+//! SQL backend: a store on it keeps the details without `with_details`, SeaORM's own queries see
+//! them, a row SeaORM inserts reads back through the strategy, and the joined read carries them.
+
+use std::time::Duration;
+
+use authtoken::{AccessToken, AccessTokenStore, DatabaseStrategy, IssueOptions, TokenColumns};
+use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
+use authtoken_tests::Backend;
+use authtoken_tests::sql::i64_users::{I64Users, user};
+use authtoken_tests::sql::{Engine, SqlBackend};
+use chrono::TimeDelta;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
+
+/// The token table with its API-token columns, related to the test schema's users.
+mod api_token {
+    authtoken_sea_orm::access_token_entity! {
+        table_name = "access_token",
+        user_id = i64,
+        user = authtoken_tests::sql::i64_users::user,
+        details = true,
+    }
+}
+
+const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
+
+async fn details_entity(engine: Engine) {
+    let Some(b) = SqlBackend::<I64Users>::setup_with_details(engine).await else { return };
+    let conn = b.db.conn.clone();
+    let store = SeaOrmStore::<api_token::Entity>::new(conn.clone());
+    assert_eq!(store.columns(), TokenColumns::ALL, "the entity's columns were not used");
+    store.check_table().await.expect("the table matches the entity");
+    let strategy = DatabaseStrategy::new(store, HOUR).unwrap();
+    let alice = b.create_user(true).await;
+
+    // Issued through the strategy: SeaORM's own query sees every column.
+    let options = IssueOptions::new()
+        .name("CI deploy")
+        .scopes(["deploy", "read"])
+        .lifetime(Duration::from_secs(90 * 86400));
+    let token = strategy.issue_token(&alice, &options).await.unwrap().into_secret();
+    let model = api_token::Entity::find()
+        .filter(api_token::Column::UserId.eq(alice.id))
+        .one(&conn)
+        .await
+        .unwrap()
+        .expect("SeaORM finds the row");
+    assert_eq!(model.name.as_deref(), Some("CI deploy"));
+    assert_eq!(model.scopes.as_deref(), Some("deploy read"));
+    let expires_at = model.expires_at.expect("its own expiry");
+    assert_eq!(expires_at, model.created_at + TimeDelta::days(90));
+    assert!(format!("{model:?}").contains("CI deploy"), "Debug shows the details");
+    assert!(!format!("{model:?}").contains(&model.token), "Debug shows the key");
+
+    // The joined read carries the details beside the user.
+    let (found, row) = strategy
+        .read_token_with_user_and_row::<user::Model>(Some(&token))
+        .await
+        .unwrap()
+        .expect("the joined read");
+    assert_eq!(found.id, alice.id);
+    assert_eq!(row.details.scopes, ["deploy", "read"]);
+    assert_eq!(row.details.expires_at, Some(expires_at));
+
+    // Inserted through SeaORM's ActiveModel: the strategy reads the details back.
+    let plaintext = authtoken_conformance::spec::foreign_token();
+    let mut planted = AccessToken::new(
+        authtoken_conformance::spec::sha256_base64url(&plaintext),
+        alice.id,
+        strategy.now(),
+    );
+    planted.details.name = Some("inserted by the app".into());
+    planted.details.scopes = vec!["read".into()];
+    planted.details.expires_at = Some(strategy.now() + TimeDelta::days(30));
+    api_token::Entity::active_model(planted).insert(&conn).await.expect("SeaORM's insert");
+    let read = strategy.read_token_row(Some(&plaintext)).await.unwrap().expect("the app's row");
+    assert_eq!(read.details.name.as_deref(), Some("inserted by the app"));
+    assert_eq!(read.details.scopes, ["read"]);
+    assert!(strategy.is_live(&read));
+    b.cleanup().await;
+}
+
+#[tokio::test]
+async fn details_entity_on_sqlite() {
+    details_entity(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn details_entity_on_postgres() {
+    details_entity(Engine::Postgres).await;
+}
+
+#[tokio::test]
+async fn details_entity_on_mysql() {
+    details_entity(Engine::MySql).await;
+}
