@@ -9,6 +9,7 @@ pub mod galera;
 pub mod http_spec;
 pub mod interop;
 pub mod logs;
+pub mod outage;
 pub mod proxy;
 pub mod redis;
 pub mod redis_cluster;

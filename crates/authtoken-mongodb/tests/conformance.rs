@@ -1,0 +1,59 @@
+//! The conformance kit on MongoDB (`AUTHTOKEN_TEST_MONGODB_URL`), for ObjectId and UUID user ids,
+//! on the native layout and on fastapi-users' Beanie layout: each test in a database of its own.
+//! (The TTL index has a test of its own: the kit's clock stands in 2026-01-01, and MongoDB's TTL
+//! monitor drops documents by its own clock.)
+
+mod common;
+
+use authtoken_mongodb::Layout;
+use authtoken_mongodb::mongodb::bson::oid::ObjectId;
+use common::MongoBackend;
+
+fn object_id() -> ObjectId {
+    ObjectId::new()
+}
+
+mod native_object_id {
+    authtoken_conformance::conformance_suite!(
+        super::MongoBackend::setup(super::object_id),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}
+
+mod native_uuid {
+    authtoken_conformance::conformance_suite!(
+        super::MongoBackend::setup(uuid::Uuid::new_v4),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}
+
+mod beanie_object_id {
+    authtoken_conformance::conformance_suite!(
+        super::MongoBackend::setup_with(super::object_id, super::Layout::beanie(), false),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}
+
+mod native_i64 {
+    fn next() -> i64 {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        static NEXT: AtomicI64 = AtomicI64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+    authtoken_conformance::conformance_suite!(
+        super::MongoBackend::setup(next),
+        listing,
+        purging,
+        details,
+        details_purging
+    );
+}
