@@ -316,6 +316,23 @@ fn token_format_section(store: authtoken::memory::MemoryStore<u64>) -> Result {
     Ok(())
 }
 
+// README: "MongoDB".
+#[rustfmt::skip]
+async fn mongodb_section() -> Result {
+    use std::time::Duration;
+    use authtoken::{DatabaseStrategy, StorageMode};
+    use authtoken_mongodb::mongodb::bson::oid::ObjectId;
+    use authtoken_mongodb::{Layout, MongoStore};
+
+    let store = MongoStore::<ObjectId>::connect("mongodb://127.0.0.1:27017/app").await?;
+    store.ensure_indexes().await?;                    // the user, the creation time (purge); .with_ttl_index() adds a TTL index
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
+
+    let store = MongoStore::<ObjectId>::connect("mongodb://127.0.0.1:27017/app").await?.with_layout(Layout::beanie());
+    let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?.with_storage_mode(StorageMode::Plain);
+    Ok(())
+}
+
 /// The ```rust blocks of README.md, each as its trimmed non-empty lines.
 fn readme_blocks() -> Vec<(usize, Vec<String>)> {
     let readme = include_str!("../../README.md");

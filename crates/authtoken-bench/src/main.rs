@@ -1,5 +1,5 @@
 //! `authtoken-bench`: each strategy operation timed beside the bare SQL (or Redis command) it
-//! stands on, on SQLite, PostgreSQL, MySQL/MariaDB, one Redis or a Redis Cluster, checked for
+//! stands on, on SQLite, PostgreSQL, MySQL/MariaDB, one Redis, a Redis Cluster or MongoDB, checked for
 //! correctness while it runs.
 //!
 //! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
@@ -8,8 +8,9 @@
 //! On a MariaDB Galera cluster, `--read-url mysql://OTHER-NODE/…` runs the cross-node mode
 //! instead: writes through one node, reads through the other, stale reads counted.
 //!
-//! URL: `sqlite://FILE`, `postgres://…`, `mysql://…`, `redis://…` or
-//! `redis+cluster://host:port,host:port,…`.
+//! URL: `sqlite://FILE`, `postgres://…`, `mysql://…`, `redis://…`,
+//! `redis+cluster://host:port,host:port,…` or `mongodb://host:port` (a database of the run's
+//! own is created and dropped).
 
 mod args;
 mod cached;
@@ -18,6 +19,7 @@ mod cross_node;
 mod database;
 mod floor;
 mod measure;
+mod mongodb_run;
 mod ops;
 mod purge_load;
 mod redis_run;
@@ -43,6 +45,13 @@ async fn main() -> anyhow::Result<()> {
     let args = args::Args::parse();
     anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
     anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "concurrency levels must be positive");
+    if args.database_url.starts_with("mongodb://")
+        || args.database_url.starts_with("mongodb+srv://")
+    {
+        let results = mongodb_run::run(&args).await?;
+        report_all(&args, "mongodb", &results, None)?;
+        return Ok(());
+    }
     if let Some(backend) = redis_backend(&args.database_url) {
         let results = redis_run::run(&args).await?;
         report_all(&args, backend, &results, None)?;

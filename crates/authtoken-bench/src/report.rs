@@ -22,15 +22,25 @@ pub fn redis_floor(sql_floor: &str) -> String {
     sql_floor.replacen("floor_select", "floor_get", 1).replacen("floor_insert", "floor_set", 1)
 }
 
+/// The MongoDB run's name for a SQL floor: a bare `find_one` by `_id` under reads, a bare
+/// `insert_one` under logins.
+pub fn mongodb_floor(sql_floor: &str) -> String {
+    sql_floor.replacen("floor_select", "floor_find_one", 1).replacen(
+        "floor_insert",
+        "floor_insert_one",
+        1,
+    )
+}
+
 /// The measurement an operation is compared with: its floor at the same concurrency, under its
-/// SQL name or its Redis one.
+/// SQL name, its Redis one or its MongoDB one.
 pub fn floor_measurement<'a>(
     results: &'a [Measurement],
     m: &Measurement,
 ) -> Option<&'a Measurement> {
     let floor = floor_of(&m.op)?;
     let at = |name: &str| results.iter().find(|f| f.op == name && f.concurrency == m.concurrency);
-    at(&floor).or_else(|| at(&redis_floor(&floor)))
+    at(&floor).or_else(|| at(&redis_floor(&floor))).or_else(|| at(&mongodb_floor(&floor)))
 }
 
 /// One JSON object per line.

@@ -5,12 +5,14 @@ use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
 use authtoken::{AccessTokenStore, DatabaseStrategy, HashKeys, ListTokens, StorageMode};
+use authtoken_mongodb::mongodb::bson::oid::ObjectId;
+use authtoken_mongodb::{Layout, MongoStore, MongoUserId, UuidRepresentation};
 use authtoken_redis::RedisStore;
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::DatabaseConnection;
 
-use crate::args::{Cli, Command, Lifetime, TableOptions, UserIdType};
+use crate::args::{Cli, Command, Lifetime, MongoLayout, TableOptions, UserIdType};
 use crate::{commands, connect};
 
 /// How a command ended, when it did not fail.
@@ -74,12 +76,26 @@ impl<S: CliStore> Context<S> {
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let url = connect::database_url(&cli.table)?;
     connect::check(&url, cli.table.allow_plaintext)?;
+    if connect::is_mongodb(&url) {
+        let (url, options, command) = (&url, &cli.table, cli.command);
+        return match cli.table.user_id_type {
+            UserIdType::Objectid => run_mongodb::<ObjectId>(url, options, command).await,
+            UserIdType::Uuid => run_mongodb::<uuid::Uuid>(url, options, command).await,
+            UserIdType::I32 => run_mongodb::<i32>(url, options, command).await,
+            UserIdType::I64 => run_mongodb::<i64>(url, options, command).await,
+            UserIdType::String => run_mongodb::<String>(url, options, command).await,
+        };
+    }
+    if cli.table.user_id_type == UserIdType::Objectid {
+        anyhow::bail!("--user-id-type objectid is for MongoDB (a mongodb:// URL)");
+    }
     if connect::is_redis(&url) {
         return match cli.table.user_id_type {
             UserIdType::Uuid => run_redis::<uuid::Uuid>(&url, &cli.table, cli.command).await,
             UserIdType::I32 => run_redis::<i32>(&url, &cli.table, cli.command).await,
             UserIdType::I64 => run_redis::<i64>(&url, &cli.table, cli.command).await,
             UserIdType::String => run_redis::<String>(&url, &cli.table, cli.command).await,
+            UserIdType::Objectid => unreachable!("refused above"),
         };
     }
     let db = connect::connect(&url).await?;
@@ -88,6 +104,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         UserIdType::I32 => run_with::<by_i32::Entity>(db, &cli.table, cli.command).await,
         UserIdType::I64 => run_with::<by_i64::Entity>(db, &cli.table, cli.command).await,
         UserIdType::String => run_with::<by_string::Entity>(db, &cli.table, cli.command).await,
+        UserIdType::Objectid => unreachable!("refused above"),
     }
 }
 
@@ -135,6 +152,44 @@ where
         Command::Purge { .. } => {
             println!("nothing to purge: Redis deletes each token's key when its TTL runs out");
             Ok(Outcome::Done)
+        }
+        command => dispatch(&context, command).await,
+    }
+}
+
+/// The same commands on MongoDB (the database named in the URL, the collection `--table`).
+async fn run_mongodb<Id>(
+    url: &str,
+    options: &TableOptions,
+    command: Command,
+) -> anyhow::Result<Outcome>
+where
+    Id: MongoUserId + CliUserId,
+{
+    let lifetime = lifetime_for(&command, options.lifetime)?;
+    let layout = match options.mongodb_layout {
+        MongoLayout::Native => Layout::native().collection(&options.table),
+        // Beanie's own collection name unless another is given.
+        MongoLayout::Beanie if options.table == "access_token" => Layout::beanie(),
+        MongoLayout::Beanie => Layout::beanie().collection(&options.table),
+    };
+    let uuids = match options.mongodb_uuid_as_text {
+        true => UuidRepresentation::String,
+        false => UuidRepresentation::Binary,
+    };
+    let mut store = MongoStore::<Id>::connect(url)
+        .await
+        .with_context(|| format!("cannot use {}", connect::shown(url)))?
+        .with_layout(layout)
+        .with_uuid_representation(uuids)
+        .with_timeout(std::time::Duration::from_secs(10));
+    if options.mongodb_ttl_index {
+        store = store.with_ttl_index();
+    }
+    let context = Context::new(store, lifetime, options)?;
+    match command {
+        Command::Purge { dry_run, batch_size } => {
+            commands::purge(&context, dry_run, batch_size).await
         }
         command => dispatch(&context, command).await,
     }

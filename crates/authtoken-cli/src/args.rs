@@ -48,7 +48,17 @@ pub struct TableOptions {
     /// the application's `RedisStore::with_details` writes them. (SQL tables are asked.)
     #[arg(long, global = true, env = "AUTHTOKEN_REDIS_DETAILS")]
     pub redis_details: bool,
-    /// The token table (`accesstoken` for a table shared with fastapi-users).
+    /// On MongoDB: the document layout (`beanie` for a collection shared with fastapi-users).
+    #[arg(long, global = true, env = "AUTHTOKEN_MONGODB_LAYOUT", value_enum, default_value_t = MongoLayout::Native)]
+    pub mongodb_layout: MongoLayout,
+    /// On MongoDB: UUID user ids are kept as text rather than as BSON binary (subtype 4).
+    #[arg(long, global = true, env = "AUTHTOKEN_MONGODB_UUID_AS_TEXT")]
+    pub mongodb_uuid_as_text: bool,
+    /// On MongoDB: write `drop_after` for the application's TTL index, as its store does.
+    #[arg(long, global = true, env = "AUTHTOKEN_MONGODB_TTL_INDEX")]
+    pub mongodb_ttl_index: bool,
+    /// The token table (`accesstoken` for a table shared with fastapi-users); on MongoDB the
+    /// collection (the database is the URL's).
     #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
     pub table: String,
     /// The type of `user_id`, the same as the user table's key.
@@ -113,6 +123,18 @@ pub enum UserIdType {
     I64,
     /// Text (also a UUID kept as text, as fastapi-users does on SQLite).
     String,
+    /// A MongoDB ObjectId (Beanie's users); MongoDB only.
+    Objectid,
+}
+
+/// How MongoDB documents are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MongoLayout {
+    /// authtoken's own: keyed by `_id` in `access_token` (or `--table`).
+    Native,
+    /// fastapi-users-db-beanie's `AccessToken` collection (unless `--table` names another),
+    /// the key in `token`.
+    Beanie,
 }
 
 /// The storage modes, as the command line names them.

@@ -104,7 +104,16 @@ pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
     let parsed = url::Url::parse(url).map_err(|e| anyhow!("cannot use {}: {e}", shown(url)))?;
     match parsed.scheme() {
         "sqlite" => sqlite_file_exists(url),
-        "rediss" => Ok(()),
+        "rediss" | "mongodb+srv" => Ok(()),
+        "mongodb" => {
+            if allow_plaintext || mongodb_asks_for_tls(&parsed) || mongodb_is_local(url) {
+                return Ok(());
+            }
+            bail!(
+                "refusing a connection without TLS to a MongoDB on another machine: add tls=true \
+                 to the URL, or pass --allow-plaintext"
+            )
+        }
         "redis" | "redis+cluster" | "postgres" | "mysql" | "mariadb" => {
             if allow_plaintext || asks_for_tls(&parsed) || is_local(&parsed) {
                 return Ok(());
@@ -118,7 +127,7 @@ pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
         }
         other => bail!(
             "unsupported database URL scheme `{other}`: use sqlite, postgres, mysql, redis, \
-             rediss or redis+cluster"
+             rediss, redis+cluster, mongodb or mongodb+srv"
         ),
     }
 }
@@ -126,6 +135,28 @@ pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
 /// Whether the URL names Redis (one server or a cluster) rather than a SQL database.
 pub fn is_redis(url: &str) -> bool {
     ["redis://", "rediss://", "redis+cluster://"].iter().any(|scheme| url.starts_with(scheme))
+}
+
+/// Whether the URL names MongoDB.
+pub fn is_mongodb(url: &str) -> bool {
+    url.starts_with("mongodb://") || url.starts_with("mongodb+srv://")
+}
+
+/// `tls=true` or `ssl=true` in a MongoDB URL.
+fn mongodb_asks_for_tls(url: &url::Url) -> bool {
+    url.query_pairs().any(|(key, value)| {
+        matches!(&*key.to_ascii_lowercase(), "tls" | "ssl") && value.eq_ignore_ascii_case("true")
+    })
+}
+
+/// Whether every host of a MongoDB URL (a comma-separated list) is loopback.
+fn mongodb_is_local(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let hosts = rest.split(['/', '?']).next().unwrap_or("");
+    let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, hosts)| hosts);
+    hosts.split(',').all(|host| {
+        url::Url::parse(&format!("mongodb://{host}")).is_ok_and(|parsed| is_local(&parsed))
+    })
 }
 
 /// Whether the URL insists on TLS; `prefer` and `allow` fall back to cleartext, so they do not.

@@ -715,3 +715,88 @@ async fn redis_commands() {
         assert_eq!(stdout(&detailed(&["revoke", &api_token])).trim(), "revoked");
     }
 }
+
+/// The CLI on MongoDB (`AUTHTOKEN_TEST_MONGODB_URL`, a database of the test's own): issue,
+/// verify, list, revoke, revoke-user and purge, with ObjectId user ids on the native layout and
+/// on fastapi-users' Beanie layout (plain mode), API-token details included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_commands() {
+    let Some(server) = std::env::var("AUTHTOKEN_TEST_MONGODB_URL").ok().filter(|u| !u.is_empty())
+    else {
+        assert!(std::env::var_os("CI").is_none(), "AUTHTOKEN_TEST_MONGODB_URL is not set in CI");
+        return;
+    };
+    let database = format!("authtoken_cli_test_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{}/{database}", server.trim_end_matches('/'));
+    let user = "6b0a1fe2c35cff09acb747cd";
+    for layout in
+        [&["--mongodb-layout", "native"][..], &["--mongodb-layout", "beanie", "--storage", "plain"]]
+    {
+        let run = |args: &[&str]| {
+            Command::new(env!("CARGO_BIN_EXE_authtoken"))
+                .args(["--database-url", &url, "--user-id-type", "objectid"])
+                .args(layout)
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let issued = run(&["issue", "--user", user]);
+        assert_eq!(issued.status.code(), Some(0), "{layout:?}: {}", stderr(&issued));
+        let token = stdout(&issued).trim().to_owned();
+        let verified = run(&["--lifetime", "1h", "verify", &token]);
+        assert!(
+            stdout(&verified).starts_with(&format!("valid: user {user}")),
+            "{}",
+            stdout(&verified)
+        );
+        let named = run(&[
+            "issue",
+            "--user",
+            user,
+            "--name",
+            "CI",
+            "--scopes",
+            "read,deploy",
+            "--expires-in",
+            "90d",
+        ]);
+        assert_eq!(named.status.code(), Some(0), "{layout:?}: {}", stderr(&named));
+        let listed = stdout(&run(&["--lifetime", "1h", "list", "--user", user]));
+        assert!(listed.contains(&format!("2 token(s) of user {user}")), "{layout:?}: {listed}");
+        assert!(listed.contains("read,deploy") && !listed.contains(&token), "{listed}");
+        assert_eq!(stdout(&run(&["revoke", &token])).trim(), "revoked");
+        assert_eq!(run(&["--lifetime", "1h", "verify", &token]).status.code(), Some(1));
+        let all = run(&["revoke-user", user]);
+        assert_eq!(stdout(&all).trim(), format!("revoked 1 token(s) of user {user}"), "{layout:?}");
+        let purge = run(&["--lifetime", "1h", "purge"]);
+        assert_eq!(purge.status.code(), Some(0), "{layout:?}: {}", stderr(&purge));
+    }
+    let wrong = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args([
+            "--database-url",
+            "sqlite::memory:",
+            "--user-id-type",
+            "objectid",
+            "issue",
+            "--user",
+            user,
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&wrong, "MongoDB");
+    let remote = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args([
+            "--database-url",
+            "mongodb://db.example.com/app",
+            "--lifetime",
+            "1h",
+            "list",
+            "--user",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&remote, "TLS");
+    let client = authtoken_mongodb::mongodb::Client::with_uri_str(&server).await.unwrap();
+    client.database(&database).drop().await.unwrap();
+}
