@@ -25,6 +25,7 @@ mod purge_load;
 mod redis_run;
 mod report;
 mod schema;
+mod store_ops;
 
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Statement};

@@ -2,15 +2,12 @@
 //! on, sent through the same client (redis-rs) on a connection of the same kind. A read is one
 //! `GET` (floor: a bare `GET` of an existing key); a login is a `SET NX PX` and an index update
 //! (floor: a bare `SET PX`).
-//!
-//! Users need no store here: the loader builds the user from its id, so `read_token` times the
-//! token lookup alone, as the SQL floor times the row lookup alone.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, ensure};
-use authtoken::{BoxError, DatabaseStrategy, PlaintextToken, UserLoader};
+use authtoken::DatabaseStrategy;
 use authtoken_redis::RedisStore;
 use redis::aio::ConnectionManager;
 use redis::cluster_async::ClusterConnection;
@@ -18,6 +15,7 @@ use redis::cluster_async::ClusterConnection;
 use crate::args::Args;
 use crate::measure::{Measurement, measure};
 use crate::schema::user;
+use crate::store_ops::{IdUsers, TokenOps};
 
 /// How long every key the run writes lives, should the run stop before it cleans up.
 const KEY_LIFETIME: Duration = Duration::from_secs(3600);
@@ -49,17 +47,6 @@ impl Floor {
     }
 }
 
-/// Users built from their id: no I/O.
-struct IdUsers;
-
-impl UserLoader for IdUsers {
-    type User = user::Model;
-
-    async fn load_user(&self, id: &i64) -> Result<Option<user::Model>, BoxError> {
-        Ok(Some(user::Model { id: *id, name: format!("user{id}") }))
-    }
-}
-
 /// The strategy, the floor's connection, and the run's key prefix.
 #[derive(Clone)]
 struct RedisBench {
@@ -71,20 +58,15 @@ struct RedisBench {
 
 impl RedisBench {
     fn user(&self, i: usize) -> user::Model {
-        let id = (i % self.users) as i64 + 1;
-        user::Model { id, name: format!("user{id}") }
+        crate::store_ops::user(i, self.users)
     }
 
     fn floor_key(&self, i: usize) -> String {
         format!("{}floor:{i}", self.prefix)
     }
 
-    async fn issue(&self, count: usize) -> anyhow::Result<Arc<Vec<String>>> {
-        let mut tokens = Vec::with_capacity(count);
-        for i in 0..count {
-            tokens.push(self.strategy.write_token(&self.user(i)).await?.into_secret());
-        }
-        Ok(Arc::new(tokens))
+    fn token_ops(&self) -> TokenOps<RedisStore<i64>> {
+        TokenOps { strategy: Arc::clone(&self.strategy), users: self.users }
     }
 
     async fn floor_set(&self, i: usize) -> anyhow::Result<()> {
@@ -113,7 +95,7 @@ impl RedisBench {
 
     /// Every measurement at one concurrency level.
     async fn level(&self, concurrency: usize, ops: usize) -> anyhow::Result<Vec<Measurement>> {
-        let tokens = self.issue(ops).await?;
+        let tokens = self.token_ops().issue(ops).await?;
         for i in 0..ops {
             self.floor_set(i).await?;
         }
@@ -133,66 +115,13 @@ impl RedisBench {
             })
             .await?,
         );
-        let read = Arc::clone(&tokens);
-        results.push(
-            self.measure("read_token", concurrency, ops, move |b, i| {
-                let token = read[i].clone();
-                async move {
-                    let found = b.strategy.read_token(Some(&token), &IdUsers).await?;
-                    let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
-                    ensure!(found.id == b.user(i).id, "the wrong user");
-                    Ok(())
-                }
-            })
-            .await?,
-        );
+        results.extend(self.token_ops().reads(concurrency, &tokens).await?);
         results.push(self.read_token_cached(concurrency, Arc::clone(&tokens)).await?);
-        let unknown: Arc<Vec<String>> = Arc::new(
-            (0..ops)
-                .map(|_| PlaintextToken::generate().map(PlaintextToken::into_secret))
-                .collect::<Result<_, _>>()?,
-        );
-        results.push(
-            self.measure("read_token_unknown", concurrency, ops, move |b, i| {
-                let token = unknown[i].clone();
-                async move {
-                    let found = b.strategy.read_token(Some(&token), &IdUsers).await?;
-                    ensure!(found.is_none(), "an unknown token authenticated someone");
-                    Ok(())
-                }
-            })
-            .await?,
-        );
         results.push(
             self.measure("floor_set", concurrency, ops, |b, i| async move { b.floor_set(i).await })
                 .await?,
         );
-        results.push(
-            self.measure("write_token", concurrency, ops, |b, i| async move {
-                let token = b.strategy.write_token(&b.user(i)).await?;
-                ensure!(token.expose_secret().len() == 43, "a token of the wrong length");
-                Ok(())
-            })
-            .await?,
-        );
-        let logout = Arc::clone(&tokens);
-        results.push(
-            self.measure("destroy_token", concurrency, ops, move |b, i| {
-                let token = logout[i].clone();
-                async move {
-                    ensure!(b.strategy.destroy_token(&token, &b.user(i)).await?, "logout missed");
-                    Ok(())
-                }
-            })
-            .await?,
-        );
-        results.push(
-            self.measure("destroy_all_tokens", concurrency, ops, |b, i| async move {
-                b.strategy.destroy_all_tokens(&b.user(i)).await?;
-                Ok(())
-            })
-            .await?,
-        );
+        results.extend(self.token_ops().writes(concurrency, &tokens).await?);
         self.clean_up(ops).await?;
         Ok(results)
     }
