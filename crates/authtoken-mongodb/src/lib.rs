@@ -43,6 +43,7 @@
 
 mod documents;
 mod layout;
+mod limit;
 mod store;
 mod user_id;
 

@@ -19,7 +19,8 @@ mod native_object_id {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
 
@@ -29,7 +30,8 @@ mod native_uuid {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
 
@@ -39,7 +41,8 @@ mod beanie_object_id {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
 
@@ -54,6 +57,7 @@ mod native_i64 {
         listing,
         purging,
         details,
-        details_purging
+        details_purging,
+        limiting
     );
 }
