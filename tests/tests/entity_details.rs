@@ -80,6 +80,83 @@ async fn details_entity(engine: Engine) {
     b.cleanup().await;
 }
 
+/// Detail times SeaORM's `ActiveModel` wrote (on SQLite in RFC 3339, unlike the store's own
+/// form) are compared as times: purge finds a row that expired earlier the same day, the
+/// last-use throttle writes past its interval and not within it, and a use never revives an
+/// expired row.
+async fn details_written_by_seaorm_compare_as_times(engine: Engine) {
+    use authtoken::{PurgeExpired, TokenUse};
+    let Some(b) = SqlBackend::<I64Users>::setup_with_details(engine).await else { return };
+    let conn = b.db.conn.clone();
+    let store = SeaOrmStore::<api_token::Entity>::new(conn.clone());
+    let alice = b.create_user(true).await;
+    let noon: chrono::DateTime<chrono::Utc> = "2026-06-01T12:00:00Z".parse().unwrap();
+    let row = |key: &str, expires: Option<TimeDelta>, used: Option<TimeDelta>| {
+        let mut row = AccessToken::new(key.to_owned(), alice.id, noon - TimeDelta::hours(2));
+        row.details.expires_at = expires.map(|d| noon + d);
+        row.details.last_used_at = used.map(|d| noon + d);
+        api_token::Entity::active_model(row)
+    };
+    row("expired-this-morning", Some(-TimeDelta::hours(1)), None).insert(&conn).await.unwrap();
+    row("used-long-ago", Some(TimeDelta::hours(5)), Some(-TimeDelta::hours(1)))
+        .insert(&conn)
+        .await
+        .unwrap();
+    row("used-just-now", Some(TimeDelta::hours(5)), Some(-TimeDelta::minutes(1)))
+        .insert(&conn)
+        .await
+        .unwrap();
+    let get = |key: &'static str| {
+        let store = store.clone();
+        async move { store.get(key, None).await.unwrap().expect(key).details }
+    };
+
+    let use_at_noon = |extend: Option<TimeDelta>| TokenUse {
+        at: noon,
+        unless_since: noon - TimeDelta::minutes(5),
+        extend_to: extend.map(|d| noon + d),
+    };
+    store
+        .record_use("expired-this-morning", &use_at_noon(Some(TimeDelta::hours(1))))
+        .await
+        .unwrap();
+    assert_eq!(
+        get("expired-this-morning").await.expires_at,
+        Some(noon - TimeDelta::hours(1)),
+        "revived"
+    );
+    store.record_use("used-long-ago", &use_at_noon(None)).await.unwrap();
+    assert_eq!(get("used-long-ago").await.last_used_at, Some(noon), "the throttle never wrote");
+    store.record_use("used-just-now", &use_at_noon(None)).await.unwrap();
+    assert_eq!(
+        get("used-just-now").await.last_used_at,
+        Some(noon - TimeDelta::minutes(1)),
+        "wrote within the interval"
+    );
+
+    let later = noon + TimeDelta::minutes(1);
+    assert_eq!(store.count_expired(later, later - TimeDelta::hours(10)).await.unwrap(), 1);
+    let batch = std::num::NonZeroU32::new(10).unwrap();
+    assert_eq!(store.delete_expired(later, later - TimeDelta::hours(10), batch).await.unwrap(), 1);
+    assert!(store.get("expired-this-morning", None).await.unwrap().is_none(), "purge missed it");
+    b.cleanup().await;
+}
+
+#[tokio::test]
+async fn seaorm_written_details_on_sqlite() {
+    details_written_by_seaorm_compare_as_times(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn seaorm_written_details_on_postgres() {
+    details_written_by_seaorm_compare_as_times(Engine::Postgres).await;
+}
+
+#[tokio::test]
+async fn seaorm_written_details_on_mysql() {
+    details_written_by_seaorm_compare_as_times(Engine::MySql).await;
+}
+
 #[tokio::test]
 async fn details_entity_on_sqlite() {
     details_entity(Engine::Sqlite).await;

@@ -137,7 +137,10 @@ async fn losing_a_node_mid_load_leaves_the_others_working_and_it_rejoins() {
     let keeper_strategy = DatabaseStrategy::new(first.clone(), hour).unwrap();
     let revoked_meanwhile = keeper_strategy.write_token(&keeper).await.unwrap().into_secret();
     let dead_strategy = DatabaseStrategy::new(dead_store.clone(), hour).unwrap();
-    let dead_users = SeaOrmUsers::<user::Entity>::new(dead_users_pool.clone());
+    // The loader is bounded like the store: a read whose row came back just before the crash
+    // must not then wait for the dead node's connection to time out (a minute).
+    let dead_users =
+        SeaOrmUsers::<user::Entity>::new(dead_users_pool.clone()).with_timeout(DEAD_NODE_TIMEOUT);
     assert!(
         dead_strategy.read_token(Some(&revoked_meanwhile), &dead_users).await.unwrap().is_some()
     );
@@ -168,7 +171,7 @@ async fn losing_a_node_mid_load_leaves_the_others_working_and_it_rejoins() {
     let doomed = tokio::spawn(
         Client {
             strategy: DatabaseStrategy::new(dead_store.clone(), hour).unwrap(),
-            users: SeaOrmUsers::new(dead_users_pool.clone()),
+            users: SeaOrmUsers::new(dead_users_pool.clone()).with_timeout(DEAD_NODE_TIMEOUT),
             user: backend.create_user(true).await,
             rounds: Arc::clone(&counters[2]),
             stop: Arc::clone(&stop),

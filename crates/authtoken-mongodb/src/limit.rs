@@ -3,7 +3,8 @@
 //!
 //! A lock is a document in `{collection}_locks` keyed by the user (`_id` is unique, so one
 //! insert wins), with its holder's nonce and an expiry; it is deleted by its holder only. A
-//! lock whose holder died is taken over once expired. The steps are bounded well inside the
+//! lock whose holder died is taken over once well past its expiry (a margin for hosts' clocks
+//! that disagree). The steps are bounded well inside the
 //! expiry, so a holder never outlives its lock; a holder whose future is dropped releases it in
 //! the background. (Multi-document transactions would need a replica set; this works on any
 //! deployment.)
@@ -32,6 +33,13 @@ const HOLD_LIMIT: Duration = Duration::from_secs(4);
 /// How long a login waits for another login of the same user to finish.
 const WAIT_LIMIT: Duration = Duration::from_secs(8);
 
+/// How far past its expiry, by this machine's clock, a lock must be before it is taken over:
+/// room for the clocks of two application hosts to disagree.
+const TAKEOVER_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// Bounds a lock call (the store's own timeout may be unset).
+const CALL_LIMIT: Duration = Duration::from_secs(2);
+
 impl<Id: MongoUserId> LimitTokens for MongoStore<Id> {
     async fn create_within_limit(
         &self,
@@ -50,9 +58,14 @@ impl<Id: MongoUserId> LimitTokens for MongoStore<Id> {
             self.create(row, expires_at).await?;
             Ok(evicted)
         };
-        let outcome = tokio::time::timeout(HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
-            Err(Error::store("a login under the per-user limit took longer than its lock allows"))
-        });
+        // Counted from before the call that took the lock: the steps end (or are abandoned)
+        // well before the lock can expire, however long that call took to answer.
+        let outcome =
+            tokio::time::timeout_at(lock.sent + HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
+                Err(Error::store(
+                    "a login under the per-user limit took longer than its lock allows",
+                ))
+            });
         lock.release().await;
         outcome
     }
@@ -63,6 +76,8 @@ impl<Id: MongoUserId> LimitTokens for MongoStore<Id> {
 struct UserLock {
     locks: Collection<Document>,
     filter: Option<Document>,
+    /// When the insert that took the lock was sent.
+    sent: tokio::time::Instant,
 }
 
 impl UserLock {
@@ -76,15 +91,17 @@ impl UserLock {
             let now = Utc::now();
             let until = now + chrono::TimeDelta::from_std(LOCK_EXPIRY).unwrap_or_default();
             let lock = doc! { "_id": user, "nonce": &nonce, "until": date(until) };
-            match store.bounded(locks.insert_one(lock).into_future()).await {
+            let sent = tokio::time::Instant::now();
+            match bounded(store, locks.insert_one(lock).into_future()).await {
                 Ok(_) => {
                     let filter = Some(doc! { "_id": user, "nonce": &nonce });
-                    return Ok(Self { locks, filter });
+                    return Ok(Self { locks, filter, sent });
                 }
-                // Held: take it over only if its holder let it expire.
+                // Held: take it over only if its holder let it expire (well past, by our clock).
                 Err(Error::DuplicateToken) => {
-                    let stale = doc! { "_id": user, "until": { "$lt": date(now) } };
-                    store.bounded(locks.delete_one(stale).into_future()).await?;
+                    let stale =
+                        doc! { "_id": user, "until": { "$lt": date(now - TAKEOVER_MARGIN) } };
+                    bounded(store, locks.delete_one(stale).into_future()).await?;
                 }
                 Err(error) => return Err(error),
             }
@@ -101,7 +118,8 @@ impl UserLock {
     async fn release(mut self) {
         if let Some(filter) = self.filter.take() {
             // On failure the lock expires by itself within `LOCK_EXPIRY`.
-            let _ = self.locks.delete_one(filter).await;
+            let _ =
+                tokio::time::timeout(CALL_LIMIT, self.locks.delete_one(filter).into_future()).await;
         }
     }
 }
@@ -112,8 +130,19 @@ impl Drop for UserLock {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let locks = self.locks.clone();
             runtime.spawn(async move {
-                let _ = locks.delete_one(filter).await;
+                let _ =
+                    tokio::time::timeout(CALL_LIMIT, locks.delete_one(filter).into_future()).await;
             });
         }
     }
+}
+
+/// A lock call under the store's timeout and, whatever that is, `CALL_LIMIT`.
+async fn bounded<Id, T>(
+    store: &MongoStore<Id>,
+    call: impl std::future::Future<Output = mongodb::error::Result<T>>,
+) -> Result<T> {
+    tokio::time::timeout(CALL_LIMIT, store.bounded(call))
+        .await
+        .map_err(|_| Error::store("MongoDB did not answer the per-user lock in time"))?
 }

@@ -104,8 +104,9 @@ impl<Id> MongoStore<Id> {
         self
     }
 
-    /// Keeps UUID user ids as `uuids` says (binary subtype 4 unless told otherwise); either form
-    /// reads back, but queries by user match the chosen one only. Other id types ignore it.
+    /// Writes UUID user ids as `uuids` says (binary subtype 4 unless told otherwise); either
+    /// form reads back, and logouts, listings and the limit match both. Other id types ignore
+    /// it.
     pub fn with_uuid_representation(mut self, uuids: UuidRepresentation) -> Self {
         self.uuids = uuids;
         self
@@ -184,10 +185,11 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
 }
 
 impl<Id: MongoUserId> MongoStore<Id> {
-    /// `{user: {$in: [owner]}}`: a one-element `$in` rather than an equality, which NX-27017
-    /// does not match for ObjectIds (the two are the same query to MongoDB).
+    /// `{user: {$in: [owner's stored forms]}}`: every form a read accepts (a UUID as binary or
+    /// text), and an `$in` even for one form, since NX-27017 does not match an equality on an
+    /// ObjectId (the two are the same query to MongoDB).
     fn by_user(&self, owner: &Id) -> Document {
-        doc! { self.layout.user.as_str(): { "$in": [owner.to_bson_as(self.uuids)] } }
+        doc! { self.layout.user.as_str(): { "$in": owner.stored_forms() } }
     }
 
     async fn find_rows(

@@ -29,6 +29,11 @@ pub trait MongoUserId: UserId + Display + FromStr {
     }
     /// The id a stored value holds, or `None` for a value of another type.
     fn from_bson(value: &Bson) -> Option<Self>;
+    /// Every stored form [`from_bson`](Self::from_bson) reads as this id: what a query by user
+    /// must match, so that no document a read accepts escapes a logout.
+    fn stored_forms(&self) -> Vec<Bson> {
+        vec![self.to_bson()]
+    }
 }
 
 impl MongoUserId for ObjectId {
@@ -54,6 +59,10 @@ impl MongoUserId for uuid::Uuid {
             UuidRepresentation::Binary => self.to_bson(),
             UuidRepresentation::String => Bson::String(self.hyphenated().to_string()),
         }
+    }
+
+    fn stored_forms(&self) -> Vec<Bson> {
+        vec![self.to_bson(), self.to_bson_as(UuidRepresentation::String)]
     }
 
     /// Either representation reads back.

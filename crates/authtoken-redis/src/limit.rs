@@ -51,7 +51,7 @@ where
     ) -> Result<Vec<String>> {
         let lock = UserLock::acquire(self, &row.user_id).await?;
         let steps = async {
-            let rows = self.rows_of(&row.user_id).await?;
+            let rows = self.rows_of(&row.user_id, false).await?;
             let evicted = limit.make_room(&rows, &live)?;
             for key in &evicted {
                 self.delete(key, &row.user_id).await?;
@@ -59,9 +59,14 @@ where
             self.create(row, expires_at).await?;
             Ok(evicted)
         };
-        let outcome = tokio::time::timeout(HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
-            Err(Error::store("a login under the per-user limit took longer than its lock allows"))
-        });
+        // Counted from before the call that took the lock: the steps end (or are abandoned)
+        // well before the lock can expire, however long that call took to answer.
+        let outcome =
+            tokio::time::timeout_at(lock.sent + HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
+                Err(Error::store(
+                    "a login under the per-user limit took longer than its lock allows",
+                ))
+            });
         lock.release().await;
         outcome
     }
@@ -74,6 +79,9 @@ struct UserLock {
     key: String,
     nonce: String,
     released: bool,
+    /// When the call that took the lock was sent (the lock expires `LOCK_EXPIRY` after Redis
+    /// received it, so no earlier than this plus the expiry).
+    sent: tokio::time::Instant,
 }
 
 impl UserLock {
@@ -85,10 +93,13 @@ impl UserLock {
         loop {
             let mut set = redis::cmd("SET");
             set.arg(&key).arg(&nonce).arg("NX").arg("PX").arg(LOCK_EXPIRY.as_millis() as u64);
-            let taken: Option<String> = store.query(&set).await?;
+            let sent = tokio::time::Instant::now();
+            let taken: Option<String> = tokio::time::timeout(HOLD_LIMIT, store.query(&set))
+                .await
+                .map_err(|_| Error::store("Redis did not answer the per-user lock in time"))??;
             if taken.is_some() {
                 let store = store.erased();
-                return Ok(Self { store, key, nonce, released: false });
+                return Ok(Self { store, key, nonce, released: false, sent });
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(Error::store(

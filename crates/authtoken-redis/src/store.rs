@@ -407,8 +407,10 @@ where
         ]
     }
 
-    /// The rows a user's index names, removing members whose token is gone.
-    pub(crate) async fn rows_of(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
+    /// The rows a user's index names, removing members whose token is gone when `prune` (never
+    /// under the per-user limit's lock: a login outside the limit may have added its member and
+    /// not yet its token, and pruning it would hide that token from "log out everywhere").
+    pub(crate) async fn rows_of(&self, owner: &Id, prune: bool) -> Result<Vec<AccessToken<Id>>> {
         let index = index_key(&self.prefix, owner);
         let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&index)).await?;
         let mut rows = Vec::with_capacity(members.len());
@@ -424,6 +426,7 @@ where
             let found = found.and_then(|v| self.format.row::<Id>(stored_key, &v, made));
             match found.filter(|r| r.user_id == *owner) {
                 Some(row) => rows.push(row),
+                None if !prune => {}
                 None => self
                     .query::<i64>(redis::cmd("SREM").arg(&index).arg(&member))
                     .await
@@ -564,7 +567,7 @@ where
     Id: UserId + Display + FromStr,
 {
     async fn list_of_user(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
-        let mut rows = self.rows_of(owner).await?;
+        let mut rows = self.rows_of(owner, true).await?;
         rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
         Ok(rows)
     }

@@ -16,8 +16,8 @@ use authtoken::store::{AccessToken, LimitTokens};
 use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DbErr, IsolationLevel, SqliteTransactionMode,
-    TransactionOptions, TransactionSession, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, IsolationLevel,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::AccessTokenEntity;
@@ -35,10 +35,11 @@ enum Attempt {
     Failed(Error),
 }
 
-impl<E, C> LimitTokens for SeaOrmStore<E, C>
+// On a pool only: each login is a transaction of its own, at the isolation level its lock needs
+// (a store bound to a caller's transaction cannot set one there).
+impl<E> LimitTokens for SeaOrmStore<E, DatabaseConnection>
 where
     E: AccessTokenEntity,
-    C: ConnectionTrait + TransactionTrait + Send + Sync,
 {
     async fn create_within_limit(
         &self,
@@ -64,11 +65,7 @@ where
     }
 }
 
-impl<E, C> SeaOrmStore<E, C>
-where
-    E: AccessTokenEntity,
-    C: ConnectionTrait + TransactionTrait + Send + Sync,
-{
+impl<E: AccessTokenEntity> SeaOrmStore<E, DatabaseConnection> {
     /// One attempt, in one transaction: rolled back (by being dropped) on any error.
     async fn limited_insert(
         &self,

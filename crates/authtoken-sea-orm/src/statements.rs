@@ -83,9 +83,9 @@ impl Statements {
         let created_params = expired_parameter_count(backend);
         let any_expired = |first: usize| {
             format!(
-                "({} OR (expires_at IS NOT NULL AND expires_at < {}))",
+                "({} OR (expires_at IS NOT NULL AND {}))",
                 created_expired(first),
-                p(first + created_params)
+                time_before(backend, "expires_at", first + created_params)
             )
         };
         Self {
@@ -119,7 +119,7 @@ impl Statements {
                 created_expired(1)
             ),
             details,
-            delete_expired: bounded_delete(backend, &t, &any_expired, created_params + 1),
+            delete_expired: bounded_delete(backend, &t, &any_expired, created_params * 2),
             count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
             // Never revives an expired row; extends only (COALESCE keeps the expiry when there
             // is no extension).
@@ -136,13 +136,13 @@ impl Statements {
             ),
             record_use: format!(
                 "UPDATE {t} SET last_used_at = {}, expires_at = COALESCE({}, expires_at) \
-                 WHERE token = {} AND (last_used_at IS NULL OR last_used_at < {}) \
-                 AND (expires_at IS NULL OR expires_at >= {})",
+                 WHERE token = {} AND (last_used_at IS NULL OR {}) \
+                 AND (expires_at IS NULL OR NOT {})",
                 p(1),
                 p(2),
                 p(3),
-                p(4),
-                p(5)
+                time_before(backend, "last_used_at", 4),
+                time_before(backend, "expires_at", 4 + created_params)
             ),
         }
     }
@@ -176,7 +176,22 @@ impl Statements {
     /// The values of `count_expired`.
     pub fn any_expired_values(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Vec<Value> {
         let mut values = self.expired_values(cutoff);
-        values.push(self.timestamp(now));
+        values.extend(self.expired_values(now));
+        values
+    }
+
+    /// The values of `record_use`: the use, the extension, the key, then the two times its
+    /// conditions compare with (each in both text forms on SQLite).
+    pub fn record_use_values(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        extend_to: Option<DateTime<Utc>>,
+        unless_since: DateTime<Utc>,
+    ) -> Vec<Value> {
+        let mut values = vec![self.timestamp(at), self.optional_timestamp(extend_to), token.into()];
+        values.extend(self.expired_values(unless_since));
+        values.extend(self.expired_values(at));
         values
     }
 
@@ -250,14 +265,20 @@ fn bounded_delete(
 /// is compared with the cutoff written in its own form, since the two do not order against each
 /// other (`' '` sorts before `'T'`).
 fn expired_condition(backend: DatabaseBackend, first: usize) -> String {
+    time_before(backend, "created_at", first)
+}
+
+/// `column` strictly before a time, with placeholders numbered from `first`: on SQLite two (the
+/// time in each text form, see [`expired_condition`]), elsewhere one.
+fn time_before(backend: DatabaseBackend, column: &str, first: usize) -> String {
     match backend {
         DatabaseBackend::Sqlite => format!(
-            "((substr(created_at, 11, 1) = ' ' AND created_at < {}) \
-             OR (substr(created_at, 11, 1) = 'T' AND created_at < {}))",
+            "((substr({column}, 11, 1) = ' ' AND {column} < {}) \
+             OR (substr({column}, 11, 1) = 'T' AND {column} < {}))",
             placeholder(backend, first),
             placeholder(backend, first + 1)
         ),
-        _ => format!("created_at < {}", placeholder(backend, first)),
+        _ => format!("{column} < {}", placeholder(backend, first)),
     }
 }
 
@@ -352,6 +373,7 @@ mod details_tests {
                 }
             );
             assert_eq!(marks(&s.count_expired), s.any_expired_values(now, now).len());
+            assert_eq!(marks(&s.record_use), s.record_use_values("k", now, None, now).len());
             assert_eq!(marks(&s.insert), 7);
         }
     }

@@ -379,13 +379,7 @@ where
         if !self.sql.details {
             return Ok(());
         }
-        let values = vec![
-            self.sql.timestamp(used.at),
-            self.sql.optional_timestamp(used.extend_to),
-            token.into(),
-            self.sql.timestamp(used.unless_since),
-            self.sql.timestamp(used.at),
-        ];
+        let values = self.sql.record_use_values(token, used.at, used.extend_to, used.unless_since);
         self.execute(&self.sql.record_use, values).await.map(drop)
     }
 

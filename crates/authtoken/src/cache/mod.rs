@@ -302,7 +302,19 @@ where
         limit: TokenLimit,
         live: Liveness,
     ) -> Result<Vec<String>> {
-        let evicted = self.inner.create_within_limit(row, expires_at, limit, live).await?;
+        let user = row.user_id.to_string();
+        let evicted = match self.inner.create_within_limit(row, expires_at, limit, live).await {
+            Ok(evicted) => evicted,
+            Err(error) => {
+                // A store without a transaction may have evicted some tokens before it failed,
+                // and does not say which: forget the user's entries here and elsewhere.
+                if !matches!(error, crate::Error::TokenLimitReached) {
+                    self.shared.drop_user(&user);
+                    let _ = self.publish(Revocation::User(user)).await;
+                }
+                return Err(error);
+            }
+        };
         if !evicted.is_empty() {
             self.shared.drop_keys(&evicted);
             self.publish(Revocation::Tokens(evicted.clone())).await?;
