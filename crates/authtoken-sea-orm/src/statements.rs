@@ -50,12 +50,24 @@ pub(crate) const DETAIL_COLUMNS: &str = "expires_at, name, scopes, last_used_at"
 /// a read through any node then sees every commit that returned through any other.
 pub(crate) const CAUSAL_READ: &str = "SET STATEMENT wsrep_sync_wait=1 FOR ";
 
+/// The same for a `DELETE` or an `UPDATE` (bit 2 of `wsrep_sync_wait`): a logout, "log out
+/// everywhere" or a purge through one node then reaches every row whose insert returned through
+/// any other (without it, a token issued through node A a moment before "log out everywhere"
+/// through node B could survive it).
+pub(crate) const CAUSAL_WRITE: &str = "SET STATEMENT wsrep_sync_wait=2 FOR ";
+
 impl Statements {
-    /// The same statements with every read made causal on a Galera cluster (see
-    /// [`CAUSAL_READ`]); writes are unchanged.
+    /// The same statements made causal on a Galera cluster: every read (see [`CAUSAL_READ`])
+    /// and every `DELETE` and `UPDATE` (see [`CAUSAL_WRITE`]); an `INSERT` needs no wait.
     pub fn with_causal_reads(&self) -> Self {
         let causal = |sql: &str| format!("{CAUSAL_READ}{sql}");
+        let causal_write = |sql: &str| format!("{CAUSAL_WRITE}{sql}");
         Self {
+            delete: causal_write(&self.delete),
+            delete_all_of_user: causal_write(&self.delete_all_of_user),
+            delete_created_before: causal_write(&self.delete_created_before),
+            delete_expired: causal_write(&self.delete_expired),
+            record_use: causal_write(&self.record_use),
             probe: causal(&self.probe),
             get: causal(&self.get),
             list_of_user: causal(&self.list_of_user),

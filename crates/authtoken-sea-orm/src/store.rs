@@ -114,12 +114,15 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     }
 
     /// On a MariaDB Galera cluster: makes every read wait until its node has applied every
-    /// write the cluster certified before it (`wsrep_sync_wait=1`, per statement). A revoke or
-    /// log-out-everywhere that returned through any node is then refused through every node, and
-    /// a fresh login is found through every node at once. Without it a node may still answer
-    /// from before a commit on another node for a moment (a revoked token accepted). Reads cost
-    /// a little more (one round of the cluster's group communication); writes are unchanged.
-    /// Other databases ignore it. [`detect_galera`](Self::detect_galera) turns it on by itself.
+    /// write the cluster certified before it (`wsrep_sync_wait=1`, per statement), and every
+    /// `DELETE`/`UPDATE` likewise (`wsrep_sync_wait=2`). A revoke or log-out-everywhere that
+    /// returned through any node is then refused through every node, a fresh login is found
+    /// through every node at once, and a log-out-everywhere through one node reaches the tokens
+    /// whose logins returned through another. Without it a node may still answer, or delete,
+    /// from before a commit on another node for a moment (a revoked token accepted, a token
+    /// surviving "log out everywhere"). Reads, deletes and updates cost a little more (one round
+    /// of the cluster's group communication); logins are unchanged. Other databases ignore it.
+    /// [`detect_galera`](Self::detect_galera) turns it on by itself.
     pub fn with_causal_reads(mut self) -> Self {
         if self.sql.backend == DatabaseBackend::MySql && !self.causal_reads {
             self.sql = Arc::new(self.sql.with_causal_reads());
