@@ -571,7 +571,9 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Which rows are live now.
     fn liveness(&self) -> Liveness {
-        Liveness { now: self.now(), created_since: self.not_before() }
+        // One clock read for both bounds (this runs on every read of a token).
+        let now = self.now();
+        Liveness { now, created_since: self.created_since(now) }
     }
 
     /// What a presented token is, for operators and diagnostics: unlike `read_token`, it tells
@@ -664,9 +666,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// The oldest creation time a live token may have now; `None` if tokens never expire.
     pub fn not_before(&self) -> Option<DateTime<Utc>> {
-        self.lifetime.map(|lifetime| {
-            self.now().checked_sub_signed(lifetime).unwrap_or(DateTime::<Utc>::MIN_UTC)
-        })
+        self.created_since(self.now())
+    }
+
+    /// The oldest creation time a live token may have at `now`.
+    fn created_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.lifetime
+            .map(|lifetime| now.checked_sub_signed(lifetime).unwrap_or(DateTime::<Utc>::MIN_UTC))
     }
 
     /// The row keys a well-formed token may be stored under.
