@@ -38,13 +38,5 @@ pub mod __private {
     pub use chrono::{DateTime, Utc};
     pub use sea_orm;
 
-    /// The `scopes` column's text as a list (space-separated; `NULL` or empty: none).
-    pub fn split_scopes(column: Option<&str>) -> Vec<String> {
-        column.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-    }
-
-    /// A list of scopes as the `scopes` column keeps it (`NULL` for none).
-    pub fn join_scopes(scopes: &[String]) -> Option<String> {
-        (!scopes.is_empty()).then(|| scopes.join(" "))
-    }
+    pub use authtoken::sql::{join_scopes, split_scopes};
 }

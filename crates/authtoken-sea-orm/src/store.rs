@@ -104,11 +104,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// transaction, where the failed probe of a table without them would abort the transaction
     /// (use `with_details` there).
     pub async fn detect_details(self) -> Result<Self> {
-        let probe = format!(
-            "SELECT {} FROM {} LIMIT 1",
-            crate::statements::DETAIL_COLUMNS,
-            crate::statements::quote(self.sql.backend, &self.sql.table)
-        );
+        let probe = self.sql.details_probe();
         let found = self.conn.query_one_raw(self.statement(&probe, vec![])).await;
         Ok(if found.is_ok() { self.with_details() } else { self })
     }
@@ -248,7 +244,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             token.details = TokenDetails {
                 expires_at: row.try_get(prefix, "expires_at").map_err(store_error)?,
                 name: get("name").map_err(store_error)?,
-                scopes: crate::__private::split_scopes(
+                scopes: authtoken::sql::split_scopes(
                     get("scopes").map_err(store_error)?.as_deref(),
                 ),
                 last_used_at: row.try_get(prefix, "last_used_at").map_err(store_error)?,
@@ -261,17 +257,9 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
 impl<E: AccessTokenEntity, C> SeaOrmStore<E, C> {
     /// The values of the `INSERT` of `row`.
     pub(crate) fn insert_values(&self, row: AccessToken<E::UserId>) -> Vec<Value> {
-        let mut values =
-            vec![row.token.into(), row.user_id.into(), self.sql.timestamp(row.created_at)];
-        if self.sql.details {
-            let details = row.details;
-            values.extend([
-                self.sql.optional_timestamp(details.expires_at),
-                Value::String(details.name),
-                Value::String(crate::__private::join_scopes(&details.scopes)),
-                self.sql.optional_timestamp(details.last_used_at),
-            ]);
-        }
+        let mut values = vec![row.token.into(), row.user_id.into()];
+        let rest = self.sql.insert_values(row.created_at, &row.details);
+        values.extend(crate::statements::values(rest));
         values
     }
 
@@ -416,19 +404,7 @@ where
         prefix: &str,
         limit: NonZeroU32,
     ) -> Result<Vec<AccessToken<E::UserId>>> {
-        let pattern: String = if self.sql.backend == DatabaseBackend::Sqlite {
-            prefix.chars().filter(|c| !matches!(c, '*' | '?' | '[')).chain(['*']).collect()
-        } else {
-            prefix
-                .chars()
-                .flat_map(|c| match c {
-                    '!' | '%' | '_' => vec!['!', c],
-                    c => vec![c],
-                })
-                .chain(['%'])
-                .collect()
-        };
-        let values = vec![pattern.into(), limit.get().into()];
+        let values = vec![self.sql.key_prefix_pattern(prefix).into(), limit.get().into()];
         let statement = self.statement(&self.sql.list_by_key_prefix, values);
         let rows = self.bounded(self.conn.query_all_raw(statement)).await?;
         let rows = rows.iter().map(|row| self.decode(row)).collect::<Result<Vec<_>>>()?;
@@ -540,7 +516,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
         let statement = self.sql.backend.build(QuerySelect::query(&mut select));
         let sql: Arc<str> = if self.causal_reads {
-            format!("{}{}", crate::statements::CAUSAL_READ, statement.sql).into()
+            format!("{}{}", authtoken::sql::CAUSAL_READ, statement.sql).into()
         } else {
             statement.sql.into()
         };

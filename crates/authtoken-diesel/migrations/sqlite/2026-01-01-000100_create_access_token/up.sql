@@ -1,0 +1,16 @@
+-- The token table of authtoken, next to the users table it references (users.id).
+-- user_id holds a UUID as its 16 bytes; for another id type, change it on the line marked
+-- below (INTEGER for i64 or i32, varchar for String), and use the same type in
+-- access_token_table!(access_token, user_id = ...).
+-- The type names are SeaORM's, so that both ORMs' tables are alike. Times are text in one
+-- fixed-width UTC form, so that text order is time order. The cascade needs
+-- `PRAGMA foreign_keys = ON` on every connection (authtoken_diesel::connect sets it).
+CREATE TABLE access_token (
+    token varchar(43) NOT NULL PRIMARY KEY,
+    user_id uuid_text NOT NULL, -- the user id's type
+    created_at timestamp_with_timezone_text NOT NULL,
+    CONSTRAINT fk_access_token_user_id FOREIGN KEY (user_id)
+        REFERENCES users (id) ON DELETE CASCADE
+);
+CREATE INDEX idx_access_token_user_id ON access_token (user_id);
+CREATE INDEX idx_access_token_created_at ON access_token (created_at);

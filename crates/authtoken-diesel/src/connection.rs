@@ -1,0 +1,258 @@
+//! The connections the store runs on, one per database: what the store's generic code needs of
+//! each, written once per connection type (so that Diesel's bounds are checked here, on concrete
+//! types, rather than spelled out on every method of the store).
+
+use std::future::Future;
+
+use authtoken::sql::{Dialect, SqlParam};
+use chrono::{DateTime, Utc};
+use diesel::QueryResult;
+use diesel::deserialize::QueryableByName;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel_async::pooled_connection::PoolableConnection;
+use diesel_async::{AsyncConnection, AsyncConnectionCore};
+
+use diesel::serialize::ToSql;
+use diesel::sql_types::HasSqlType;
+
+use crate::row::TokenRow;
+use crate::sql_types::{Nullable, Text, TokenTime, UserIdSql};
+
+/// A statement of the store: raw SQL with its values bound.
+pub type SqlStatement<C> = BoxedSqlQuery<'static, <C as AsyncConnectionCore>::Backend, SqlQuery>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A diesel-async connection a [`DieselStore`](crate::DieselStore) runs on:
+/// `AsyncPgConnection` (feature `postgres`), `AsyncMysqlConnection` (`mysql`) or
+/// `SyncConnectionWrapper<SqliteConnection>` (`sqlite`, [`SqliteConnection`](crate::SqliteConnection)).
+///
+/// Sealed: the store's SQL is written for these three databases.
+pub trait StoreConnection:
+    AsyncConnection + PoolableConnection + sealed::Sealed + Send + 'static
+{
+    /// The SQL dialect of this database.
+    const DIALECT: Dialect;
+
+    /// `Pool<Self>`: a deadpool pool of these connections (named here, where Diesel can check
+    /// that it is one).
+    type Pool: Clone + Send + Sync + 'static;
+
+    /// A connection taken from the pool.
+    #[doc(hidden)]
+    type Pooled: std::ops::DerefMut<Target = Self> + Send;
+
+    /// Takes a connection from `pool`.
+    #[doc(hidden)]
+    fn take(
+        pool: &Self::Pool,
+    ) -> impl Future<Output = Result<Self::Pooled, authtoken::Error>> + Send;
+
+    /// A pool of at most `max_size` connections to `url`, each made by [`open`](Self::open).
+    #[doc(hidden)]
+    fn pool(url: &str, max_size: usize) -> Result<Self::Pool, authtoken::Error>;
+
+    /// Opens a connection set up for the store (see [`connect`](crate::connect)).
+    #[doc(hidden)]
+    fn open(url: &str) -> impl Future<Output = diesel::ConnectionResult<Self>> + Send;
+
+    /// Begins the transaction of a limited login: at `READ COMMITTED` on PostgreSQL, at
+    /// `REPEATABLE READ` on MySQL/MariaDB, `BEGIN IMMEDIATE` on SQLite (see the limit's text).
+    #[doc(hidden)]
+    fn begin_locking_transaction(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+
+    /// Runs a statement that returns no rows; how many rows it changed.
+    #[doc(hidden)]
+    fn run(
+        &mut self,
+        statement: SqlStatement<Self>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send;
+
+    /// Runs a query; its rows.
+    #[doc(hidden)]
+    fn rows<R>(
+        &mut self,
+        statement: SqlStatement<Self>,
+    ) -> impl Future<Output = QueryResult<Vec<R>>> + Send
+    where
+        R: QueryableByName<Self::Backend> + Send + 'static;
+
+    /// Runs a `SELECT COUNT(*) AS expired …`; its count.
+    #[doc(hidden)]
+    fn count(
+        &mut self,
+        statement: SqlStatement<Self>,
+    ) -> impl Future<Output = QueryResult<i64>> + Send;
+
+    /// Binds one value.
+    #[doc(hidden)]
+    fn bind(statement: SqlStatement<Self>, value: SqlParam) -> SqlStatement<Self>;
+}
+
+macro_rules! store_connection {
+    ($feature:literal, $connection:ty, $backend:ty, $dialect:expr, $setup:expr, $begin:path) => {
+        #[cfg(feature = $feature)]
+        impl sealed::Sealed for $connection {}
+
+        #[cfg(feature = $feature)]
+        impl StoreConnection for $connection {
+            const DIALECT: Dialect = $dialect;
+
+            type Pool = diesel_async::pooled_connection::deadpool::Pool<Self>;
+            type Pooled = diesel_async::pooled_connection::deadpool::Object<Self>;
+
+            async fn take(pool: &Self::Pool) -> Result<Self::Pooled, authtoken::Error> {
+                pool.get().await.map_err(authtoken::Error::store)
+            }
+
+            fn pool(url: &str, max_size: usize) -> Result<Self::Pool, authtoken::Error> {
+                use diesel_async::pooled_connection::{
+                    AsyncDieselConnectionManager, ManagerConfig,
+                };
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(|url| Box::pin(Self::open(url)));
+                let manager = AsyncDieselConnectionManager::<Self>::new_with_config(url, config);
+                let builder = diesel_async::pooled_connection::deadpool::Pool::builder(manager);
+                builder.max_size(max_size).build().map_err(authtoken::Error::store)
+            }
+
+            async fn open(url: &str) -> diesel::ConnectionResult<Self> {
+                let mut conn = <Self as AsyncConnection>::establish(url).await?;
+                let setup: &str = $setup;
+                if !setup.is_empty() {
+                    diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, setup)
+                        .await
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                }
+                Ok(conn)
+            }
+
+            fn run(
+                &mut self,
+                statement: SqlStatement<Self>,
+            ) -> impl Future<Output = QueryResult<usize>> + Send {
+                diesel_async::RunQueryDsl::execute(statement, self)
+            }
+
+            fn rows<R>(
+                &mut self,
+                statement: SqlStatement<Self>,
+            ) -> impl Future<Output = QueryResult<Vec<R>>> + Send
+            where
+                R: QueryableByName<$backend> + Send + 'static,
+            {
+                diesel_async::RunQueryDsl::load(statement, self)
+            }
+
+            fn begin_locking_transaction(
+                &mut self,
+            ) -> impl Future<Output = QueryResult<()>> + Send {
+                $begin(self)
+            }
+
+            async fn count(&mut self, statement: SqlStatement<Self>) -> QueryResult<i64> {
+                let rows: Vec<crate::row::Count> = self.rows(statement).await?;
+                rows.first().map(|row| row.expired).ok_or(diesel::result::Error::NotFound)
+            }
+
+            fn bind(statement: SqlStatement<Self>, value: SqlParam) -> SqlStatement<Self> {
+                match value {
+                    SqlParam::Text(text) => statement.bind::<Text, _>(text),
+                    SqlParam::OptText(text) => statement.bind::<Nullable<Text>, _>(text),
+                    SqlParam::Time(at) => statement.bind::<TokenTime, _>(at),
+                    SqlParam::OptTime(at) => {
+                        statement.bind::<Nullable<TokenTime>, Option<DateTime<Utc>>>(at)
+                    }
+                    SqlParam::Int(n) => statement.bind::<diesel::sql_types::BigInt, _>(n),
+                }
+            }
+        }
+    };
+}
+
+store_connection!(
+    "postgres",
+    diesel_async::AsyncPgConnection,
+    diesel::pg::Pg,
+    Dialect::Postgres,
+    "",
+    begin_postgres
+);
+// diesel-async's MySQL connection sets the session to UTC itself.
+store_connection!(
+    "mysql",
+    diesel_async::AsyncMysqlConnection,
+    diesel::mysql::Mysql,
+    Dialect::MySql,
+    "",
+    begin_mysql
+);
+store_connection!(
+    "sqlite",
+    crate::SqliteConnection,
+    diesel::sqlite::Sqlite,
+    Dialect::Sqlite,
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
+    begin_sqlite
+);
+
+#[cfg(feature = "postgres")]
+async fn begin_postgres(conn: &mut diesel_async::AsyncPgConnection) -> QueryResult<()> {
+    let sql = "BEGIN ISOLATION LEVEL READ COMMITTED";
+    diesel_async::AnsiTransactionManager::begin_transaction_sql(conn, sql).await
+}
+
+#[cfg(feature = "mysql")]
+async fn begin_mysql(conn: &mut diesel_async::AsyncMysqlConnection) -> QueryResult<()> {
+    // Applies to the next transaction only (InnoDB's default level, unless the server says
+    // otherwise).
+    let level = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+    diesel_async::SimpleAsyncConnection::batch_execute(conn, level).await?;
+    diesel_async::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN").await
+}
+
+#[cfg(feature = "sqlite")]
+async fn begin_sqlite(conn: &mut crate::SqliteConnection) -> QueryResult<()> {
+    // Through the wrapped connection's own transaction manager, which the wrapper's reports.
+    conn.spawn_blocking(|conn| {
+        diesel::connection::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN IMMEDIATE")
+    })
+    .await
+}
+
+/// A connection that binds and reads user ids of SQL type `S` (every [`StoreConnection`], for
+/// every [`UserIdSql`](crate::sql_types::UserIdSql) its database has).
+pub trait IdOn<S: UserIdSql>: StoreConnection {
+    /// Binds a user id.
+    #[doc(hidden)]
+    fn bind_id(statement: SqlStatement<Self>, id: S::Id) -> SqlStatement<Self>;
+
+    /// Runs a query of token rows.
+    #[doc(hidden)]
+    fn token_rows(
+        &mut self,
+        statement: SqlStatement<Self>,
+    ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send;
+}
+
+impl<C, S> IdOn<S> for C
+where
+    C: StoreConnection,
+    S: UserIdSql,
+    C::Backend: HasSqlType<S>,
+    S::Id: ToSql<S, C::Backend>,
+    TokenRow<S>: QueryableByName<C::Backend>,
+{
+    fn bind_id(statement: SqlStatement<Self>, id: S::Id) -> SqlStatement<Self> {
+        statement.bind::<S, _>(id)
+    }
+
+    fn token_rows(
+        &mut self,
+        statement: SqlStatement<Self>,
+    ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send {
+        self.rows::<TokenRow<S>>(statement)
+    }
+}

@@ -1,0 +1,26 @@
+//! The token-table migrations of this crate's `migrations/` folder, embedded: one set per
+//! database, for a `users` table keyed by a UUID (copy the folder into your own `migrations/`
+//! to change either; each `up.sql` marks the line).
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")] fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! use diesel::Connection;
+//! use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+//! use diesel_migrations::MigrationHarness;
+//!
+//! let mut conn =
+//!     AsyncConnectionWrapper::<diesel_async::AsyncPgConnection>::establish("postgres://localhost/app")?;
+//! conn.run_pending_migrations(authtoken_diesel::migrations::POSTGRES)?;
+//! # Ok(()) }
+//! ```
+
+use diesel_migrations::{EmbeddedMigrations, embed_migrations};
+
+/// The migrations for PostgreSQL (`migrations/postgres`).
+pub const POSTGRES: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// The migrations for MySQL and MariaDB (`migrations/mysql`).
+pub const MYSQL: EmbeddedMigrations = embed_migrations!("migrations/mysql");
+
+/// The migrations for SQLite (`migrations/sqlite`).
+pub const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

@@ -1,0 +1,53 @@
+//! A token row as the store's raw SQL returns it.
+
+use authtoken::sql::split_scopes;
+use authtoken::store::{AccessToken, TokenDetails};
+use chrono::{DateTime, Utc};
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql, QueryableByName};
+use diesel::row::{NamedRow, Row};
+
+use crate::sql_types::{Nullable, Text, TokenTime, UserIdSql};
+
+/// One row of the token table, its user id of SQL type `S`; the API-token columns when the
+/// statement selected them.
+#[doc(hidden)]
+pub struct TokenRow<S: UserIdSql>(pub(crate) AccessToken<S::Id>);
+
+impl<S, DB> QueryableByName<DB> for TokenRow<S>
+where
+    S: UserIdSql,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    Option<String>: FromSql<Nullable<Text>, DB>,
+    S::Id: FromSql<S, DB>,
+    DateTime<Utc>: FromSql<TokenTime, DB>,
+    Option<DateTime<Utc>>: FromSql<Nullable<TokenTime>, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+        let mut token = AccessToken::new(
+            NamedRow::get::<Text, String>(row, "token")?,
+            NamedRow::get::<S, S::Id>(row, "user_id")?,
+            NamedRow::get::<TokenTime, DateTime<Utc>>(row, "created_at")?,
+        );
+        if Row::get(row, "expires_at").is_some() {
+            let time =
+                |name| NamedRow::get::<Nullable<TokenTime>, Option<DateTime<Utc>>>(row, name);
+            let text = |name| NamedRow::get::<Nullable<Text>, Option<String>>(row, name);
+            token.details = TokenDetails {
+                expires_at: time("expires_at")?,
+                name: text("name")?,
+                scopes: split_scopes(text("scopes")?.as_deref()),
+                last_used_at: time("last_used_at")?,
+            };
+        }
+        Ok(TokenRow(token))
+    }
+}
+
+/// The one row of a `SELECT COUNT(*) AS expired`.
+#[derive(QueryableByName)]
+pub(crate) struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub expired: i64,
+}

@@ -1,0 +1,368 @@
+//! [`DieselStore`]: the storage contract on a diesel-async pool.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authtoken::sql::{SqlParam, Statements};
+use authtoken::store::{
+    AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
+};
+use authtoken::{Error, Result};
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::connection::{IdOn, SqlStatement, StoreConnection};
+use crate::table::{AccessTokenTable, IdOf};
+
+/// How long a call waits for a free connection unless [`DieselStore::with_timeout`] says
+/// otherwise (sqlx's default, which the SeaORM store has).
+const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Token rows in table `T` (declared with [`access_token_table!`](crate::access_token_table)),
+/// over a deadpool pool of connections `C`.
+///
+/// Each operation is one statement of [`authtoken::sql`], rendered once when the store is made
+/// (the same SQL the SeaORM store runs, so both read and write the same rows in the same forms).
+/// A lookup is a primary-key `SELECT`; the expiry check happens on the row it returns, exactly,
+/// whatever form a timestamp was written in.
+///
+/// ```no_run
+/// # #[cfg(feature = "postgres")] async fn run() -> authtoken::Result<()> {
+/// mod schema {
+///     authtoken_diesel::access_token_table!(access_token, user_id = Uuid);
+/// }
+/// use authtoken_diesel::{AsyncPgConnection, DieselStore};
+///
+/// let pool = authtoken_diesel::connect::<AsyncPgConnection>("postgres://localhost/app", 16).await?;
+/// let store = DieselStore::<schema::access_token::table, AsyncPgConnection>::new(pool);
+/// let strategy = authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
+/// # Ok(()) }
+/// ```
+pub struct DieselStore<T, C: StoreConnection> {
+    pool: C::Pool,
+    sql: Arc<Statements>,
+    timeout: Option<Duration>,
+    custom_table: bool,
+    table: PhantomData<fn() -> T>,
+}
+
+impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
+    /// A store over `pool`, on `T`'s table.
+    pub fn new(pool: C::Pool) -> Self {
+        let sql = Arc::new(Statements::new(C::DIALECT, T::NAME, T::DETAILS));
+        Self { pool, sql, timeout: None, custom_table: false, table: PhantomData }
+    }
+
+    /// Uses the table `name` (`schema.table` also works) instead of `T`'s own, for a table
+    /// named at run time; `T` still gives the id type and the columns. The joined read
+    /// ([`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user)) goes
+    /// through `T`'s `table!` and refuses to run on a renamed store.
+    pub fn with_table(mut self, name: &str) -> Self {
+        self.sql = Arc::new(Statements::new(C::DIALECT, name, T::DETAILS));
+        self.custom_table = true;
+        self
+    }
+
+    /// Bounds every database call, the wait for a connection included: one that has not
+    /// answered within `timeout` fails with [`Error::Store`] instead of hanging the request.
+    /// Without it, only the wait for a connection is bounded (30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The pool the store runs on.
+    pub fn pool(&self) -> &C::Pool {
+        &self.pool
+    }
+
+    /// Checks that the token table exists with its columns and, if it holds a row, that the
+    /// row reads as `T`'s types: an [`Error::Schema`] naming the table and the problem otherwise.
+    pub async fn check_table(&self) -> Result<()>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        let table = &self.sql.table;
+        let statement = self.statement(&self.sql.probe, vec![]);
+        let mut conn = self.conn().await?;
+        self.bounded(conn.token_rows(statement))
+            .await?
+            .map_err(|e| Error::Schema(format!("cannot read table `{table}`: {e}")))?;
+        Ok(())
+    }
+
+    /// A connection from the pool, within the store's timeout (or the default wait).
+    pub(crate) async fn conn(&self) -> Result<C::Pooled> {
+        let limit = self.timeout.unwrap_or(DEFAULT_ACQUIRE_TIMEOUT);
+        match tokio::time::timeout(limit, C::take(&self.pool)).await {
+            Ok(conn) => conn,
+            Err(_) => Err(Error::store(format!("no database connection within {limit:?}"))),
+        }
+    }
+
+    /// `sql` with `values` bound in order.
+    pub(crate) fn statement(&self, sql: &str, values: Vec<SqlParam>) -> SqlStatement<C> {
+        let statement = diesel::sql_query(sql.to_owned()).into_boxed();
+        values.into_iter().fold(statement, C::bind)
+    }
+
+    /// Runs one call under the store's timeout, if it has one.
+    pub(crate) async fn bounded<F: Future>(&self, call: F) -> Result<F::Output> {
+        match self.timeout {
+            None => Ok(call.await),
+            Some(limit) => tokio::time::timeout(limit, call)
+                .await
+                .map_err(|_| Error::store(format!("the database did not answer within {limit:?}"))),
+        }
+    }
+
+    /// Runs a write built by `statement`. A deadlock or lost serialization (nothing was
+    /// committed) is retried with back-off; the error surfaces only when the retries are spent.
+    async fn execute(&self, statement: impl Fn() -> SqlStatement<C>) -> Result<u64> {
+        let mut attempt = 0;
+        loop {
+            let outcome = {
+                let mut conn = self.conn().await?;
+                self.bounded(conn.run(statement())).await?
+            };
+            match outcome {
+                Ok(changed) => return Ok(changed as u64),
+                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
+                    attempt += 1;
+                    tracing::debug!(attempt, %error, "authtoken: write conflict, retrying");
+                    tokio::time::sleep(retry_pause(attempt)).await;
+                }
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+    }
+
+    /// Runs a query of token rows.
+    async fn rows(&self, statement: SqlStatement<C>) -> Result<Vec<AccessToken<IdOf<T>>>>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        let mut conn = self.conn().await?;
+        let rows = self.bounded(conn.token_rows(statement)).await?.map_err(store_error)?;
+        Ok(rows.into_iter().map(|row| row.0).collect())
+    }
+
+    /// Runs a `SELECT COUNT(*) AS expired …`.
+    async fn count(&self, statement: SqlStatement<C>) -> Result<u64> {
+        let mut conn = self.conn().await?;
+        let count = self.bounded(conn.count(statement)).await?.map_err(store_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// The statement of an `INSERT` of `row`.
+    pub(crate) fn insert(&self, row: &AccessToken<IdOf<T>>) -> SqlStatement<C>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        let key = self.statement(&self.sql.insert, vec![SqlParam::Text(row.token.clone())]);
+        let with_owner = C::bind_id(key, row.user_id.clone());
+        let rest = self.sql.insert_values(row.created_at, &row.details);
+        rest.into_iter().fold(with_owner, C::bind)
+    }
+
+    /// A statement whose only value is a user id.
+    pub(crate) fn by_owner(&self, sql: &str, owner: &IdOf<T>) -> SqlStatement<C>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        C::bind_id(self.statement(sql, vec![]), owner.clone())
+    }
+
+    /// The `DELETE` of `token` if `owner` owns it.
+    pub(crate) fn delete_statement(&self, token: &str, owner: &IdOf<T>) -> SqlStatement<C>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        let key = self.statement(&self.sql.delete, vec![SqlParam::Text(token.to_owned())]);
+        C::bind_id(key, owner.clone())
+    }
+
+    /// The pre-rendered statements.
+    pub(crate) fn sql(&self) -> &Statements {
+        &self.sql
+    }
+
+    /// Whether the store reads another table than `T`'s (see [`with_table`](Self::with_table)).
+    pub(crate) fn custom_table(&self) -> bool {
+        self.custom_table
+    }
+}
+
+impl<T, C: StoreConnection> Clone for DieselStore<T, C> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            sql: Arc::clone(&self.sql),
+            timeout: self.timeout,
+            custom_table: self.custom_table,
+            table: PhantomData,
+        }
+    }
+}
+
+impl<T, C: StoreConnection> std::fmt::Debug for DieselStore<T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("table", &self.sql.table)
+            .field("dialect", &self.sql.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Retries of a write that lost to a concurrent one: back-off doubling from 4 ms to at most
+/// 128 ms, with jitter so that two losers do not collide again; about 1.5 s in all.
+pub(crate) const WRITE_RETRIES: u32 = 15;
+
+/// The pause before retry `attempt` (1-based): half fixed, half random.
+pub(crate) fn retry_pause(attempt: u32) -> Duration {
+    let ceiling = 2u64 << attempt.min(6);
+    let mut byte = [0u8; 1];
+    getrandom::fill(&mut byte).unwrap_or_default();
+    Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
+}
+
+/// A deadlock or a lost serialization: the transaction was rolled back and may run again.
+/// (diesel-async reports MySQL's deadlock, error 1213, by its message only.)
+pub(crate) fn is_serialization_failure(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        DieselError::DatabaseError(_, info) => info.message().contains("Deadlock found"),
+        _ => false,
+    }
+}
+
+/// A database error as the core crate reports it.
+pub(crate) fn store_error(error: DieselError) -> Error {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::DuplicateToken,
+        DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => Error::UnknownUser,
+        error => Error::store(error),
+    }
+}
+
+/// Whether a row is still live for a lookup with this `not_before`.
+pub(crate) fn is_live<Id>(row: &AccessToken<Id>, not_before: Option<DateTime<Utc>>) -> bool {
+    not_before.is_none_or(|oldest| row.created_at >= oldest)
+}
+
+impl<T, C> AccessTokenStore for DieselStore<T, C>
+where
+    T: AccessTokenTable,
+    C: IdOn<T::UserIdSql>,
+{
+    type UserId = IdOf<T>;
+
+    async fn get(
+        &self,
+        token: &str,
+        not_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<AccessToken<IdOf<T>>>> {
+        let statement = self.statement(&self.sql.get, vec![SqlParam::Text(token.to_owned())]);
+        let row = self.rows(statement).await?.into_iter().next();
+        Ok(row.filter(|row| is_live(row, not_before)))
+    }
+
+    // Expiry is the strategy's check on every read (a row's own `expires_at` included), and
+    // `PurgeExpired` removes the dead rows.
+    async fn create(
+        &self,
+        row: AccessToken<IdOf<T>>,
+        _expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.execute(|| self.insert(&row)).await.map(drop)
+    }
+
+    fn columns(&self) -> TokenColumns {
+        if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
+    }
+
+    async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {
+        if !self.sql.details {
+            return Ok(());
+        }
+        let values =
+            || self.sql.record_use_values(token, used.at, used.extend_to, used.unless_since);
+        self.execute(|| self.statement(&self.sql.record_use, values())).await.map(drop)
+    }
+
+    async fn delete(&self, token: &str, owner: &IdOf<T>) -> Result<bool> {
+        Ok(self.execute(|| self.delete_statement(token, owner)).await? > 0)
+    }
+
+    async fn delete_all_of_user(&self, owner: &IdOf<T>) -> Result<u64> {
+        self.execute(|| self.by_owner(&self.sql.delete_all_of_user, owner)).await
+    }
+}
+
+impl<T, C> ListTokens for DieselStore<T, C>
+where
+    T: AccessTokenTable,
+    C: IdOn<T::UserIdSql>,
+{
+    async fn list_of_user(&self, owner: &IdOf<T>) -> Result<Vec<AccessToken<IdOf<T>>>> {
+        let mut rows = self.rows(self.by_owner(&self.sql.list_of_user, owner)).await?;
+        // The SQL orders too, but SQLite orders text, and rows written in two text forms only
+        // order correctly as times.
+        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
+        Ok(rows)
+    }
+
+    async fn list_by_key_prefix(
+        &self,
+        prefix: &str,
+        limit: NonZeroU32,
+    ) -> Result<Vec<AccessToken<IdOf<T>>>> {
+        let values = vec![
+            SqlParam::Text(self.sql.key_prefix_pattern(prefix)),
+            SqlParam::Int(limit.get().into()),
+        ];
+        let rows = self.rows(self.statement(&self.sql.list_by_key_prefix, values)).await?;
+        // A case-insensitive collation may match more than the exact prefix.
+        Ok(rows.into_iter().filter(|row| row.token.starts_with(prefix)).collect())
+    }
+}
+
+impl<T, C> PurgeExpired for DieselStore<T, C>
+where
+    T: AccessTokenTable,
+    C: IdOn<T::UserIdSql>,
+{
+    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+        let values = || self.sql.purge_values(cutoff, limit.get());
+        self.execute(|| self.statement(&self.sql.delete_created_before, values())).await
+    }
+
+    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        let values = self.sql.expired_values(cutoff);
+        self.count(self.statement(&self.sql.count_created_before, values)).await
+    }
+
+    async fn delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        if !self.sql.details {
+            return self.delete_created_before(cutoff, limit).await;
+        }
+        let values = || self.sql.purge_expired_values(now, cutoff, limit.get());
+        self.execute(|| self.statement(&self.sql.delete_expired, values())).await
+    }
+
+    async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
+        if !self.sql.details {
+            return self.count_created_before(cutoff).await;
+        }
+        let values = self.sql.any_expired_values(now, cutoff);
+        self.count(self.statement(&self.sql.count_expired, values)).await
+    }
+}

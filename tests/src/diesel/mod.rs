@@ -1,0 +1,296 @@
+//! The Diesel store over a fresh database per test, with a `users` table of its own and the
+//! token table made by this crate's migration (its user id line edited as the migration's text
+//! says, for i64 ids).
+
+#![allow(missing_docs)] // test fixtures: the names say what they are
+
+pub mod spec;
+
+use std::fmt::Debug;
+
+use crate::sql::{Engine, TestDb};
+use authtoken_diesel::sql_types::UserIdSql;
+use authtoken_diesel::{AccessTokenTable, DieselStore, DieselUsers, StoreConnection};
+use sea_orm::{ConnectionTrait, Statement, Value};
+
+/// A `users` table keyed by a UUID, and its token table.
+pub mod uuid_schema {
+    diesel::table! {
+        use diesel::sql_types::*;
+        use authtoken_diesel::sql_types::Uuid;
+
+        users (id) {
+            id -> Uuid,
+            email -> Text,
+            is_active -> Bool,
+        }
+    }
+
+    authtoken_diesel::access_token_table!(access_token, user_id = Uuid);
+
+    diesel::joinable!(access_token -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(access_token, users);
+}
+
+/// A `users` table keyed by an i64, and its token table.
+pub mod i64_schema {
+    diesel::table! {
+        users (id) {
+            id -> BigInt,
+            email -> Text,
+            is_active -> Bool,
+        }
+    }
+
+    authtoken_diesel::access_token_table!(access_token, user_id = BigInt);
+
+    diesel::joinable!(access_token -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(access_token, users);
+}
+
+/// A user with a UUID key.
+#[derive(
+    Clone, Debug, PartialEq, diesel::Queryable, diesel::QueryableByName, diesel::Selectable,
+)]
+#[diesel(table_name = uuid_schema::users)]
+pub struct UuidUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub is_active: bool,
+}
+
+/// A user with an i64 key.
+#[derive(
+    Clone, Debug, PartialEq, diesel::Queryable, diesel::QueryableByName, diesel::Selectable,
+)]
+#[diesel(table_name = i64_schema::users)]
+pub struct I64User {
+    pub id: i64,
+    pub email: String,
+    pub is_active: bool,
+}
+
+impl authtoken::User for UuidUser {
+    type Id = uuid::Uuid;
+    fn id(&self) -> &uuid::Uuid {
+        &self.id
+    }
+}
+
+impl authtoken::User for I64User {
+    type Id = i64;
+    fn id(&self) -> &i64 {
+        &self.id
+    }
+}
+
+authtoken_diesel::join_users!(uuid_schema::access_token -> uuid_schema::users, UuidUser);
+authtoken_diesel::join_users!(i64_schema::access_token -> i64_schema::users, I64User);
+
+/// One id type: its schema, its user, and how SQL spells it on each engine.
+pub trait Ids: Send + Sync + 'static {
+    type Sql: UserIdSql<Id = Self::Id>;
+    type Id: authtoken::UserId + authtoken_sea_orm::access_token::AccessTokenId + Into<Value>;
+    type Table: AccessTokenTable<UserIdSql = Self::Sql>;
+    type User: authtoken::User<Id = Self::Id> + Clone + Debug + Send + Sync + 'static;
+    const NAME: &'static str;
+
+    fn new_id() -> Self::Id;
+    fn user(id: Self::Id, active: bool) -> Self::User;
+    fn is_active(user: &Self::User) -> bool;
+    /// The key's type in the `users` table and the migration's `user_id` line.
+    fn sql_type(engine: Engine) -> &'static str;
+}
+
+pub struct UuidIds;
+pub struct I64Ids;
+
+impl Ids for UuidIds {
+    type Sql = authtoken_diesel::sql_types::Uuid;
+    type Id = uuid::Uuid;
+    type Table = uuid_schema::access_token::table;
+    type User = UuidUser;
+    const NAME: &'static str = "uuid";
+
+    fn new_id() -> uuid::Uuid {
+        uuid::Uuid::new_v4()
+    }
+    fn user(id: uuid::Uuid, is_active: bool) -> UuidUser {
+        UuidUser { id, email: format!("{id}@example.com"), is_active }
+    }
+    fn is_active(user: &UuidUser) -> bool {
+        user.is_active
+    }
+    fn sql_type(engine: Engine) -> &'static str {
+        match engine {
+            Engine::Postgres => "UUID",
+            Engine::MySql => "BINARY(16)",
+            Engine::Sqlite => "uuid_text",
+        }
+    }
+}
+
+impl Ids for I64Ids {
+    type Sql = authtoken_diesel::sql_types::BigInt;
+    type Id = i64;
+    type Table = i64_schema::access_token::table;
+    type User = I64User;
+    const NAME: &'static str = "i64";
+
+    fn new_id() -> i64 {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        static NEXT: AtomicI64 = AtomicI64::new(1);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+    fn user(id: i64, is_active: bool) -> I64User {
+        I64User { id, email: format!("{id}@example.com"), is_active }
+    }
+    fn is_active(user: &I64User) -> bool {
+        user.is_active
+    }
+    fn sql_type(engine: Engine) -> &'static str {
+        match engine {
+            Engine::Sqlite => "INTEGER",
+            _ => "BIGINT",
+        }
+    }
+}
+
+/// A connection type and the engine it talks to.
+pub trait EngineOf: StoreConnection {
+    const ENGINE: Engine;
+    /// The shipped migration for this engine.
+    const UP: &'static str;
+    const DOWN: &'static str;
+}
+
+macro_rules! engine_of {
+    ($connection:ty, $engine:expr, $folder:literal) => {
+        impl EngineOf for $connection {
+            const ENGINE: Engine = $engine;
+            const UP: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/",
+                $folder,
+                "/2026-01-01-000100_create_access_token/up.sql"
+            ));
+            const DOWN: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/",
+                $folder,
+                "/2026-01-01-000100_create_access_token/down.sql"
+            ));
+        }
+    };
+}
+
+engine_of!(authtoken_diesel::SqliteConnection, Engine::Sqlite, "sqlite");
+engine_of!(authtoken_diesel::AsyncPgConnection, Engine::Postgres, "postgres");
+engine_of!(authtoken_diesel::AsyncMysqlConnection, Engine::MySql, "mysql");
+
+/// The shipped `up.sql` with its user id line set to `sql_type`: the edit its text documents.
+pub fn migration_for(up: &str, sql_type: &str) -> String {
+    up.lines()
+        .map(|line| match line.contains("-- the user id's type") {
+            true => format!("    user_id {sql_type} NOT NULL, -- the user id's type"),
+            false => line.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A fresh database with a `users` table and the token table, the store and the user loader
+/// over a Diesel pool on it.
+pub struct DieselBackend<I: Ids, C: EngineOf> {
+    pub db: TestDb,
+    pub store: DieselStore<I::Table, C>,
+    pub users: DieselUsers<I::User, C>,
+}
+
+impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
+    /// `None` outside CI when the engine's server is not there.
+    pub async fn setup() -> Option<Self> {
+        let db = TestDb::create(C::ENGINE, None).await?;
+        let id = I::sql_type(C::ENGINE);
+        let users = format!(
+            "CREATE TABLE users (id {id} NOT NULL PRIMARY KEY, email VARCHAR(255) NOT NULL, \
+             is_active BOOLEAN NOT NULL)"
+        );
+        db.conn.execute_unprepared(&users).await.expect("creating the users table");
+        db.conn
+            .execute_unprepared(&migration_for(C::UP, id))
+            .await
+            .expect("the token table's migration");
+        let pool = authtoken_diesel::connect::<C>(&db.url, 8).await.expect("a Diesel pool");
+        let store = DieselStore::new(pool.clone());
+        let users = DieselUsers::new(pool);
+        Some(Self { db, store, users })
+    }
+
+    /// Runs `sql` with `values` on the test's SeaORM pool (setup and checks only).
+    pub async fn execute(&self, sql: &str, values: Vec<Value>) -> u64 {
+        let backend = self.db.conn.get_database_backend();
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        self.db
+            .conn
+            .execute_raw(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .rows_affected()
+    }
+
+    fn placeholders(&self, n: usize) -> Vec<String> {
+        (1..=n)
+            .map(|i| if C::ENGINE == Engine::Postgres { format!("${i}") } else { "?".to_owned() })
+            .collect()
+    }
+}
+
+impl<I, C> authtoken_conformance::Backend for DieselBackend<I, C>
+where
+    I: Ids,
+    C: EngineOf + authtoken_diesel::IdOn<I::Sql>,
+    I::User: authtoken_diesel::LoadUser<C>,
+{
+    type User = I::User;
+    type Store = DieselStore<I::Table, C>;
+    type Users = DieselUsers<I::User, C>;
+
+    fn store(&self) -> Self::Store {
+        self.store.clone()
+    }
+
+    fn users(&self) -> &Self::Users {
+        &self.users
+    }
+
+    async fn create_user(&self, active: bool) -> I::User {
+        let user = I::user(I::new_id(), active);
+        let p = self.placeholders(3);
+        let sql = format!(
+            "INSERT INTO users (id, email, is_active) VALUES ({}, {}, {})",
+            p[0], p[1], p[2]
+        );
+        let id = authtoken::User::id(&user).clone();
+        self.execute(
+            &sql,
+            vec![id.clone().into(), format!("{id:?}@example.com").into(), active.into()],
+        )
+        .await;
+        user
+    }
+
+    async fn delete_user(&self, user: &I::User) {
+        let sql = format!("DELETE FROM users WHERE id = {}", self.placeholders(1)[0]);
+        self.execute(&sql, vec![authtoken::User::id(user).clone().into()]).await;
+    }
+
+    fn is_active(user: &I::User) -> bool {
+        I::is_active(user)
+    }
+
+    async fn cleanup(self) {
+        let Self { db, store, users } = self;
+        // The pool's connections go first: PostgreSQL will not drop a database in use.
+        drop((store, users));
+        db.drop_database().await
+    }
+}

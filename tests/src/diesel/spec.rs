@@ -1,0 +1,332 @@
+//! Specs of the Diesel store beyond the conformance kit: the cascade, the joined read, the
+//! migration read back from each database's catalog, and one table shared with the SeaORM store.
+
+use std::time::Duration;
+
+use crate::sql::Engine;
+use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, ManualClock, User};
+use authtoken_conformance::Backend;
+use authtoken_diesel::{IdOn, LoadUser};
+use authtoken_sea_orm::SeaOrmStore;
+use authtoken_sea_orm::access_token;
+use chrono::{TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, Statement};
+
+use super::{DieselBackend, EngineOf, Ids, migration_for};
+
+const LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Every Diesel-only spec as a `#[test]`, for id type `$ids` over connection `$conn`.
+#[macro_export]
+macro_rules! diesel_suite {
+    ($ids:ty, $conn:ty) => {
+        $crate::diesel_specs!($ids, $conn;
+            deleting_a_user_deletes_its_tokens,
+            joined_read_returns_the_user,
+            migration_makes_the_documented_table_and_goes_down_and_up,
+            a_token_written_by_either_orm_is_read_and_revoked_by_the_other,
+            check_table_names_a_missing_table,
+        );
+    };
+}
+
+/// One `#[test]` per named spec.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! diesel_specs {
+    ($ids:ty, $conn:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                authtoken_conformance::run(async {
+                    let Some(backend) = $crate::diesel::DieselBackend::<$ids, $conn>::setup().await else {
+                        return;
+                    };
+                    $crate::diesel::spec::$name(&backend).await;
+                    authtoken_conformance::Backend::cleanup(backend).await;
+                });
+            }
+        )*
+    };
+}
+
+/// The foreign key cascades: deleting a user deletes its tokens, and only its tokens.
+pub async fn deleting_a_user_deletes_its_tokens<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let alice = b.create_user(true).await;
+    let bob = b.create_user(true).await;
+    let alices =
+        [strategy.write_token(&alice).await.unwrap(), strategy.write_token(&alice).await.unwrap()];
+    let bobs = strategy.write_token(&bob).await.unwrap();
+    assert_eq!(b.store().list_of_user(alice.id()).await.unwrap().len(), 2);
+    b.delete_user(&alice).await;
+    assert!(b.store().list_of_user(alice.id()).await.unwrap().is_empty(), "no cascade");
+    for token in &alices {
+        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+    }
+    let read = strategy.read_token(Some(bobs.expose_secret()), b.users()).await.unwrap();
+    assert_eq!(read.as_ref().map(User::id), Some(bob.id()));
+}
+
+/// `read_token_with_user` joins the token with its user: the user's own columns come back;
+/// unknown, expired and orphaned tokens are refused.
+pub async fn joined_read_returns_the_user<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+    I::Table: authtoken_diesel::JoinUsers<I::User, C>,
+{
+    let clock = ManualClock::new(Utc::now());
+    let strategy =
+        DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap().with_clock(clock.clone());
+    let user = b.create_user(false).await;
+    let token = strategy.write_token(&user).await.unwrap();
+    let token = token.expose_secret();
+    let found: Option<I::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let found = found.expect("the token's user");
+    assert_eq!(found.id(), user.id());
+    assert!(!I::is_active(&found), "the user's own columns come back");
+
+    let other = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let stranger = other.write_token(&b.create_user(true).await).await.unwrap();
+    let found: Option<I::User> =
+        strategy.read_token_with_user(Some(stranger.expose_secret())).await.unwrap();
+    assert_ne!(found.map(|u| u.id().clone()), Some(user.id().clone()));
+
+    let unknown = authtoken::PlaintextToken::generate().unwrap();
+    let none: Option<I::User> =
+        strategy.read_token_with_user(Some(unknown.expose_secret())).await.unwrap();
+    assert!(none.is_none());
+    let none: Option<I::User> = strategy.read_token_with_user(Some("nope")).await.unwrap();
+    assert!(none.is_none());
+
+    clock.advance(TimeDelta::from_std(LIFETIME).unwrap() + TimeDelta::seconds(1));
+    let expired: Option<I::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    assert!(expired.is_none(), "an expired token is refused");
+}
+
+/// The shipped migration makes the table the SeaORM migration makes, read from the database's
+/// catalog; `down.sql` drops it and nothing else; `up.sql` works again after it.
+pub async fn migration_makes_the_documented_table_and_goes_down_and_up<I, C>(
+    b: &DieselBackend<I, C>,
+) where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    the_table_is_documented(b).await;
+    b.db.conn.execute_unprepared(C::DOWN).await.expect("down.sql");
+    assert_eq!(tables(b).await, ["users"], "down drops the token table and nothing else");
+    let up = migration_for(C::UP, I::sql_type(C::ENGINE));
+    b.db.conn.execute_unprepared(&up).await.expect("up.sql again");
+    the_table_is_documented(b).await;
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let token = strategy.write_token(&user).await.unwrap();
+    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    assert_eq!(read.as_ref().map(User::id), Some(user.id()));
+}
+
+async fn the_table_is_documented<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>) {
+    assert_eq!(tables(b).await, ["access_token", "users"]);
+    let id = I::sql_type(C::ENGINE).to_lowercase();
+    match C::ENGINE {
+        Engine::Postgres => {
+            let user_id = if id == "uuid" { "uuid" } else { "bigint" };
+            let columns = strings(b, "SELECT column_name::text, data_type::text, \
+                COALESCE(character_maximum_length::text, ''), is_nullable::text \
+                FROM information_schema.columns WHERE table_name = 'access_token' ORDER BY ordinal_position").await;
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "character varying", "43", "NO"],
+                    &["user_id", user_id, "", "NO"],
+                    &["created_at", "timestamp with time zone", "", "NO"],
+                ])
+            );
+            let indexes = strings(
+                b,
+                "SELECT indexdef FROM pg_indexes \
+                WHERE tablename = 'access_token' ORDER BY indexname",
+            )
+            .await;
+            assert_eq!(
+                indexes,
+                table(&[
+                    &[
+                        "CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"
+                    ],
+                    &[
+                        "CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"
+                    ],
+                    &[
+                        "CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"
+                    ],
+                ])
+            );
+            let keys = strings(
+                b,
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                WHERE conrelid = 'access_token'::regclass AND contype = 'f'",
+            )
+            .await;
+            assert_eq!(
+                keys,
+                table(&[&["FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE"]])
+            );
+        }
+        Engine::MySql => {
+            let user_id = if id == "binary(16)" { "binary(16)" } else { "bigint(20)" };
+            let columns = strings(b, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE, COLUMN_KEY \
+                FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' \
+                ORDER BY ORDINAL_POSITION").await;
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
+                    &["user_id", user_id, "", "NO", "MUL"],
+                    &["created_at", "datetime(6)", "", "NO", "MUL"],
+                ])
+            );
+            let indexes = strings(b, "SELECT INDEX_NAME, COLUMN_NAME, CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME").await;
+            assert_eq!(
+                indexes,
+                table(&[
+                    &["idx_access_token_created_at", "created_at", "1"],
+                    &["idx_access_token_user_id", "user_id", "1"],
+                    &["PRIMARY", "token", "0"],
+                ])
+            );
+            let keys = strings(b, "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
+                FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+                WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = 'access_token'").await;
+            assert_eq!(keys, table(&[&["user_id", "users", "id", "CASCADE"]]));
+        }
+        Engine::Sqlite => {
+            let user_id = if id == "uuid_text" { "uuid_text" } else { "INTEGER" };
+            let columns = strings(b, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('access_token') ORDER BY cid").await;
+            assert_eq!(
+                columns,
+                table(&[
+                    &["token", "varchar(43)", "1", "1"],
+                    &["user_id", user_id, "1", "0"],
+                    &["created_at", "timestamp_with_timezone_text", "1", "0"],
+                ])
+            );
+            let indexes = strings(
+                b,
+                "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
+                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name",
+            )
+            .await;
+            assert_eq!(
+                indexes,
+                table(&[
+                    &["idx_access_token_created_at", "created_at"],
+                    &["idx_access_token_user_id", "user_id"],
+                ])
+            );
+            let keys = strings(b, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('access_token')").await;
+            assert_eq!(keys, table(&[&["user_id", "users", "id", "CASCADE"]]));
+        }
+    }
+}
+
+/// One table, two ORMs: a token issued through either store authenticates through the other,
+/// and a logout through either revokes it for both.
+pub async fn a_token_written_by_either_orm_is_read_and_revoked_by_the_other<I, C>(
+    b: &DieselBackend<I, C>,
+) where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    let sea_orm = SeaOrmStore::<access_token::Entity<I::Id>>::new(b.db.conn.clone());
+    let through_sea_orm = DatabaseStrategy::new(sea_orm, Some(LIFETIME)).unwrap();
+    let through_diesel = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+
+    let from_sea_orm = through_sea_orm.write_token(&user).await.unwrap();
+    let from_diesel = through_diesel.write_token(&user).await.unwrap();
+    for token in [&from_sea_orm, &from_diesel] {
+        let secret = Some(token.expose_secret());
+        let by_diesel = through_diesel.read_token(secret, b.users()).await.unwrap();
+        assert_eq!(by_diesel.as_ref().map(User::id), Some(user.id()), "Diesel reads it");
+        let by_sea_orm = through_sea_orm.read_token_row(secret).await.unwrap();
+        assert_eq!(by_sea_orm.map(|row| row.user_id), Some(user.id().clone()), "SeaORM reads it");
+    }
+    // The same row, as each store reads it.
+    let rows = b.store().list_of_user(user.id()).await.unwrap();
+    let sea_orm = SeaOrmStore::<access_token::Entity<I::Id>>::new(b.db.conn.clone());
+    let sea_rows = ListTokens::list_of_user(&sea_orm, user.id()).await.unwrap();
+    assert_eq!(rows, sea_rows);
+
+    through_diesel.destroy_token(from_sea_orm.expose_secret(), &user).await.unwrap();
+    through_sea_orm.destroy_token(from_diesel.expose_secret(), &user).await.unwrap();
+    for token in [&from_sea_orm, &from_diesel] {
+        let secret = Some(token.expose_secret());
+        assert!(through_diesel.read_token_row(secret).await.unwrap().is_none());
+        assert!(through_sea_orm.read_token_row(secret).await.unwrap().is_none());
+    }
+    assert!(b.store().get("x", None).await.unwrap().is_none());
+}
+
+/// `check_table` passes on the migrated table and names a missing one.
+pub async fn check_table_names_a_missing_table<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    b.store.check_table().await.expect("the migrated table");
+    let missing = b.store.clone().with_table("no_such_table").check_table().await.unwrap_err();
+    assert!(missing.to_string().contains("no_such_table"), "{missing}");
+}
+
+async fn strings<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>, sql: &str) -> Vec<Vec<String>> {
+    let backend = b.db.conn.get_database_backend();
+    let rows = b.db.conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
+    rows.iter()
+        .map(|row| {
+            (0..row.column_names().len())
+                .map(|i| {
+                    row.try_get_by_index::<Option<String>>(i)
+                        .or_else(|_| {
+                            row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string()))
+                        })
+                        .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+async fn tables<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>) -> Vec<String> {
+    let sql = match C::ENGINE {
+        Engine::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        Engine::Postgres => {
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY table_name"
+        }
+        Engine::MySql => {
+            "SELECT TABLE_NAME FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
+        }
+    };
+    strings(b, sql).await.into_iter().map(|mut row| row.remove(0)).collect()
+}
+
+fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter().map(|row| row.iter().map(|s| s.to_string()).collect()).collect()
+}

@@ -1,0 +1,26 @@
+//! The conformance kit and the Diesel specs on sqlite, with UUID and i64 user ids.
+
+use authtoken_diesel::SqliteConnection;
+use authtoken_tests::diesel::{DieselBackend, I64Ids, UuidIds};
+
+mod sqlite_uuid {
+    use super::*;
+    authtoken_conformance::conformance_suite!(
+        DieselBackend::<UuidIds, SqliteConnection>::setup(),
+        listing,
+        purging,
+        limiting
+    );
+    authtoken_tests::diesel_suite!(UuidIds, SqliteConnection);
+}
+
+mod sqlite_i64 {
+    use super::*;
+    authtoken_conformance::conformance_suite!(
+        DieselBackend::<I64Ids, SqliteConnection>::setup(),
+        listing,
+        purging,
+        limiting
+    );
+    authtoken_tests::diesel_suite!(I64Ids, SqliteConnection);
+}
