@@ -368,3 +368,44 @@ fn every_readme_rust_block_is_compiled_here() {
         );
     }
 }
+
+/// The README's Diesel section.
+#[rustfmt::skip]
+mod diesel_readme {
+    mod schema {
+        diesel::table! {
+            users (id) {
+                id -> BigInt,
+                email -> Text,
+            }
+        }
+        // Instead of the table! print-schema would write: the same columns, portable SQL types.
+        authtoken_diesel::access_token_table!(access_token, user_id = BigInt);
+        diesel::joinable!(access_token -> users (user_id));
+        diesel::allow_tables_to_appear_in_same_query!(access_token, users);
+    }
+
+    #[derive(diesel::Queryable, diesel::QueryableByName, diesel::Selectable)]
+    #[diesel(table_name = schema::users)]
+    pub struct User {
+        pub id: i64,
+        pub email: String,
+    }
+
+    impl authtoken::User for User {
+        type Id = i64;
+        fn id(&self) -> &i64 { &self.id }
+    }
+
+    // The joined read (token and user in one query) and DieselUsers, through the joinable! above.
+    authtoken_diesel::join_users!(schema::access_token -> schema::users, User);
+
+    async fn diesel_login(alice: &User, presented: &str) -> authtoken::Result<Option<User>> {
+        use authtoken_diesel::{AsyncPgConnection, DieselStore};
+        let pool = authtoken_diesel::connect::<AsyncPgConnection>("postgres://localhost/app", 16).await?;
+        let store = DieselStore::<schema::access_token::table, AsyncPgConnection>::new(pool);
+        let strategy = authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
+        let token = strategy.write_token(alice).await?;        // shown to Alice once
+        strategy.read_token_with_user(Some(presented)).await    // one query: token and user
+    }
+}
