@@ -13,6 +13,7 @@
 
 use authtoken::limit::{Liveness, TokenLimit};
 use authtoken::sql::{Dialect, SqlParam};
+use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{AccessToken, LimitTokens};
 use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -20,9 +21,7 @@ use diesel::QueryResult;
 use diesel_async::{AsyncConnection, TransactionManager};
 
 use crate::connection::IdOn;
-use crate::store::{
-    DieselStore, WRITE_RETRIES, is_serialization_failure, retry_pause, store_error,
-};
+use crate::store::{DieselStore, is_serialization_failure, store_error};
 use crate::table::{AccessTokenTable, IdOf};
 
 /// How one attempt ended, short of a database error.

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authtoken::sql::{SqlParam, Statements};
+use authtoken::sql::{SqlParam, Statements, WRITE_RETRIES, retry_pause};
 use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
@@ -66,9 +66,9 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         self
     }
 
-    /// Bounds every database call, the wait for a connection included: one that has not
-    /// answered within `timeout` fails with [`Error::Store`] instead of hanging the request.
-    /// Without it, only the wait for a connection is bounded (30 s).
+    /// Bounds every database call: a wait for a connection, or a statement, that has not
+    /// answered within `timeout` (each) fails with [`Error::Store`] instead of hanging the
+    /// request. Without it, only the wait for a connection is bounded (30 s).
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -215,18 +215,6 @@ impl<T, C: StoreConnection> std::fmt::Debug for DieselStore<T, C> {
             .field("dialect", &self.sql.dialect)
             .finish_non_exhaustive()
     }
-}
-
-/// Retries of a write that lost to a concurrent one: back-off doubling from 4 ms to at most
-/// 128 ms, with jitter so that two losers do not collide again; about 1.5 s in all.
-pub(crate) const WRITE_RETRIES: u32 = 15;
-
-/// The pause before retry `attempt` (1-based): half fixed, half random.
-pub(crate) fn retry_pause(attempt: u32) -> Duration {
-    let ceiling = 2u64 << attempt.min(6);
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).unwrap_or_default();
-    Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
 }
 
 /// A deadlock or a lost serialization: the transaction was rolled back and may run again.

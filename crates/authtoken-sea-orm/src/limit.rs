@@ -12,6 +12,7 @@
 //! - SQLite: `BEGIN IMMEDIATE` takes the database's one write lock before the read.
 
 use authtoken::limit::{Liveness, TokenLimit};
+use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{AccessToken, LimitTokens};
 use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
@@ -21,9 +22,7 @@ use sea_orm::{
 };
 
 use crate::AccessTokenEntity;
-use crate::store::{
-    SeaOrmStore, WRITE_RETRIES, is_serialization_failure, retry_pause, store_error,
-};
+use crate::store::{SeaOrmStore, is_serialization_failure, store_error};
 
 /// How one attempt ended, short of a database error.
 enum Attempt {

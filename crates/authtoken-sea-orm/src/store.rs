@@ -8,6 +8,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
     TokenColumns, TokenDetails, TokenUse,
@@ -295,18 +296,6 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
             .field("backend", &self.sql.backend)
             .finish_non_exhaustive()
     }
-}
-
-/// Retries of a write that lost to a concurrent one: back-off doubling from 4 ms to at most
-/// 128 ms, with jitter so that two losers do not collide again; about 1.5 s in all.
-pub(crate) const WRITE_RETRIES: u32 = 15;
-
-/// The pause before retry `attempt` (1-based): half fixed, half random.
-pub(crate) fn retry_pause(attempt: u32) -> Duration {
-    let ceiling = 2u64 << attempt.min(6);
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).unwrap_or_default();
-    Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
 }
 
 /// A deadlock or a lost Galera certification (SQLSTATE 40001, MySQL error 1213): the

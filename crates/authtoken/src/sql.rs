@@ -48,6 +48,25 @@ pub const CAUSAL_READ: &str = "SET STATEMENT wsrep_sync_wait=1 FOR ";
 /// through node B could survive it).
 pub const CAUSAL_WRITE: &str = "SET STATEMENT wsrep_sync_wait=2 FOR ";
 
+/// How many times a SQL store runs again a write that lost to a concurrent one (a deadlock, a
+/// serialization failure or a lost Galera certification: nothing was committed), with
+/// [`retry_pause`] between attempts; about 1.5 s in all.
+pub const WRITE_RETRIES: u32 = 15;
+
+/// The pause before retry `attempt` (1-based): back-off doubling from 4 ms to at most 128 ms,
+/// half fixed, half random, so that two losers do not collide again.
+///
+/// ```
+/// let pause = authtoken::sql::retry_pause(1);
+/// assert!(pause >= std::time::Duration::from_millis(2) && pause <= std::time::Duration::from_millis(4));
+/// ```
+pub fn retry_pause(attempt: u32) -> std::time::Duration {
+    let ceiling = 2u64 << attempt.min(6);
+    let mut byte = [0u8; 1];
+    getrandom::fill(&mut byte).unwrap_or_default();
+    std::time::Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
+}
+
 /// One value to bind, in the form the dialect stores it (SQLite's times arrive as text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlParam {

@@ -3,14 +3,14 @@
 
 use std::time::Duration;
 
-use crate::sql::Engine;
+use crate::sql::{Engine, catalog};
 use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, ManualClock, User};
 use authtoken_conformance::Backend;
 use authtoken_diesel::{IdOn, LoadUser};
 use authtoken_sea_orm::SeaOrmStore;
 use authtoken_sea_orm::access_token;
 use chrono::{TimeDelta, Utc};
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::ConnectionTrait;
 
 use super::{DieselBackend, EngineOf, Ids, migration_for};
 
@@ -135,109 +135,15 @@ pub async fn migration_makes_the_documented_table_and_goes_down_and_up<I, C>(
 
 async fn the_table_is_documented<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>) {
     assert_eq!(tables(b).await, ["access_token", "users"]);
-    let id = I::sql_type(C::ENGINE).to_lowercase();
-    match C::ENGINE {
-        Engine::Postgres => {
-            let user_id = if id == "uuid" { "uuid" } else { "bigint" };
-            let columns = strings(b, "SELECT column_name::text, data_type::text, \
-                COALESCE(character_maximum_length::text, ''), is_nullable::text \
-                FROM information_schema.columns WHERE table_name = 'access_token' ORDER BY ordinal_position").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "character varying", "43", "NO"],
-                    &["user_id", user_id, "", "NO"],
-                    &["created_at", "timestamp with time zone", "", "NO"],
-                ])
-            );
-            let indexes = strings(
-                b,
-                "SELECT indexdef FROM pg_indexes \
-                WHERE tablename = 'access_token' ORDER BY indexname",
-            )
-            .await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &[
-                        "CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"
-                    ],
-                    &[
-                        "CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"
-                    ],
-                    &[
-                        "CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"
-                    ],
-                ])
-            );
-            let keys = strings(
-                b,
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-                WHERE conrelid = 'access_token'::regclass AND contype = 'f'",
-            )
-            .await;
-            assert_eq!(
-                keys,
-                table(&[&["FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE"]])
-            );
-        }
-        Engine::MySql => {
-            let user_id = if id == "binary(16)" { "binary(16)" } else { "bigint(20)" };
-            let columns = strings(b, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE, COLUMN_KEY \
-                FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' \
-                ORDER BY ORDINAL_POSITION").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
-                    &["user_id", user_id, "", "NO", "MUL"],
-                    &["created_at", "datetime(6)", "", "NO", "MUL"],
-                ])
-            );
-            let indexes = strings(b, "SELECT INDEX_NAME, COLUMN_NAME, CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
-                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME").await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &["idx_access_token_created_at", "created_at", "1"],
-                    &["idx_access_token_user_id", "user_id", "1"],
-                    &["PRIMARY", "token", "0"],
-                ])
-            );
-            let keys = strings(b, "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
-                FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-                WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = 'access_token'").await;
-            assert_eq!(keys, table(&[&["user_id", "users", "id", "CASCADE"]]));
-        }
-        Engine::Sqlite => {
-            let user_id = if id == "uuid_text" { "uuid_text" } else { "INTEGER" };
-            let columns = strings(b, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('access_token') ORDER BY cid").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "varchar(43)", "1", "1"],
-                    &["user_id", user_id, "1", "0"],
-                    &["created_at", "timestamp_with_timezone_text", "1", "0"],
-                ])
-            );
-            let indexes = strings(
-                b,
-                "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
-                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name",
-            )
-            .await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &["idx_access_token_created_at", "created_at"],
-                    &["idx_access_token_user_id", "user_id"],
-                ])
-            );
-            let keys = strings(b, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('access_token')").await;
-            assert_eq!(keys, table(&[&["user_id", "users", "id", "CASCADE"]]));
-        }
-    }
+    // The catalog's spelling of the migration's type.
+    let user_id = match I::sql_type(C::ENGINE) {
+        "UUID" => "uuid",
+        "BINARY(16)" => "binary(16)",
+        "BIGINT" if C::ENGINE == Engine::MySql => "bigint(20)",
+        "BIGINT" => "bigint",
+        other => other,
+    };
+    catalog::assert_token_table(&b.db.conn, C::ENGINE, "users", user_id).await;
 }
 
 /// One table, two ORMs: a token issued through either store authenticates through the other,
@@ -291,42 +197,6 @@ where
     assert!(missing.to_string().contains("no_such_table"), "{missing}");
 }
 
-async fn strings<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>, sql: &str) -> Vec<Vec<String>> {
-    let backend = b.db.conn.get_database_backend();
-    let rows = b.db.conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
-    rows.iter()
-        .map(|row| {
-            (0..row.column_names().len())
-                .map(|i| {
-                    row.try_get_by_index::<Option<String>>(i)
-                        .or_else(|_| {
-                            row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string()))
-                        })
-                        .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .collect()
-}
-
 async fn tables<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>) -> Vec<String> {
-    let sql = match C::ENGINE {
-        Engine::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        }
-        Engine::Postgres => {
-            "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = current_schema() ORDER BY table_name"
-        }
-        Engine::MySql => {
-            "SELECT TABLE_NAME FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
-        }
-    };
-    strings(b, sql).await.into_iter().map(|mut row| row.remove(0)).collect()
-}
-
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter().map(|row| row.iter().map(|s| s.to_string()).collect()).collect()
+    catalog::tables(&b.db.conn, C::ENGINE).await
 }

@@ -1,6 +1,7 @@
 //! The SQL backends: SeaORM's store over a fresh database per test, on SQLite, PostgreSQL and
 //! MySQL/MariaDB, with UUID or i64 user ids.
 
+pub mod catalog;
 mod db;
 pub mod spec;
 mod users;

@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, EntityTrait, QueryFilter, Statement};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
 
-use super::{Engine, SqlBackend, UserSchema, token_migration};
+use super::{Engine, SqlBackend, UserSchema, catalog, token_migration};
 use crate::Backend;
 use crate::spec::{LIFETIME, foreign_token, sha256_base64url};
 
@@ -137,168 +137,31 @@ pub async fn migration_down_then_up_again_works<S: UserSchema>(b: &SqlBackend<S>
     assert_eq!(read.as_ref().map(User::id), Some(user.id()));
 }
 
-async fn strings(b: &SqlBackend<impl UserSchema>, sql: &str) -> Vec<Vec<String>> {
-    let backend = b.db.conn.get_database_backend();
-    let rows = b.db.conn.query_all_raw(Statement::from_string(backend, sql)).await.unwrap();
-    rows.iter()
-        .map(|row| {
-            (0..row.column_names().len())
-                .map(|i| {
-                    row.try_get_by_index::<Option<String>>(i)
-                        .or_else(|_| {
-                            row.try_get_by_index::<Option<i64>>(i).map(|n| n.map(|n| n.to_string()))
-                        })
-                        .unwrap_or_else(|e| panic!("column {i} of {sql}: {e}"))
-                        .unwrap_or_default()
-                })
-                .collect()
-        })
-        .collect()
-}
-
-/// The tables of the test's database, by name, without the engine's own.
 async fn tables(b: &SqlBackend<impl UserSchema>) -> Vec<String> {
-    let sql = match b.db.engine {
-        Engine::Sqlite => {
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        }
-        Engine::Postgres => {
-            "SELECT table_name::text FROM information_schema.tables \
-             WHERE table_schema = current_schema() ORDER BY table_name"
-        }
-        Engine::MySql => {
-            "SELECT TABLE_NAME FROM information_schema.TABLES \
-             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME"
-        }
-    };
-    strings(b, sql).await.into_iter().map(|mut row| row.remove(0)).collect()
-}
-
-fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
-    rows.iter().map(|row| row.iter().map(|s| s.to_string()).collect()).collect()
+    catalog::tables(&b.db.conn, b.db.engine).await
 }
 
 /// The table is exactly what DESIGN.md lists, read from the database's own catalog.
 pub async fn migration_creates_the_documented_table<S: UserSchema>(b: &SqlBackend<S>) {
     use authtoken_migration::UserIdType;
-    match b.db.engine {
-        Engine::Postgres => {
-            let user_id = match S::ID_TYPE {
-                UserIdType::Uuid => "uuid",
-                UserIdType::Int64 => "bigint",
-                UserIdType::Int32 => "integer",
-                UserIdType::String => "character varying",
-            };
-            let columns = strings(b, "SELECT column_name::text, data_type::text, \
-                COALESCE(character_maximum_length::text, ''), is_nullable::text \
-                FROM information_schema.columns WHERE table_name = 'access_token' ORDER BY ordinal_position").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "character varying", "43", "NO"],
-                    &["user_id", user_id, "", "NO"],
-                    &["created_at", "timestamp with time zone", "", "NO"],
-                ])
-            );
-            let indexes = strings(
-                b,
-                "SELECT indexdef FROM pg_indexes \
-                WHERE tablename = 'access_token' ORDER BY indexname",
-            )
-            .await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &[
-                        "CREATE UNIQUE INDEX access_token_pkey ON public.access_token USING btree (token)"
-                    ],
-                    &[
-                        "CREATE INDEX idx_access_token_created_at ON public.access_token USING btree (created_at)"
-                    ],
-                    &[
-                        "CREATE INDEX idx_access_token_user_id ON public.access_token USING btree (user_id)"
-                    ],
-                ])
-            );
-            let keys = strings(
-                b,
-                "SELECT pg_get_constraintdef(oid) FROM pg_constraint \
-                WHERE conrelid = 'access_token'::regclass AND contype = 'f'",
-            )
-            .await;
-            assert_eq!(
-                keys,
-                table(&[&["FOREIGN KEY (user_id) REFERENCES app_user(id) ON DELETE CASCADE"]])
-            );
-        }
-        Engine::MySql => {
-            let user_id = match S::ID_TYPE {
-                UserIdType::Uuid => "binary(16)",
-                UserIdType::Int64 => "bigint(20)",
-                UserIdType::Int32 => "int(11)",
-                UserIdType::String => "varchar(255)",
-            };
-            let columns = strings(b, "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE, COLUMN_KEY \
-                FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' \
-                ORDER BY ORDINAL_POSITION").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "varchar(43)", "ascii_bin", "NO", "PRI"],
-                    &["user_id", user_id, "", "NO", "MUL"],
-                    &["created_at", "datetime(6)", "", "NO", "MUL"],
-                ])
-            );
-            let indexes = strings(b, "SELECT INDEX_NAME, COLUMN_NAME, CAST(NON_UNIQUE AS CHAR) FROM information_schema.STATISTICS \
-                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME").await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &["idx_access_token_created_at", "created_at", "1"],
-                    &["idx_access_token_user_id", "user_id", "1"],
-                    &["PRIMARY", "token", "0"],
-                ])
-            );
-            let keys = strings(b, "SELECT k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, k.REFERENCED_COLUMN_NAME, r.DELETE_RULE \
-                FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
-                ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
-                WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = 'access_token'").await;
-            assert_eq!(keys, table(&[&["user_id", "app_user", "id", "CASCADE"]]));
-        }
-        Engine::Sqlite => {
-            let user_id = match S::ID_TYPE {
-                UserIdType::Uuid => "uuid_text",
-                // SQLite has one integer type; sea-query spells it so for both widths.
-                UserIdType::Int64 | UserIdType::Int32 => "INTEGER",
-                UserIdType::String => "varchar",
-            };
-            let columns = strings(b, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('access_token') ORDER BY cid").await;
-            assert_eq!(
-                columns,
-                table(&[
-                    &["token", "varchar(43)", "1", "1"],
-                    &["user_id", user_id, "1", "0"],
-                    &["created_at", "timestamp_with_timezone_text", "1", "0"],
-                ])
-            );
-            let indexes = strings(
-                b,
-                "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
-                JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name",
-            )
-            .await;
-            assert_eq!(
-                indexes,
-                table(&[
-                    &["idx_access_token_created_at", "created_at"],
-                    &["idx_access_token_user_id", "user_id"],
-                ])
-            );
-            let keys = strings(b, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('access_token')").await;
-            assert_eq!(keys, table(&[&["user_id", "app_user", "id", "CASCADE"]]));
-            let enforced = strings(b, "PRAGMA foreign_keys").await;
-            assert_eq!(enforced, table(&[&["1"]]), "SQLite must enforce foreign keys");
-        }
+    let user_id = match (b.db.engine, S::ID_TYPE) {
+        (Engine::Postgres, UserIdType::Uuid) => "uuid",
+        (Engine::Postgres, UserIdType::Int64) => "bigint",
+        (Engine::Postgres, UserIdType::Int32) => "integer",
+        (Engine::Postgres, UserIdType::String) => "character varying",
+        (Engine::MySql, UserIdType::Uuid) => "binary(16)",
+        (Engine::MySql, UserIdType::Int64) => "bigint(20)",
+        (Engine::MySql, UserIdType::Int32) => "int(11)",
+        (Engine::MySql, UserIdType::String) => "varchar(255)",
+        (Engine::Sqlite, UserIdType::Uuid) => "uuid_text",
+        // SQLite has one integer type; sea-query spells it so for both widths.
+        (Engine::Sqlite, UserIdType::Int64 | UserIdType::Int32) => "INTEGER",
+        (Engine::Sqlite, UserIdType::String) => "varchar",
+    };
+    catalog::assert_token_table(&b.db.conn, b.db.engine, "app_user", user_id).await;
+    if b.db.engine == Engine::Sqlite {
+        let enforced = catalog::strings(&b.db.conn, "PRAGMA foreign_keys").await;
+        assert_eq!(enforced, catalog::table(&[&["1"]]), "SQLite must enforce foreign keys");
     }
 }
 
