@@ -4,22 +4,16 @@
 
 use std::future::Future;
 
-use authtoken::sql::{Dialect, SqlParam};
-use chrono::{DateTime, Utc};
+use authtoken::sql::Dialect;
 use diesel::QueryResult;
 use diesel::deserialize::QueryableByName;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::query_builder::QueryFragment;
+use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
-use diesel_async::{AsyncConnection, AsyncConnectionCore};
 
-use diesel::serialize::ToSql;
-use diesel::sql_types::HasSqlType;
-
-use crate::row::TokenRow;
-use crate::sql_types::{Nullable, Text, TokenTime, UserIdSql};
-
-/// A statement of the store: raw SQL with its values bound.
-pub type SqlStatement<C> = BoxedSqlQuery<'static, <C as AsyncConnectionCore>::Backend, SqlQuery>;
+use crate::query::StoreQuery;
+use crate::row::{Count, TokenRow};
+use crate::sql_types::UserIdSql;
 
 mod sealed {
     pub trait Sealed {}
@@ -62,37 +56,10 @@ pub trait StoreConnection:
     /// `REPEATABLE READ` on MySQL/MariaDB, `BEGIN IMMEDIATE` on SQLite (see the limit's text).
     #[doc(hidden)]
     fn begin_locking_transaction(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
-
-    /// Runs a statement that returns no rows; how many rows it changed.
-    #[doc(hidden)]
-    fn run(
-        &mut self,
-        statement: SqlStatement<Self>,
-    ) -> impl Future<Output = QueryResult<usize>> + Send;
-
-    /// Runs a query; its rows.
-    #[doc(hidden)]
-    fn rows<R>(
-        &mut self,
-        statement: SqlStatement<Self>,
-    ) -> impl Future<Output = QueryResult<Vec<R>>> + Send
-    where
-        R: QueryableByName<Self::Backend> + Send + 'static;
-
-    /// Runs a `SELECT COUNT(*) AS expired …`; its count.
-    #[doc(hidden)]
-    fn count(
-        &mut self,
-        statement: SqlStatement<Self>,
-    ) -> impl Future<Output = QueryResult<i64>> + Send;
-
-    /// Binds one value.
-    #[doc(hidden)]
-    fn bind(statement: SqlStatement<Self>, value: SqlParam) -> SqlStatement<Self>;
 }
 
 macro_rules! store_connection {
-    ($feature:literal, $connection:ty, $backend:ty, $dialect:expr, $setup:expr, $begin:path) => {
+    ($feature:literal, $connection:ty, $dialect:expr, $setup:expr, $begin:path) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $connection {}
 
@@ -129,44 +96,10 @@ macro_rules! store_connection {
                 Ok(conn)
             }
 
-            fn run(
-                &mut self,
-                statement: SqlStatement<Self>,
-            ) -> impl Future<Output = QueryResult<usize>> + Send {
-                diesel_async::RunQueryDsl::execute(statement, self)
-            }
-
-            fn rows<R>(
-                &mut self,
-                statement: SqlStatement<Self>,
-            ) -> impl Future<Output = QueryResult<Vec<R>>> + Send
-            where
-                R: QueryableByName<$backend> + Send + 'static,
-            {
-                diesel_async::RunQueryDsl::load(statement, self)
-            }
-
             fn begin_locking_transaction(
                 &mut self,
             ) -> impl Future<Output = QueryResult<()>> + Send {
                 $begin(self)
-            }
-
-            async fn count(&mut self, statement: SqlStatement<Self>) -> QueryResult<i64> {
-                let rows: Vec<crate::row::Count> = self.rows(statement).await?;
-                rows.first().map(|row| row.expired).ok_or(diesel::result::Error::NotFound)
-            }
-
-            fn bind(statement: SqlStatement<Self>, value: SqlParam) -> SqlStatement<Self> {
-                match value {
-                    SqlParam::Text(text) => statement.bind::<Text, _>(text),
-                    SqlParam::OptText(text) => statement.bind::<Nullable<Text>, _>(text),
-                    SqlParam::Time(at) => statement.bind::<TokenTime, _>(at),
-                    SqlParam::OptTime(at) => {
-                        statement.bind::<Nullable<TokenTime>, Option<DateTime<Utc>>>(at)
-                    }
-                    SqlParam::Int(n) => statement.bind::<diesel::sql_types::BigInt, _>(n),
-                }
             }
         }
     };
@@ -175,24 +108,15 @@ macro_rules! store_connection {
 store_connection!(
     "postgres",
     diesel_async::AsyncPgConnection,
-    diesel::pg::Pg,
     Dialect::Postgres,
     "",
     begin_postgres
 );
 // diesel-async's MySQL connection sets the session to UTC itself.
-store_connection!(
-    "mysql",
-    diesel_async::AsyncMysqlConnection,
-    diesel::mysql::Mysql,
-    Dialect::MySql,
-    "",
-    begin_mysql
-);
+store_connection!("mysql", diesel_async::AsyncMysqlConnection, Dialect::MySql, "", begin_mysql);
 store_connection!(
     "sqlite",
     crate::SqliteConnection,
-    diesel::sqlite::Sqlite,
     Dialect::Sqlite,
     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
     begin_sqlite
@@ -222,37 +146,47 @@ async fn begin_sqlite(conn: &mut crate::SqliteConnection) -> QueryResult<()> {
     .await
 }
 
-/// A connection that binds and reads user ids of SQL type `S` (every [`StoreConnection`], for
-/// every [`UserIdSql`](crate::sql_types::UserIdSql) its database has).
+/// A connection that runs the store's statements on a table whose user ids have SQL type `S`
+/// (every [`StoreConnection`], for every [`UserIdSql`](crate::sql_types::UserIdSql) its database
+/// has).
 pub trait IdOn<S: UserIdSql>: StoreConnection {
-    /// Binds a user id.
+    /// Runs a statement that returns no rows; how many rows it changed.
     #[doc(hidden)]
-    fn bind_id(statement: SqlStatement<Self>, id: S::Id) -> SqlStatement<Self>;
+    fn run(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<usize>> + Send;
 
     /// Runs a query of token rows.
     #[doc(hidden)]
     fn token_rows(
         &mut self,
-        statement: SqlStatement<Self>,
+        query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send;
+
+    /// Runs a `SELECT COUNT(*) AS expired …`; its count.
+    #[doc(hidden)]
+    fn count(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<i64>> + Send;
 }
 
 impl<C, S> IdOn<S> for C
 where
     C: StoreConnection,
     S: UserIdSql,
-    C::Backend: HasSqlType<S>,
-    S::Id: ToSql<S, C::Backend>,
+    StoreQuery<S>: QueryFragment<C::Backend>,
     TokenRow<S>: QueryableByName<C::Backend>,
+    Count: QueryableByName<C::Backend>,
 {
-    fn bind_id(statement: SqlStatement<Self>, id: S::Id) -> SqlStatement<Self> {
-        statement.bind::<S, _>(id)
+    fn run(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<usize>> + Send {
+        diesel_async::RunQueryDsl::execute(query, self)
     }
 
     fn token_rows(
         &mut self,
-        statement: SqlStatement<Self>,
+        query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send {
-        self.rows::<TokenRow<S>>(statement)
+        diesel_async::RunQueryDsl::load(query, self)
+    }
+
+    async fn count(&mut self, query: StoreQuery<S>) -> QueryResult<i64> {
+        let rows: Vec<Count> = diesel_async::RunQueryDsl::load(query, self).await?;
+        rows.first().map(|row| row.expired).ok_or(diesel::result::Error::NotFound)
     }
 }

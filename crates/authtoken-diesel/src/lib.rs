@@ -45,13 +45,14 @@ mod limit;
 #[cfg_attr(docsrs, doc(cfg(feature = "migrations")))]
 pub mod migrations;
 mod pool;
+mod query;
 mod row;
 pub mod sql_types;
 mod store;
 mod table;
 mod users;
 
-pub use connection::{IdOn, SqlStatement, StoreConnection};
+pub use connection::{IdOn, StoreConnection};
 pub use diesel_async::pooled_connection::deadpool::Pool;
 pub use joined::JoinUsers;
 pub use pool::connect;

@@ -103,7 +103,7 @@ where
         let sql = self.sql();
         if C::DIALECT == Dialect::Postgres {
             let lock = self.statement(&sql.lock_user, vec![SqlParam::Text(sql.table.clone())]);
-            conn.run(C::bind_id(lock, row.user_id.clone())).await?;
+            conn.run(lock.bind_id(row.user_id.clone())).await?;
         }
         let found = conn.token_rows(self.by_owner(&sql.limit_rows, &row.user_id)).await?;
         let rows: Vec<_> = found.into_iter().map(|found| found.0).collect();

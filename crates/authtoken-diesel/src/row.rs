@@ -46,8 +46,9 @@ where
 }
 
 /// The one row of a `SELECT COUNT(*) AS expired`.
+#[doc(hidden)]
 #[derive(QueryableByName)]
-pub(crate) struct Count {
+pub struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub expired: i64,
 }

@@ -14,7 +14,8 @@ use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use crate::connection::{IdOn, SqlStatement, StoreConnection};
+use crate::connection::{IdOn, StoreConnection};
+use crate::query::StoreQuery;
 use crate::table::{AccessTokenTable, IdOf};
 
 /// How long a call waits for a free connection unless [`DieselStore::with_timeout`] says
@@ -104,9 +105,8 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     }
 
     /// `sql` with `values` bound in order.
-    pub(crate) fn statement(&self, sql: &str, values: Vec<SqlParam>) -> SqlStatement<C> {
-        let statement = diesel::sql_query(sql.to_owned()).into_boxed();
-        values.into_iter().fold(statement, C::bind)
+    pub(crate) fn statement(&self, sql: &str, values: Vec<SqlParam>) -> StoreQuery<T::UserIdSql> {
+        StoreQuery::new(sql).bind_all(values)
     }
 
     /// Runs one call under the store's timeout, if it has one.
@@ -121,7 +121,10 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
 
     /// Runs a write built by `statement`. A deadlock or lost serialization (nothing was
     /// committed) is retried with back-off; the error surfaces only when the retries are spent.
-    async fn execute(&self, statement: impl Fn() -> SqlStatement<C>) -> Result<u64> {
+    async fn execute(&self, statement: impl Fn() -> StoreQuery<T::UserIdSql>) -> Result<u64>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
         let mut attempt = 0;
         loop {
             let outcome = {
@@ -141,7 +144,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     }
 
     /// Runs a query of token rows.
-    async fn rows(&self, statement: SqlStatement<C>) -> Result<Vec<AccessToken<IdOf<T>>>>
+    async fn rows(&self, statement: StoreQuery<T::UserIdSql>) -> Result<Vec<AccessToken<IdOf<T>>>>
     where
         C: IdOn<T::UserIdSql>,
     {
@@ -151,38 +154,40 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     }
 
     /// Runs a `SELECT COUNT(*) AS expired …`.
-    async fn count(&self, statement: SqlStatement<C>) -> Result<u64> {
+    async fn count(&self, statement: StoreQuery<T::UserIdSql>) -> Result<u64>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
         let mut conn = self.conn().await?;
         let count = self.bounded(conn.count(statement)).await?.map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
 
     /// The statement of an `INSERT` of `row`.
-    pub(crate) fn insert(&self, row: &AccessToken<IdOf<T>>) -> SqlStatement<C>
+    pub(crate) fn insert(&self, row: &AccessToken<IdOf<T>>) -> StoreQuery<T::UserIdSql>
     where
         C: IdOn<T::UserIdSql>,
     {
         let key = self.statement(&self.sql.insert, vec![SqlParam::Text(row.token.clone())]);
-        let with_owner = C::bind_id(key, row.user_id.clone());
-        let rest = self.sql.insert_values(row.created_at, &row.details);
-        rest.into_iter().fold(with_owner, C::bind)
+        key.bind_id(row.user_id.clone())
+            .bind_all(self.sql.insert_values(row.created_at, &row.details))
     }
 
     /// A statement whose only value is a user id.
-    pub(crate) fn by_owner(&self, sql: &str, owner: &IdOf<T>) -> SqlStatement<C>
+    pub(crate) fn by_owner(&self, sql: &str, owner: &IdOf<T>) -> StoreQuery<T::UserIdSql>
     where
         C: IdOn<T::UserIdSql>,
     {
-        C::bind_id(self.statement(sql, vec![]), owner.clone())
+        self.statement(sql, vec![]).bind_id(owner.clone())
     }
 
     /// The `DELETE` of `token` if `owner` owns it.
-    pub(crate) fn delete_statement(&self, token: &str, owner: &IdOf<T>) -> SqlStatement<C>
+    pub(crate) fn delete_statement(&self, token: &str, owner: &IdOf<T>) -> StoreQuery<T::UserIdSql>
     where
         C: IdOn<T::UserIdSql>,
     {
         let key = self.statement(&self.sql.delete, vec![SqlParam::Text(token.to_owned())]);
-        C::bind_id(key, owner.clone())
+        key.bind_id(owner.clone())
     }
 
     /// The pre-rendered statements.
