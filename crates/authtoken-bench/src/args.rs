@@ -33,10 +33,23 @@ pub struct Args {
     /// reads through this one (the floor the same way), and stale reads are counted.
     #[arg(long)]
     pub read_url: Option<String>,
+    /// The store a SQL run measures: `sea-orm`, or `diesel` (the Diesel store on the same
+    /// tables, each read beside a bare Diesel query on the same pool).
+    #[arg(long, value_enum, default_value_t = Orm::SeaOrm)]
+    pub orm: Orm,
     /// One JSON object per measurement instead of a table.
     #[arg(long)]
     pub json: bool,
     /// Also draw the run as an SVG chart (ops/s beside each floor, p50/p99 bars) into this file.
     #[arg(long)]
     pub chart: Option<std::path::PathBuf>,
+}
+
+/// The ORM whose store a SQL run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Orm {
+    /// `authtoken-sea-orm`.
+    SeaOrm,
+    /// `authtoken-diesel`.
+    Diesel,
 }

@@ -5,6 +5,9 @@
 //! `cargo run --release -p authtoken-bench -- --database-url URL [--users 1000] [--ops 5000]
 //! [--concurrency 1,16] [--tokens 1000000] [--purge-rows 1000000] [--json] [--chart FILE.svg]`
 //!
+//! `--orm diesel` measures the Diesel store instead of the SeaORM one, on the same tables, each
+//! read beside the same primary-key `SELECT` written with Diesel's query builder on the same pool.
+//!
 //! On a MariaDB Galera cluster, `--read-url mysql://OTHER-NODE/…` runs the cross-node mode
 //! instead: writes through one node, reads through the other, stale reads counted.
 //!
@@ -17,6 +20,7 @@ mod cached;
 mod chart;
 mod cross_node;
 mod database;
+mod diesel_run;
 mod floor;
 mod measure;
 mod mongodb_run;
@@ -46,6 +50,9 @@ async fn main() -> anyhow::Result<()> {
     let args = args::Args::parse();
     anyhow::ensure!(args.users > 0 && args.ops > 0, "--users and --ops must be positive");
     anyhow::ensure!(args.concurrency.iter().all(|&c| c > 0), "concurrency levels must be positive");
+    let sql =
+        !args.database_url.starts_with("mongodb") && redis_backend(&args.database_url).is_none();
+    anyhow::ensure!(sql || args.orm == args::Orm::SeaOrm, "--orm diesel is for SQL databases");
     if args.database_url.starts_with("mongodb://")
         || args.database_url.starts_with("mongodb+srv://")
     {
@@ -60,6 +67,12 @@ async fn main() -> anyhow::Result<()> {
     }
     let fresh = FreshDatabase::create(&args.database_url).await?;
     eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
+    if args.orm == args::Orm::Diesel {
+        let outcome = diesel_run::run(&args, &fresh).await;
+        let backend = format!("{} (diesel)", fresh.backend);
+        fresh.drop_database().await?;
+        return report_all(&args, &backend, &outcome?, None);
+    }
     if let Some(read_url) = &args.read_url {
         let outcome = cross_node::run(&args, &fresh, read_url).await;
         fresh.drop_database().await?;
