@@ -1,7 +1,8 @@
-//! The conformance kit and the Diesel specs on mysql, with UUID and i64 user ids.
+//! The conformance kit and the Diesel specs on mysql, with UUID and i64 user ids, and
+//! on a table with the API-token columns.
 
 use authtoken_diesel::AsyncMysqlConnection;
-use authtoken_tests::diesel::{DieselBackend, I64Ids, UuidIds};
+use authtoken_tests::diesel::{DetailsIds, DieselBackend, I64Ids, UuidIds};
 
 mod mysql_uuid {
     use super::*;
@@ -23,4 +24,17 @@ mod mysql_i64 {
         limiting
     );
     authtoken_tests::diesel_suite!(I64Ids, AsyncMysqlConnection);
+}
+
+mod mysql_details {
+    use super::*;
+    authtoken_conformance::conformance_suite!(
+        DieselBackend::<DetailsIds, AsyncMysqlConnection>::setup(),
+        listing,
+        purging,
+        details,
+        details_purging,
+        limiting
+    );
+    authtoken_tests::diesel_details_suite!(AsyncMysqlConnection);
 }

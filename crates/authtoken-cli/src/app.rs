@@ -12,7 +12,7 @@ use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
 use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::DatabaseConnection;
 
-use crate::args::{Cli, Command, Lifetime, MongoLayout, TableOptions, UserIdType};
+use crate::args::{Cli, Command, Lifetime, MongoLayout, Orm, TableOptions, UserIdType};
 use crate::{commands, connect};
 
 /// How a command ended, when it did not fail.
@@ -77,6 +77,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let url = connect::database_url(&cli.table)?;
     connect::check(&url, cli.table.allow_plaintext)?;
     if connect::is_mongodb(&url) {
+        if cli.table.orm == Orm::Diesel {
+            anyhow::bail!("--orm diesel is for SQL databases (sqlite, postgres, mysql)");
+        }
         let (url, options, command) = (&url, &cli.table, cli.command);
         return match cli.table.user_id_type {
             UserIdType::Objectid => run_mongodb::<ObjectId>(url, options, command).await,
@@ -88,6 +91,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
     if cli.table.user_id_type == UserIdType::Objectid {
         anyhow::bail!("--user-id-type objectid is for MongoDB (a mongodb:// URL)");
+    }
+    if cli.table.orm == Orm::Diesel {
+        if connect::is_redis(&url) {
+            anyhow::bail!("--orm diesel is for SQL databases (sqlite, postgres, mysql)");
+        }
+        return crate::diesel_store::run(&url, &cli.table, cli.command).await;
     }
     if connect::is_redis(&url) {
         return match cli.table.user_id_type {
@@ -120,13 +129,7 @@ where
     let store = SeaOrmStore::<E>::new(db).with_table(&options.table).detect_details().await?;
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
-    let context = Context::new(store, lifetime, options)?;
-    match command {
-        Command::Purge { dry_run, batch_size } => {
-            commands::purge(&context, dry_run, batch_size).await
-        }
-        command => dispatch(&context, command).await,
-    }
+    run_purgeable(store, lifetime, options, command).await
 }
 
 /// The same commands on Redis, whose keys expire by themselves: `purge` has nothing to do.
@@ -186,18 +189,12 @@ where
     if options.mongodb_ttl_index {
         store = store.with_ttl_index();
     }
-    let context = Context::new(store, lifetime, options)?;
-    match command {
-        Command::Purge { dry_run, batch_size } => {
-            commands::purge(&context, dry_run, batch_size).await
-        }
-        command => dispatch(&context, command).await,
-    }
+    run_purgeable(store, lifetime, options, command).await
 }
 
 /// The lifetime a command works with. Those that judge expiry need it said (a duration or
 /// `none`): assuming "never expires" would report expired tokens as valid.
-fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result<Lifetime> {
+pub fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result<Lifetime> {
     let name = match command {
         Command::List { .. } => "list",
         Command::Purge { .. } => "purge",
@@ -209,6 +206,22 @@ fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result
              or none if they never expire"
         )
     })
+}
+
+/// Runs the command on a store that also purges (every SQL store, MongoDB).
+pub async fn run_purgeable<S: CliStore + authtoken::PurgeExpired>(
+    store: S,
+    lifetime: Lifetime,
+    options: &TableOptions,
+    command: Command,
+) -> anyhow::Result<Outcome> {
+    let context = Context::new(store, lifetime, options)?;
+    match command {
+        Command::Purge { dry_run, batch_size } => {
+            commands::purge(&context, dry_run, batch_size).await
+        }
+        command => dispatch(&context, command).await,
+    }
 }
 
 /// Runs one command against any store the CLI can drive.

@@ -61,6 +61,11 @@ pub struct TableOptions {
     /// collection (the database is the URL's).
     #[arg(long, global = true, env = "AUTHTOKEN_TABLE", default_value = "access_token")]
     pub table: String,
+    /// On SQL databases: the ORM whose store the CLI runs. `sea-orm` (the default) and `diesel`
+    /// read and write the same rows; `diesel` runs authtoken-diesel's store, as a Diesel
+    /// application does.
+    #[arg(long, global = true, env = "AUTHTOKEN_ORM", value_enum, default_value_t = Orm::SeaOrm)]
+    pub orm: Orm,
     /// The type of `user_id`, the same as the user table's key.
     #[arg(long, global = true, env = "AUTHTOKEN_USER_ID_TYPE", value_enum, default_value_t = UserIdType::Uuid)]
     pub user_id_type: UserIdType,
@@ -125,6 +130,15 @@ pub enum UserIdType {
     String,
     /// A MongoDB ObjectId (Beanie's users); MongoDB only.
     Objectid,
+}
+
+/// The stores the CLI can run on a SQL database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Orm {
+    /// authtoken-sea-orm's store.
+    SeaOrm,
+    /// authtoken-diesel's store.
+    Diesel,
 }
 
 /// How MongoDB documents are laid out.

@@ -194,20 +194,24 @@ fn sqlite_file_exists(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A SQLite URL opened read-write, never created: never `mode=rwc` (the default URL's), so a
+/// missing file is an error, not a new database. Other URLs are returned as they are.
+pub fn never_create(url: &str) -> String {
+    if !url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    let url = url.replace("mode=rwc", "mode=rw");
+    if url.contains("mode=") {
+        url
+    } else {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rw")
+    }
+}
+
 /// Connects with short timeouts; SQLite files are opened read-write, never created.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    let url = if url.starts_with("sqlite:") {
-        // Never `mode=rwc` (the default URL's): a missing file is an error, not a new database.
-        let url = url.replace("mode=rwc", "mode=rw");
-        if url.contains("mode=") {
-            url
-        } else {
-            let separator = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{separator}mode=rw")
-        }
-    } else {
-        url.to_owned()
-    };
+    let url = never_create(url);
     let mut options = ConnectOptions::new(&url);
     options
         .connect_timeout(Duration::from_secs(5))

@@ -7,6 +7,7 @@ mod app;
 mod args;
 mod commands;
 mod connect;
+mod diesel_store;
 
 use std::process::ExitCode;
 
@@ -19,7 +20,9 @@ async fn main() -> ExitCode {
     if cli.table.verbose {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
-            .with_env_filter(EnvFilter::new("authtoken=debug,authtoken_sea_orm=debug,warn"))
+            .with_env_filter(EnvFilter::new(
+                "authtoken=debug,authtoken_sea_orm=debug,authtoken_diesel=debug,warn",
+            ))
             .init();
     }
     // Every password the URL holds, in whichever form it was given: no message may show one,

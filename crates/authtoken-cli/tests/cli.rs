@@ -14,13 +14,19 @@ use sea_orm_migration::MigratorTrait;
 struct Fixture {
     db: TestDb,
     user: uuid::Uuid,
+    /// `--orm`, when the commands run through another store than the default.
+    orm: Option<&'static str>,
 }
 
 impl Fixture {
     async fn new(engine: Engine) -> Option<Self> {
+        Self::with_orm(engine, None).await
+    }
+
+    async fn with_orm(engine: Engine, orm: Option<&'static str>) -> Option<Self> {
         let db = TestDb::create(engine, None).await?;
         authtoken_migration::demo::Migrator::up(&db.conn, None).await.expect("the demo schema");
-        let fixture = Self { db, user: uuid::Uuid::new_v4() };
+        let fixture = Self { db, user: uuid::Uuid::new_v4(), orm };
         fixture.add_user(fixture.user).await;
         Some(fixture)
     }
@@ -61,10 +67,15 @@ impl Fixture {
             "AUTHTOKEN_LIFETIME",
             "AUTHTOKEN_DATABASE_URL_FILE",
             "AUTHTOKEN_ALLOW_PLAINTEXT",
+            "AUTHTOKEN_ORM",
         ] {
             command.env_remove(variable);
         }
-        command.arg("--database-url").arg(&self.db.url).args(args);
+        command.arg("--database-url").arg(&self.db.url);
+        if let Some(orm) = self.orm {
+            command.args(["--orm", orm]);
+        }
+        command.args(args);
         command
     }
 
@@ -492,6 +503,9 @@ async fn hash_keys_come_from_a_file(f: &Fixture) {
 
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
+        on_engine!($module, $engine, None);
+    };
+    ($module:ident, $engine:expr, $orm:expr) => {
         mod $module {
             use super::*;
 
@@ -499,7 +513,7 @@ macro_rules! on_engine {
                 ($name:ident) => {
                     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                     async fn $name() {
-                        let Some(f) = Fixture::new($engine).await else { return };
+                        let Some(f) = Fixture::with_orm($engine, $orm).await else { return };
                         super::$name(&f).await;
                         f.db.drop_database().await;
                     }
@@ -527,6 +541,10 @@ macro_rules! on_engine {
 
 on_engine!(sqlite, Engine::Sqlite);
 on_engine!(postgres, Engine::Postgres);
+// The same commands through the Diesel store, on the table the SeaORM migration made.
+on_engine!(diesel_sqlite, Engine::Sqlite, Some("diesel"));
+on_engine!(diesel_postgres, Engine::Postgres, Some("diesel"));
+on_engine!(diesel_mysql, Engine::MySql, Some("diesel"));
 
 #[test]
 fn unreachable_and_unparsable_databases_are_one_clear_line() {

@@ -36,10 +36,8 @@ where
         token: &str,
         not_before: Option<DateTime<Utc>>,
     ) -> Result<Option<RowWithUser<IdOf<T>, U>>> {
-        if self.custom_table() {
-            return Err(Error::Config(
-                "the joined read uses the table! of its own, not with_table",
-            ));
+        if let Some(refusal) = self.joined_read_refusal() {
+            return Err(Error::Config(refusal));
         }
         let mut conn = self.conn().await?;
         let rows = self.bounded(T::load_with_user(&mut conn, token.to_owned())).await?;

@@ -1,6 +1,7 @@
 //! The token-table migrations of this crate's `migrations/` folder, embedded: one set per
 //! database, for a `users` table keyed by a UUID (copy the folder into your own `migrations/`
-//! to change either; each `up.sql` marks the line).
+//! to change either; each `up.sql` marks the line), and the optional API-token columns
+//! (`migrations/details/`), a set of their own to run after the table's.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")] fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -11,6 +12,8 @@
 //! let mut conn =
 //!     AsyncConnectionWrapper::<diesel_async::AsyncPgConnection>::establish("postgres://localhost/app")?;
 //! conn.run_pending_migrations(authtoken_diesel::migrations::POSTGRES)?;
+//! // Only for a table declared with `, details` (API tokens):
+//! conn.run_pending_migrations(authtoken_diesel::migrations::POSTGRES_DETAILS)?;
 //! # Ok(()) }
 //! ```
 
@@ -24,3 +27,12 @@ pub const MYSQL: EmbeddedMigrations = embed_migrations!("migrations/mysql");
 
 /// The migrations for SQLite (`migrations/sqlite`).
 pub const SQLITE: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// The API-token columns for PostgreSQL (`migrations/details/postgres`), after [`POSTGRES`].
+pub const POSTGRES_DETAILS: EmbeddedMigrations = embed_migrations!("migrations/details/postgres");
+
+/// The API-token columns for MySQL and MariaDB (`migrations/details/mysql`), after [`MYSQL`].
+pub const MYSQL_DETAILS: EmbeddedMigrations = embed_migrations!("migrations/details/mysql");
+
+/// The API-token columns for SQLite (`migrations/details/sqlite`), after [`SQLITE`].
+pub const SQLITE_DETAILS: EmbeddedMigrations = embed_migrations!("migrations/details/sqlite");

@@ -38,22 +38,30 @@ pub trait UserIdSql:
 {
     /// The id as Rust holds it.
     type Id: authtoken::UserId;
+    /// SQLite's storage class for such an id (`typeof(user_id)`): SQLite converts on read
+    /// without an error (a blob read as an integer is 0), so the table check compares it.
+    #[doc(hidden)]
+    const SQLITE_STORAGE: &'static str;
 }
 
 impl UserIdSql for Integer {
     type Id = i32;
+    const SQLITE_STORAGE: &'static str = "integer";
 }
 
 impl UserIdSql for BigInt {
     type Id = i64;
+    const SQLITE_STORAGE: &'static str = "integer";
 }
 
 impl UserIdSql for Text {
     type Id = String;
+    const SQLITE_STORAGE: &'static str = "text";
 }
 
 impl UserIdSql for Uuid {
     type Id = uuid::Uuid;
+    const SQLITE_STORAGE: &'static str = "blob";
 }
 
 /// A text time on SQLite: ours, or RFC 3339 (with `T`, with or without an offset).

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authtoken::sql::{SqlParam, Statements, WRITE_RETRIES, retry_pause};
+use authtoken::sql::{Dialect, SqlParam, Statements, WRITE_RETRIES, quote, retry_pause};
 use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
@@ -16,6 +16,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::connection::{IdOn, StoreConnection};
 use crate::query::StoreQuery;
+use crate::sql_types::UserIdSql;
 use crate::table::{AccessTokenTable, IdOf};
 
 /// How long a call waits for a free connection unless [`DieselStore::with_timeout`] says
@@ -67,6 +68,37 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         self
     }
 
+    /// Reads and writes the API-token columns (`expires_at`, `name`, `scopes`,
+    /// `last_used_at`) although `T` was declared without them: for a table whose columns are
+    /// only known at run time, as an operator's tool meets it. The joined read goes through
+    /// `T`'s `table!`, which lacks them, and refuses to run on such a store; declare the table
+    /// with `, details` in an application.
+    pub fn with_details(mut self) -> Self {
+        if !self.sql.details {
+            self.sql = Arc::new(Statements::new(C::DIALECT, &self.sql.table, true));
+        }
+        self
+    }
+
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
+    /// It asks by selecting them: a table without them is not an error. A store failure is.
+    pub async fn detect_details(self) -> Result<Self>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        if self.sql.details {
+            return Ok(self);
+        }
+        // Counted, so that no row has to read as a token row.
+        let sql =
+            format!("SELECT COUNT(*) AS expired FROM ({}) AS probe", self.sql.details_probe());
+        let found = {
+            let mut conn = self.conn().await?;
+            self.bounded(conn.count(self.statement(&sql, vec![]))).await?.is_ok()
+        };
+        Ok(if found { self.with_details() } else { self })
+    }
+
     /// Bounds every database call: a wait for a connection, or a statement, that has not
     /// answered within `timeout` (each) fails with [`Error::Store`] instead of hanging the
     /// request. Without it, only the wait for a connection is bounded (30 s).
@@ -87,11 +119,29 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         C: IdOn<T::UserIdSql>,
     {
         let table = &self.sql.table;
+        let expected = std::any::type_name::<IdOf<T>>();
+        let misread = |e| {
+            Error::Schema(format!("a row of `{table}` does not read as user_id {expected}: {e}"))
+        };
         let statement = self.statement(&self.sql.probe, vec![]);
         let mut conn = self.conn().await?;
-        self.bounded(conn.token_rows(statement))
-            .await?
-            .map_err(|e| Error::Schema(format!("cannot read table `{table}`: {e}")))?;
+        self.bounded(conn.token_rows(statement)).await?.map_err(|e| match e {
+            DieselError::DeserializationError(e) => misread(e.to_string()),
+            e => Error::Schema(format!("cannot read table `{table}`: {e}")),
+        })?;
+        if self.sql.dialect == Dialect::Sqlite {
+            // SQLite reads any value as any type; its storage class tells a misdeclared id.
+            let storage = <T::UserIdSql as UserIdSql>::SQLITE_STORAGE;
+            let sql = format!(
+                "SELECT COUNT(*) AS expired FROM (SELECT 1 FROM {} WHERE typeof(user_id) <> ? LIMIT 1)",
+                quote(Dialect::Sqlite, table)
+            );
+            let check = self.statement(&sql, vec![SqlParam::Text(storage.to_owned())]);
+            let others = self.bounded(conn.count(check)).await?.map_err(store_error)?;
+            if others > 0 {
+                return Err(misread(format!("SQLite does not hold it as {storage}")));
+            }
+        }
         Ok(())
     }
 
@@ -195,9 +245,19 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         &self.sql
     }
 
-    /// Whether the store reads another table than `T`'s (see [`with_table`](Self::with_table)).
-    pub(crate) fn custom_table(&self) -> bool {
-        self.custom_table
+    /// Why the joined read, which goes through `T`'s `table!`, cannot run on this store: it
+    /// was given another table ([`with_table`](Self::with_table)) or columns `T` lacks
+    /// ([`with_details`](Self::with_details)).
+    pub(crate) fn joined_read_refusal(&self) -> Option<&'static str> {
+        if self.custom_table {
+            Some("the joined read uses the table! of its own, not with_table")
+        } else if self.sql.details != T::DETAILS {
+            Some(
+                "the joined read needs the details columns in the table!: declare it with `, details`",
+            )
+        } else {
+            None
+        }
     }
 }
 

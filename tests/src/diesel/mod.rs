@@ -48,6 +48,26 @@ pub mod i64_schema {
     diesel::allow_tables_to_appear_in_same_query!(access_token, users);
 }
 
+/// A `users` table keyed by a UUID, and a token table with the API-token columns (the
+/// table's migration, then the details migration).
+pub mod details_schema {
+    diesel::table! {
+        use diesel::sql_types::*;
+        use authtoken_diesel::sql_types::Uuid;
+
+        users (id) {
+            id -> Uuid,
+            email -> Text,
+            is_active -> Bool,
+        }
+    }
+
+    authtoken_diesel::access_token_table!(access_token, user_id = Uuid, details);
+
+    diesel::joinable!(access_token -> users (user_id));
+    diesel::allow_tables_to_appear_in_same_query!(access_token, users);
+}
+
 /// A user with a UUID key.
 #[derive(
     Clone, Debug, PartialEq, diesel::Queryable, diesel::QueryableByName, diesel::Selectable,
@@ -70,6 +90,24 @@ pub struct I64User {
     pub is_active: bool,
 }
 
+/// A user with a UUID key, whose tokens have the API-token columns.
+#[derive(
+    Clone, Debug, PartialEq, diesel::Queryable, diesel::QueryableByName, diesel::Selectable,
+)]
+#[diesel(table_name = details_schema::users)]
+pub struct DetailsUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub is_active: bool,
+}
+
+impl authtoken::User for DetailsUser {
+    type Id = uuid::Uuid;
+    fn id(&self) -> &uuid::Uuid {
+        &self.id
+    }
+}
+
 impl authtoken::User for UuidUser {
     type Id = uuid::Uuid;
     fn id(&self) -> &uuid::Uuid {
@@ -86,6 +124,7 @@ impl authtoken::User for I64User {
 
 authtoken_diesel::join_users!(uuid_schema::access_token -> uuid_schema::users, UuidUser);
 authtoken_diesel::join_users!(i64_schema::access_token -> i64_schema::users, I64User);
+authtoken_diesel::join_users!(details_schema::access_token -> details_schema::users, DetailsUser);
 
 /// One id type: its schema, its user, and how SQL spells it on each engine.
 pub trait Ids: Send + Sync + 'static {
@@ -104,6 +143,8 @@ pub trait Ids: Send + Sync + 'static {
 
 pub struct UuidIds;
 pub struct I64Ids;
+/// UUID ids on a token table with the API-token columns.
+pub struct DetailsIds;
 
 impl Ids for UuidIds {
     type Sql = authtoken_diesel::sql_types::Uuid;
@@ -127,6 +168,27 @@ impl Ids for UuidIds {
             Engine::MySql => "BINARY(16)",
             Engine::Sqlite => "uuid_text",
         }
+    }
+}
+
+impl Ids for DetailsIds {
+    type Sql = authtoken_diesel::sql_types::Uuid;
+    type Id = uuid::Uuid;
+    type Table = details_schema::access_token::table;
+    type User = DetailsUser;
+    const NAME: &'static str = "uuid with details";
+
+    fn new_id() -> uuid::Uuid {
+        uuid::Uuid::new_v4()
+    }
+    fn user(id: uuid::Uuid, is_active: bool) -> DetailsUser {
+        DetailsUser { id, email: format!("{id}@example.com"), is_active }
+    }
+    fn is_active(user: &DetailsUser) -> bool {
+        user.is_active
+    }
+    fn sql_type(engine: Engine) -> &'static str {
+        UuidIds::sql_type(engine)
     }
 }
 
@@ -162,10 +224,17 @@ pub trait EngineOf: StoreConnection {
     /// The shipped migration for this engine.
     const UP: &'static str;
     const DOWN: &'static str;
+    /// The shipped migration of the API-token columns.
+    const DETAILS_UP: &'static str;
+    const DETAILS_DOWN: &'static str;
+    /// Runs the token table's and the details' migrations, as `authtoken_diesel::migrations`
+    /// embeds them, with Diesel's own harness on a blocking connection to `url`; the versions
+    /// applied.
+    fn run_embedded_migrations(url: &str) -> Vec<String>;
 }
 
 macro_rules! engine_of {
-    ($connection:ty, $engine:expr, $folder:literal) => {
+    ($connection:ty, $engine:expr, $folder:literal, $embedded:ident, $details:ident) => {
         impl EngineOf for $connection {
             const ENGINE: Engine = $engine;
             const UP: &'static str = include_str!(concat!(
@@ -178,13 +247,47 @@ macro_rules! engine_of {
                 $folder,
                 "/2026-01-01-000100_create_access_token/down.sql"
             ));
+            const DETAILS_UP: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/details/",
+                $folder,
+                "/2026-01-01-000300_add_token_details/up.sql"
+            ));
+            const DETAILS_DOWN: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/details/",
+                $folder,
+                "/2026-01-01-000300_add_token_details/down.sql"
+            ));
+
+            fn run_embedded_migrations(url: &str) -> Vec<String> {
+                use diesel::Connection as _;
+                use diesel_migrations::MigrationHarness as _;
+                type Blocking =
+                    diesel_async::async_connection_wrapper::AsyncConnectionWrapper<$connection>;
+                let mut conn = Blocking::establish(url).expect("a connection for the harness");
+                let sets = [
+                    authtoken_diesel::migrations::$embedded,
+                    authtoken_diesel::migrations::$details,
+                ];
+                let mut applied = Vec::new();
+                for set in sets {
+                    let versions = conn.run_pending_migrations(set).expect("embedded migrations");
+                    applied.extend(versions.iter().map(ToString::to_string));
+                }
+                applied
+            }
         }
     };
 }
 
-engine_of!(authtoken_diesel::SqliteConnection, Engine::Sqlite, "sqlite");
-engine_of!(authtoken_diesel::AsyncPgConnection, Engine::Postgres, "postgres");
-engine_of!(authtoken_diesel::AsyncMysqlConnection, Engine::MySql, "mysql");
+engine_of!(authtoken_diesel::SqliteConnection, Engine::Sqlite, "sqlite", SQLITE, SQLITE_DETAILS);
+engine_of!(
+    authtoken_diesel::AsyncPgConnection,
+    Engine::Postgres,
+    "postgres",
+    POSTGRES,
+    POSTGRES_DETAILS
+);
+engine_of!(authtoken_diesel::AsyncMysqlConnection, Engine::MySql, "mysql", MYSQL, MYSQL_DETAILS);
 
 /// The shipped `up.sql` with its user id line set to `sql_type`: the edit its text documents.
 pub fn migration_for(up: &str, sql_type: &str) -> String {
@@ -219,6 +322,9 @@ impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
             .execute_unprepared(&migration_for(C::UP, id))
             .await
             .expect("the token table's migration");
+        if <I::Table as AccessTokenTable>::DETAILS {
+            db.conn.execute_unprepared(C::DETAILS_UP).await.expect("the details migration");
+        }
         let pool = authtoken_diesel::connect::<C>(&db.url, 8).await.expect("a Diesel pool");
         let store = DieselStore::new(pool.clone());
         let users = DieselUsers::new(pool);

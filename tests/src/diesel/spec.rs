@@ -4,13 +4,18 @@
 use std::time::Duration;
 
 use crate::sql::{Engine, catalog};
-use authtoken::{AccessTokenStore, DatabaseStrategy, ListTokens, ManualClock, User};
+use authtoken::{
+    AccessTokenStore, DatabaseStrategy, IssueOptions, ListTokens, ManualClock, TokenColumns, User,
+};
 use authtoken_conformance::Backend;
+use authtoken_diesel::DieselStore;
 use authtoken_diesel::{IdOn, LoadUser};
+use authtoken_migration::AddTokenDetails;
 use authtoken_sea_orm::SeaOrmStore;
 use authtoken_sea_orm::access_token;
 use chrono::{TimeDelta, Utc};
 use sea_orm::ConnectionTrait;
+use sea_orm_migration::{MigrationTrait, SchemaManager};
 
 use super::{DieselBackend, EngineOf, Ids, migration_for};
 
@@ -26,6 +31,21 @@ macro_rules! diesel_suite {
             migration_makes_the_documented_table_and_goes_down_and_up,
             a_token_written_by_either_orm_is_read_and_revoked_by_the_other,
             check_table_names_a_missing_table,
+        );
+    };
+}
+
+/// The Diesel-only specs of a token table with the API-token columns, over connection `$conn`.
+#[macro_export]
+macro_rules! diesel_details_suite {
+    ($conn:ty) => {
+        $crate::diesel_specs!($crate::diesel::DetailsIds, $conn;
+            deleting_a_user_deletes_its_tokens,
+            joined_read_returns_the_user,
+            joined_read_honours_a_tokens_own_expiry,
+            details_migration_matches_sea_orms_and_goes_down_and_up,
+            embedded_migrations_make_the_same_table,
+            details_columns_are_found_at_run_time,
         );
     };
 }
@@ -199,4 +219,118 @@ where
 
 async fn tables<I: Ids, C: EngineOf>(b: &DieselBackend<I, C>) -> Vec<String> {
     catalog::tables(&b.db.conn, C::ENGINE).await
+}
+
+/// A token's own lifetime holds in the joined read too: its user comes back until the row's
+/// `expires_at`, then nothing, although the strategy's lifetime is longer.
+pub async fn joined_read_honours_a_tokens_own_expiry<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+    I::Table: authtoken_diesel::JoinUsers<I::User, C>,
+{
+    let clock = ManualClock::new(Utc::now());
+    let strategy =
+        DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap().with_clock(clock.clone());
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().lifetime(Duration::from_secs(60)).name("ci").scopes(["read"]);
+    let token = strategy.issue_token(&user, &options).await.unwrap();
+    let token = Some(token.expose_secret());
+    let found: Option<I::User> = strategy.read_token_with_user(token).await.unwrap();
+    assert_eq!(found.as_ref().map(User::id), Some(user.id()));
+    let row = strategy.read_token_row(token).await.unwrap().expect("the named token");
+    assert_eq!(
+        (row.details.name.as_deref(), &row.details.scopes[..]),
+        (Some("ci"), &["read".to_owned()][..])
+    );
+
+    clock.advance(TimeDelta::seconds(61));
+    let expired: Option<I::User> = strategy.read_token_with_user(token).await.unwrap();
+    assert!(expired.is_none(), "a token past its own expiry is refused by the joined read");
+}
+
+/// The shipped details migration adds the columns and the index SeaORM's `AddTokenDetails`
+/// adds, read from the catalog; its `down.sql` leaves the documented table; `up.sql` works again
+/// and a named token round-trips.
+pub async fn details_migration_matches_sea_orms_and_goes_down_and_up<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    let conn = &b.db.conn;
+    let with_details = catalog::token_table_shape(conn, C::ENGINE).await;
+    for column in ["expires_at", "name", "scopes", "last_used_at", "idx_access_token_expires_at"] {
+        let found = with_details.iter().flatten().any(|text| text.contains(column));
+        assert!(found, "{column} is missing: {with_details:?}");
+    }
+    conn.execute_unprepared(C::DETAILS_DOWN).await.expect("the details down.sql");
+    the_table_is_documented(b).await;
+
+    let manager = SchemaManager::new(conn);
+    let sea_orm = AddTokenDetails::new("access_token");
+    sea_orm.up(&manager).await.expect("SeaORM's AddTokenDetails");
+    let by_sea_orm = catalog::token_table_shape(conn, C::ENGINE).await;
+    assert_eq!(by_sea_orm, with_details, "the two ORMs' migrations add different columns");
+    sea_orm.down(&manager).await.expect("SeaORM's AddTokenDetails down");
+
+    conn.execute_unprepared(C::DETAILS_UP).await.expect("the details up.sql again");
+    assert_eq!(catalog::token_table_shape(conn, C::ENGINE).await, with_details);
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().name("deploy");
+    let token = strategy.issue_token(&user, &options).await.unwrap();
+    let row = strategy.read_token_row(Some(token.expose_secret())).await.unwrap();
+    assert_eq!(row.and_then(|row| row.details.name).as_deref(), Some("deploy"));
+}
+
+/// `authtoken_diesel::migrations` run by Diesel's own harness make the table the SQL files
+/// make: the token table's set, then the details set.
+pub async fn embedded_migrations_make_the_same_table<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    let conn = &b.db.conn;
+    let from_the_files = catalog::token_table_shape(conn, C::ENGINE).await;
+    conn.execute_unprepared(C::DETAILS_DOWN).await.expect("the details down.sql");
+    conn.execute_unprepared(C::DOWN).await.expect("down.sql");
+    let url = b.db.url.clone();
+    let applied =
+        tokio::task::spawn_blocking(move || C::run_embedded_migrations(&url)).await.unwrap();
+    assert_eq!(applied, ["20260101000100", "20260101000300"]);
+    assert_eq!(catalog::token_table_shape(conn, C::ENGINE).await, from_the_files);
+}
+
+/// A store whose table type lacks the API-token columns finds them at run time
+/// (`detect_details`, as the CLI does): named tokens work, and the joined read, whose
+/// `table!` lacks them, refuses to run rather than ignore a token's own expiry.
+pub async fn details_columns_are_found_at_run_time<I, C>(b: &DieselBackend<I, C>)
+where
+    I: Ids<Id = uuid::Uuid>,
+    C: EngineOf + IdOn<I::Sql> + IdOn<authtoken_diesel::sql_types::Uuid>,
+    I::User: LoadUser<C>,
+    super::uuid_schema::access_token::table: authtoken_diesel::JoinUsers<super::UuidUser, C>,
+{
+    // A row in the table: the probe must not have to read one as a token row.
+    let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
+    strategy.write_token(&b.create_user(true).await).await.unwrap();
+    let pool = b.store.pool().clone();
+    let plain = DieselStore::<super::uuid_schema::access_token::table, C>::new(pool);
+    assert_eq!(plain.columns(), TokenColumns::NONE);
+    let found = plain.clone().detect_details().await.unwrap();
+    assert_eq!(found.columns(), TokenColumns::ALL);
+    let missing = plain.clone().with_table("users").detect_details().await.unwrap();
+    assert_eq!(missing.columns(), TokenColumns::NONE, "a table without the columns");
+
+    let strategy = DatabaseStrategy::new(found, Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let token = strategy.issue_token(&user, &IssueOptions::new().name("cli")).await.unwrap();
+    let row = strategy.read_token_row(Some(token.expose_secret())).await.unwrap();
+    assert_eq!(row.and_then(|row| row.details.name).as_deref(), Some("cli"));
+    let joined: authtoken::Result<Option<super::UuidUser>> =
+        strategy.read_token_with_user(Some(token.expose_secret())).await;
+    assert!(matches!(joined, Err(authtoken::Error::Config(_))), "{joined:?}");
 }

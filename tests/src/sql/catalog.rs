@@ -159,3 +159,32 @@ pub async fn assert_token_table(
         }
     }
 }
+
+/// `access_token`'s columns (name, type, nullable) and indexes (name, column) as the catalog
+/// lists them: what two migrations that make the same table must agree on.
+pub async fn token_table_shape(conn: &DatabaseConnection, engine: Engine) -> Vec<Vec<String>> {
+    let (columns, indexes) = match engine {
+        Engine::Postgres => (
+            "SELECT column_name::text, data_type::text, \
+             COALESCE(character_maximum_length::text, ''), is_nullable::text \
+             FROM information_schema.columns WHERE table_name = 'access_token' \
+             ORDER BY ordinal_position",
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'access_token' ORDER BY indexname",
+        ),
+        Engine::MySql => (
+            "SELECT COLUMN_NAME, COLUMN_TYPE, COALESCE(COLLATION_NAME, ''), IS_NULLABLE \
+             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = 'access_token' ORDER BY ORDINAL_POSITION",
+            "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'access_token' ORDER BY INDEX_NAME",
+        ),
+        Engine::Sqlite => (
+            "SELECT name, type, \"notnull\" FROM pragma_table_info('access_token') ORDER BY cid",
+            "SELECT il.name, ii.name FROM pragma_index_list('access_token') il \
+             JOIN pragma_index_info(il.name) ii WHERE il.origin = 'c' ORDER BY il.name",
+        ),
+    };
+    let mut shape = strings(conn, columns).await;
+    shape.extend(strings(conn, indexes).await);
+    shape
+}

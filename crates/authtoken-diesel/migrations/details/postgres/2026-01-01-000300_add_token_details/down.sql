@@ -1,0 +1,6 @@
+DROP INDEX idx_access_token_expires_at;
+ALTER TABLE access_token
+    DROP COLUMN expires_at,
+    DROP COLUMN name,
+    DROP COLUMN scopes,
+    DROP COLUMN last_used_at;

@@ -1,0 +1,10 @@
+-- The API-token columns of authtoken (optional): a token's own expiry, its name, its scopes and
+-- its last use, all nullable (rows written before keep the strategy's lifetime), and the index
+-- purge finds rows past their own expiry by. Declare the table with
+-- access_token_table!(access_token, user_id = ..., details) once this has run.
+ALTER TABLE access_token
+    ADD COLUMN expires_at TIMESTAMPTZ NULL,
+    ADD COLUMN name VARCHAR(255) NULL,
+    ADD COLUMN scopes TEXT NULL, -- space-separated, as OAuth writes a scope string
+    ADD COLUMN last_used_at TIMESTAMPTZ NULL;
+CREATE INDEX idx_access_token_expires_at ON access_token (expires_at);
