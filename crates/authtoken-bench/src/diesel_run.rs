@@ -1,7 +1,8 @@
 //! The run through the Diesel store (`--orm diesel`), on the same fresh database and tables as
 //! the SeaORM run: each operation beside the bare Diesel query it stands on, through the same
 //! pool. A read is the store's one `SELECT` by key (floor: the same primary-key `SELECT` written
-//! with Diesel's query builder, a statement the connection prepares once).
+//! with Diesel's query builder, a statement the connection prepares once); the two are timed in
+//! alternating slices, so that a drift in the machine's speed weighs on both alike.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,10 +17,13 @@ use authtoken_diesel::{
 
 use crate::args::Args;
 use crate::database::FreshDatabase;
-use crate::measure::{Measurement, measure};
+use crate::measure::{Measurement, interleaved};
 use crate::store_ops::{TokenOps, user};
 
 const LIFETIME: Duration = Duration::from_secs(3600);
+
+/// The floor and `read_token` take turns in this many slices each (see [`interleaved`]).
+const SLICES: usize = 10;
 
 /// The token table of the benchmark's schema, as Diesel sees it.
 mod table {
@@ -94,17 +98,17 @@ async fn run_on<C: Floor>(args: &Args, url: &str) -> anyhow::Result<Vec<Measurem
             ensure!(C::select(&pool, floor_key(i)).await?, "the floor missed a row");
         }
         let floor_pool = pool.clone();
-        results.push(
-            measure("floor_select", concurrency, args.ops, move |i| {
-                let pool = floor_pool.clone();
-                async move {
-                    ensure!(C::select(&pool, floor_key(i)).await?, "the floor missed a row");
-                    Ok(())
-                }
-            })
-            .await?,
-        );
-        results.extend(ops.reads(concurrency, &tokens).await?);
+        let floor = move |i| {
+            let pool = floor_pool.clone();
+            async move {
+                ensure!(C::select(&pool, floor_key(i)).await?, "the floor missed a row");
+                Ok(())
+            }
+        };
+        let names = ["floor_select", "read_token"];
+        let read = ops.read_known(&tokens);
+        results.extend(interleaved(names, concurrency, args.ops, SLICES, floor, read).await?);
+        results.extend(ops.reads_of_unknown(concurrency, args.ops).await?);
         results.extend(ops.writes(concurrency, &tokens).await?);
     }
     Ok(results)

@@ -39,6 +39,51 @@ where
     Ok(summarize(name, concurrency, latencies, wall))
 }
 
+/// Two operations, each called for every `i` in `0..ops`, timed in alternating slices (a
+/// slice of `a`, a slice of `b`, then `b` first in the next pair, …): a machine whose speed
+/// drifts during the run (a shared host, a background vacuum) then slows both alike, where
+/// timing one after the other would credit the drift to whichever ran in the slow moment.
+/// Each one's timings and wall time are summed over its slices.
+pub async fn interleaved<A, FutA, B, FutB>(
+    names: [&str; 2],
+    concurrency: usize,
+    ops: usize,
+    slices: usize,
+    a: A,
+    b: B,
+) -> anyhow::Result<[Measurement; 2]>
+where
+    A: Fn(usize) -> FutA + Send + Sync + 'static,
+    FutA: Future<Output = anyhow::Result<()>> + Send,
+    B: Fn(usize) -> FutB + Send + Sync + 'static,
+    FutB: Future<Output = anyhow::Result<()>> + Send,
+{
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let mut timings = [(Vec::new(), Duration::ZERO), (Vec::new(), Duration::ZERO)];
+    let slices = slices.clamp(1, ops.max(1));
+    for slice in 0..slices {
+        let start = slice * ops / slices;
+        let len = (slice + 1) * ops / slices - start;
+        let order = if slice % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let (latencies, wall) = if which == 0 {
+                let a = Arc::clone(&a);
+                run(concurrency, len, move |i| a(start + i)).await?
+            } else {
+                let b = Arc::clone(&b);
+                run(concurrency, len, move |i| b(start + i)).await?
+            };
+            timings[which].0.extend(latencies);
+            timings[which].1 += wall;
+        }
+    }
+    let [(a_latencies, a_wall), (b_latencies, b_wall)] = timings;
+    Ok([
+        summarize(names[0], concurrency, a_latencies, a_wall),
+        summarize(names[1], concurrency, b_latencies, b_wall),
+    ])
+}
+
 /// The raw timings of `ops` calls over `concurrency` tasks, and the wall time they took.
 pub async fn run<F, Fut>(
     concurrency: usize,

@@ -5,6 +5,8 @@
 //! Users need no store here: the loader builds the user from its id, so `read_token` times the
 //! token lookup alone, as the SQL floor times the row lookup alone.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::{anyhow, ensure};
@@ -12,6 +14,9 @@ use authtoken::{AccessTokenStore, BoxError, DatabaseStrategy, PlaintextToken, Us
 
 use crate::measure::{Measurement, measure};
 use crate::schema::user;
+
+/// A boxed operation future, as interleaved measurements take them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Users built from their id: no I/O.
 pub struct IdUsers;
@@ -55,25 +60,43 @@ where
         concurrency: usize,
         tokens: &Arc<Vec<String>>,
     ) -> anyhow::Result<Vec<Measurement>> {
-        let (strategy, users) = (Arc::clone(&self.strategy), self.users);
-        let read = Arc::clone(tokens);
-        let known = measure("read_token", concurrency, tokens.len(), move |i| {
+        let known =
+            measure("read_token", concurrency, tokens.len(), self.read_known(tokens)).await?;
+        let mut reads = self.reads_of_unknown(concurrency, tokens.len()).await?;
+        reads.insert(0, known);
+        Ok(reads)
+    }
+
+    /// Operation `i`: `read_token` of `tokens[i]`, checked to find its user.
+    pub fn read_known(
+        &self,
+        tokens: &Arc<Vec<String>>,
+    ) -> impl Fn(usize) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync + 'static {
+        let (strategy, users, read) = (Arc::clone(&self.strategy), self.users, Arc::clone(tokens));
+        move |i| {
             let (strategy, token) = (Arc::clone(&strategy), read[i].clone());
-            async move {
+            Box::pin(async move {
                 let found = strategy.read_token(Some(&token), &IdUsers).await?;
                 let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
                 ensure!(found.id == user(i, users).id, "the wrong user");
                 Ok(())
-            }
-        })
-        .await?;
+            })
+        }
+    }
+
+    /// `read_token` of `count` unknown tokens, each refused.
+    pub async fn reads_of_unknown(
+        &self,
+        concurrency: usize,
+        count: usize,
+    ) -> anyhow::Result<Vec<Measurement>> {
         let unknown: Arc<Vec<String>> = Arc::new(
-            (0..tokens.len())
+            (0..count)
                 .map(|_| PlaintextToken::generate().map(PlaintextToken::into_secret))
                 .collect::<Result<_, _>>()?,
         );
         let strategy = Arc::clone(&self.strategy);
-        let refused = measure("read_token_unknown", concurrency, tokens.len(), move |i| {
+        let refused = measure("read_token_unknown", concurrency, count, move |i| {
             let (strategy, token) = (Arc::clone(&strategy), unknown[i].clone());
             async move {
                 let found = strategy.read_token(Some(&token), &IdUsers).await?;
@@ -82,7 +105,7 @@ where
             }
         })
         .await?;
-        Ok(vec![known, refused])
+        Ok(vec![refused])
     }
 
     /// A login per operation, then the logout of each of `tokens`, then log out everywhere.

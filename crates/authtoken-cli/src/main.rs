@@ -42,9 +42,15 @@ async fn main() -> ExitCode {
 }
 
 /// The error and its causes on one line, without the repeats some drivers' messages carry
-/// ("pool timed out: pool timed out").
+/// ("pool timed out: pool timed out", or a cause that its wrapper's message already quotes).
 fn one_line(error: &anyhow::Error) -> String {
-    let text = format!("{error:#}").replace(['\n', '\r'], " ");
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string().replace(['\n', '\r'], " ");
+        if !text.contains(cause.trim_end_matches('.')) {
+            text = if text.is_empty() { cause } else { format!("{text}: {cause}") };
+        }
+    }
     let mut parts: Vec<&str> = Vec::new();
     for part in text.split(": ") {
         if parts.last().map(|last| last.trim_end_matches('.')) != Some(part.trim_end_matches('.')) {

@@ -658,7 +658,8 @@ fn a_missing_sqlite_file_is_an_error_and_is_not_created() {
 }
 
 /// `sslmode=require` works against the local PostgreSQL (which has `ssl=on`): the binary has a
-/// TLS stack (without one, sqlx refuses the mode).
+/// TLS stack (without one, sqlx refuses the mode); through the Diesel store, `verify-full`
+/// checks the server's certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_over_tls() {
     let Some(f) = Fixture::new(Engine::Postgres).await else { return };
@@ -670,6 +671,28 @@ async fn postgres_over_tls() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(f.rows().await, 1);
+    // The Diesel store too, checking the server's certificate (self-signed, for localhost).
+    let cert = f.db.conn.query_one_raw(Statement::from_string(
+        sea_orm::DbBackend::Postgres,
+        "SELECT setting FROM pg_settings WHERE name = 'ssl_cert_file'",
+    ));
+    let cert: String = cert.await.unwrap().unwrap().try_get_by_index(0).unwrap();
+    let verified = format!("{url}&sslmode=verify-full&sslrootcert={cert}")
+        .replace("sslmode=require&", "")
+        .replacen("127.0.0.1", "localhost", 1);
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args(["--database-url", &verified, "--orm", "diesel", "issue", "--user"])
+        .arg(f.user.to_string())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(f.rows().await, 2);
+    let untrusted = verified.replace(&format!("&sslrootcert={cert}"), "");
+    let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args(["--database-url", &untrusted, "--orm", "diesel", "--lifetime", "1h", "verify", "x"])
+        .output()
+        .unwrap();
+    assert_clean_error(&output, "invalid peer certificate");
     f.db.drop_database().await;
 }
 

@@ -59,7 +59,7 @@ pub trait StoreConnection:
 }
 
 macro_rules! store_connection {
-    ($feature:literal, $connection:ty, $dialect:expr, $setup:expr, $begin:path) => {
+    ($feature:literal, $connection:ty, $dialect:expr, $establish:expr, $setup:expr, $begin:path) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $connection {}
 
@@ -86,7 +86,7 @@ macro_rules! store_connection {
             }
 
             async fn open(url: &str) -> diesel::ConnectionResult<Self> {
-                let mut conn = <Self as AsyncConnection>::establish(url).await?;
+                let mut conn = $establish(url).await?;
                 let setup: &str = $setup;
                 if !setup.is_empty() {
                     diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, setup)
@@ -109,18 +109,46 @@ store_connection!(
     "postgres",
     diesel_async::AsyncPgConnection,
     Dialect::Postgres,
+    establish_postgres,
     "",
     begin_postgres
 );
 // diesel-async's MySQL connection sets the session to UTC itself.
-store_connection!("mysql", diesel_async::AsyncMysqlConnection, Dialect::MySql, "", begin_mysql);
+store_connection!(
+    "mysql",
+    diesel_async::AsyncMysqlConnection,
+    Dialect::MySql,
+    <diesel_async::AsyncMysqlConnection as AsyncConnection>::establish,
+    "",
+    begin_mysql
+);
 store_connection!(
     "sqlite",
     crate::SqliteConnection,
     Dialect::Sqlite,
+    <crate::SqliteConnection as AsyncConnection>::establish,
     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
     begin_sqlite
 );
+
+/// A PostgreSQL connection, over TLS when the URL's `sslmode` asks (feature `tls`).
+#[cfg(feature = "postgres")]
+async fn establish_postgres(
+    url: &str,
+) -> diesel::ConnectionResult<diesel_async::AsyncPgConnection> {
+    #[cfg(feature = "tls")]
+    return crate::tls::establish(url).await;
+    #[cfg(not(feature = "tls"))]
+    {
+        // Without a TLS stack tokio-postgres would only say its handshake failed.
+        let asks = ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full"];
+        if asks.iter().any(|mode| url.contains(mode)) {
+            let message = "this sslmode needs authtoken-diesel's `tls` feature".to_owned();
+            return Err(diesel::ConnectionError::InvalidConnectionUrl(message));
+        }
+        <diesel_async::AsyncPgConnection as AsyncConnection>::establish(url).await
+    }
+}
 
 #[cfg(feature = "postgres")]
 async fn begin_postgres(conn: &mut diesel_async::AsyncPgConnection) -> QueryResult<()> {

@@ -34,7 +34,9 @@
 //! database, in Diesel's layout: copy the one for your database into your own `migrations/`, or
 //! run them embedded with the `migrations` feature).
 //!
-//! Features, none by default: `postgres`, `mysql`, `sqlite` (one per database), `migrations`.
+//! Features, none by default: `postgres`, `mysql`, `sqlite` (one per database), `migrations`,
+//! `tls` (TLS to PostgreSQL through rustls, as the URL's `sslmode` asks: `require`,
+//! `verify-ca`, `verify-full`, with `sslrootcert`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -50,6 +52,8 @@ mod row;
 pub mod sql_types;
 mod store;
 mod table;
+#[cfg(feature = "tls")]
+mod tls;
 mod users;
 
 pub use connection::{IdOn, StoreConnection};

@@ -9,10 +9,14 @@
 //! - `Integer`, `BigInt`, `Text`: Diesel's own, re-exported here so that one `use` covers a
 //!   token table.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+use chrono::NaiveDateTime;
+use chrono::{DateTime, Utc};
 use diesel::deserialize::{self, FromSql};
 use diesel::query_builder::QueryId;
-use diesel::serialize::{self, IsNull, Output, ToSql};
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+use diesel::serialize::IsNull;
+use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::SqlType;
 
 pub use diesel::sql_types::{BigInt, Integer, Nullable, Text};
