@@ -56,10 +56,14 @@ pub trait StoreConnection:
     /// `REPEATABLE READ` on MySQL/MariaDB, `BEGIN IMMEDIATE` on SQLite (see the limit's text).
     #[doc(hidden)]
     fn begin_locking_transaction(&mut self) -> impl Future<Output = QueryResult<()>> + Send;
+
+    /// Whether the server is a Galera node with replication on (`wsrep_on`).
+    #[doc(hidden)]
+    fn is_galera_node(&mut self) -> impl Future<Output = QueryResult<bool>> + Send;
 }
 
 macro_rules! store_connection {
-    ($feature:literal, $connection:ty, $dialect:expr, $establish:expr, $setup:expr, $begin:path) => {
+    ($feature:literal, $connection:ty, $dialect:expr, $establish:expr, $setup:expr, $begin:path, $galera:path) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $connection {}
 
@@ -101,6 +105,10 @@ macro_rules! store_connection {
             ) -> impl Future<Output = QueryResult<()>> + Send {
                 $begin(self)
             }
+
+            fn is_galera_node(&mut self) -> impl Future<Output = QueryResult<bool>> + Send {
+                $galera(self)
+            }
         }
     };
 }
@@ -111,7 +119,8 @@ store_connection!(
     Dialect::Postgres,
     establish_postgres,
     "",
-    begin_postgres
+    begin_postgres,
+    not_galera
 );
 // diesel-async's MySQL connection sets the session to UTC itself.
 store_connection!(
@@ -120,7 +129,8 @@ store_connection!(
     Dialect::MySql,
     <diesel_async::AsyncMysqlConnection as AsyncConnection>::establish,
     "",
-    begin_mysql
+    begin_mysql,
+    mysql_galera
 );
 store_connection!(
     "sqlite",
@@ -128,7 +138,8 @@ store_connection!(
     Dialect::Sqlite,
     <crate::SqliteConnection as AsyncConnection>::establish,
     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;",
-    begin_sqlite
+    begin_sqlite,
+    not_galera
 );
 
 /// A PostgreSQL connection, over TLS when the URL's `sslmode` asks (feature `tls`).
@@ -163,6 +174,26 @@ async fn begin_mysql(conn: &mut diesel_async::AsyncMysqlConnection) -> QueryResu
     let level = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
     diesel_async::SimpleAsyncConnection::batch_execute(conn, level).await?;
     diesel_async::AnsiTransactionManager::begin_transaction_sql(conn, "BEGIN").await
+}
+
+/// PostgreSQL and SQLite have no Galera.
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+async fn not_galera<C: Send>(_: &mut C) -> QueryResult<bool> {
+    Ok(false)
+}
+
+/// `SHOW VARIABLES LIKE 'wsrep_on'`: `ON` on a Galera node; no row on MySQL, `OFF` on a
+/// MariaDB outside a cluster.
+#[cfg(feature = "mysql")]
+async fn mysql_galera(conn: &mut diesel_async::AsyncMysqlConnection) -> QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Variable {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = Value)]
+        value: String,
+    }
+    let query = diesel::sql_query("SHOW VARIABLES LIKE 'wsrep_on'");
+    let rows: Vec<Variable> = diesel_async::RunQueryDsl::load(query, conn).await?;
+    Ok(rows.iter().any(|row| row.value.eq_ignore_ascii_case("ON")))
 }
 
 #[cfg(feature = "sqlite")]

@@ -5,10 +5,13 @@
 
 use std::future::Future;
 
+use authtoken::sql::CAUSAL_READ;
 use authtoken::store::{AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
+use diesel::backend::Backend;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
 use crate::connection::{IdOn, StoreConnection};
 use crate::store::{DieselStore, is_live, store_error};
@@ -22,7 +25,30 @@ pub trait JoinUsers<U, C: StoreConnection>: AccessTokenTable {
     fn load_with_user(
         conn: &mut C,
         key: String,
+        causal: bool,
     ) -> impl Future<Output = QueryResult<Vec<(Self::Loaded, Option<U>)>>> + Send;
+}
+
+/// A query run as `SET STATEMENT wsrep_sync_wait=1 FOR <query>`: the joined read of a causal
+/// store on Galera (see [`DieselStore::with_causal_reads`]).
+#[doc(hidden)]
+pub struct CausalRead<Q>(pub Q);
+
+impl<Q: Query> Query for CausalRead<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q> QueryId for CausalRead<Q> {
+    type QueryId = ();
+    // Not static: the statement cache keys it by its SQL, apart from the plain query's.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for CausalRead<Q> {
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        pass.push_sql(CAUSAL_READ);
+        self.0.walk_ast(pass.reborrow())
+    }
 }
 
 impl<T, C, U> AccessTokenUserStore<U> for DieselStore<T, C>
@@ -40,7 +66,8 @@ where
             return Err(Error::Config(refusal));
         }
         let mut conn = self.conn().await?;
-        let rows = self.bounded(T::load_with_user(&mut conn, token.to_owned())).await?;
+        let load = T::load_with_user(&mut conn, token.to_owned(), self.causal_reads());
+        let rows = self.bounded(load).await?;
         let Some((row, user)) = rows.map_err(store_error)?.into_iter().next() else {
             return Ok(None);
         };
@@ -104,6 +131,7 @@ macro_rules! __join_users_on {
             fn load_with_user(
                 conn: &mut $conn,
                 key: String,
+                causal: bool,
             ) -> impl ::std::future::Future<
                 Output = $crate::__private::diesel::QueryResult<
                     Vec<(<Self as $crate::AccessTokenTable>::Loaded, Option<$user>)>,
@@ -117,7 +145,15 @@ macro_rules! __join_users_on {
                         <<Self as $crate::AccessTokenTable>::Columns as Default>::default(),
                         Option::<$user>::as_select(),
                     ));
-                $crate::__private::RunQueryDsl::load(query, conn)
+                async move {
+                    match causal {
+                        true => {
+                            let query = $crate::__private::CausalRead(query);
+                            $crate::__private::RunQueryDsl::load(query, conn).await
+                        }
+                        false => $crate::__private::RunQueryDsl::load(query, conn).await,
+                    }
+                }
             }
         }
 
@@ -125,6 +161,7 @@ macro_rules! __join_users_on {
             async fn load_by_id(
                 conn: &mut $conn,
                 id: <$user as $crate::__private::User>::Id,
+                causal: bool,
             ) -> $crate::__private::diesel::QueryResult<Option<$user>> {
                 type Key = <$($users)::+::table as $crate::__private::diesel::Table>::PrimaryKey;
                 type KeyType = <Key as $crate::__private::diesel::Expression>::SqlType;
@@ -133,6 +170,10 @@ macro_rules! __join_users_on {
                     $crate::__private::last_name(stringify!($($users)::+)),
                     <Key as $crate::__private::diesel::Column>::NAME,
                 );
+                let sql = match causal {
+                    true => format!("{}{sql}", $crate::__private::CAUSAL_READ),
+                    false => sql,
+                };
                 let query = $crate::__private::diesel::sql_query(sql).bind::<KeyType, _>(id);
                 let rows: Vec<$user> = $crate::__private::RunQueryDsl::load(query, conn).await?;
                 Ok(rows.into_iter().next())

@@ -255,8 +255,9 @@ macro_rules! __if_sqlite {
 /// What [`access_token_table!`] expansions refer to; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::joined::CausalRead;
     pub use authtoken::User;
-    pub use authtoken::sql::split_scopes;
+    pub use authtoken::sql::{CAUSAL_READ, split_scopes};
     use authtoken::sql::{Dialect, quote};
     pub use authtoken::{AccessToken, TokenDetails};
     pub use chrono::{DateTime, Utc};

@@ -48,6 +48,7 @@ pub struct DieselStore<T, C: StoreConnection> {
     sql: Arc<Statements>,
     timeout: Option<Duration>,
     custom_table: bool,
+    causal_reads: bool,
     table: PhantomData<fn() -> T>,
 }
 
@@ -55,7 +56,15 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     /// A store over `pool`, on `T`'s table.
     pub fn new(pool: C::Pool) -> Self {
         let sql = Arc::new(Statements::new(C::DIALECT, T::NAME, T::DETAILS));
-        Self { pool, sql, timeout: None, custom_table: false, table: PhantomData }
+        let (custom_table, causal_reads) = (false, false);
+        Self { pool, sql, timeout: None, custom_table, causal_reads, table: PhantomData }
+    }
+
+    /// The statements for `table`, with or without the API-token columns, causal if the store
+    /// is.
+    fn render(&mut self, table: &str, details: bool) {
+        let sql = Statements::new(C::DIALECT, table, details);
+        self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
     }
 
     /// Uses the table `name` (`schema.table` also works) instead of `T`'s own, for a table
@@ -63,7 +72,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     /// ([`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user)) goes
     /// through `T`'s `table!` and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
-        self.sql = Arc::new(Statements::new(C::DIALECT, name, T::DETAILS));
+        self.render(name, T::DETAILS);
         self.custom_table = true;
         self
     }
@@ -75,9 +84,40 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     /// with `, details` in an application.
     pub fn with_details(mut self) -> Self {
         if !self.sql.details {
-            self.sql = Arc::new(Statements::new(C::DIALECT, &self.sql.table, true));
+            let table = self.sql.table.clone();
+            self.render(&table, true);
         }
         self
+    }
+
+    /// On a MariaDB Galera cluster: makes every read wait until its node has applied every
+    /// write the cluster certified before it (`wsrep_sync_wait=1`, per statement, the joined
+    /// read included), and every `DELETE`/`UPDATE` likewise (`wsrep_sync_wait=2`). A revoke
+    /// that returned through any node is then refused through every node, and a fresh login is
+    /// found through every node at once. Other databases ignore it;
+    /// [`detect_galera`](Self::detect_galera) turns it on by itself.
+    pub fn with_causal_reads(mut self) -> Self {
+        if C::DIALECT == Dialect::MySql && !self.causal_reads {
+            self.sql = Arc::new(self.sql.with_causal_reads());
+            self.causal_reads = true;
+        }
+        self
+    }
+
+    /// Asks the database whether it is a Galera node (`wsrep_on`), and if so makes reads causal
+    /// ([`with_causal_reads`](Self::with_causal_reads)). PostgreSQL, SQLite and a MySQL or
+    /// MariaDB without Galera are not one.
+    pub async fn detect_galera(self) -> Result<Self> {
+        let on = {
+            let mut conn = self.conn().await?;
+            self.bounded(conn.is_galera_node()).await?.map_err(store_error)?
+        };
+        Ok(if on { self.with_causal_reads() } else { self })
+    }
+
+    /// Whether reads are causal (see [`with_causal_reads`](Self::with_causal_reads)).
+    pub fn causal_reads(&self) -> bool {
+        self.causal_reads
     }
 
     /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
@@ -268,6 +308,7 @@ impl<T, C: StoreConnection> Clone for DieselStore<T, C> {
             sql: Arc::clone(&self.sql),
             timeout: self.timeout,
             custom_table: self.custom_table,
+            causal_reads: self.causal_reads,
             table: PhantomData,
         }
     }

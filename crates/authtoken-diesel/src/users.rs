@@ -17,6 +17,7 @@ pub trait LoadUser<C: StoreConnection>: User + Sized {
     fn load_by_id(
         conn: &mut C,
         id: Self::Id,
+        causal: bool,
     ) -> impl Future<Output = QueryResult<Option<Self>>> + Send;
 }
 
@@ -45,13 +46,24 @@ pub trait LoadUser<C: StoreConnection>: User + Sized {
 pub struct DieselUsers<U, C: StoreConnection> {
     pool: C::Pool,
     timeout: Option<Duration>,
+    causal_reads: bool,
     user: PhantomData<fn() -> U>,
 }
 
 impl<U, C: StoreConnection> DieselUsers<U, C> {
     /// A loader over `pool`.
     pub fn new(pool: C::Pool) -> Self {
-        Self { pool, timeout: None, user: PhantomData }
+        Self { pool, timeout: None, causal_reads: false, user: PhantomData }
+    }
+
+    /// On a MariaDB Galera cluster: each load waits until its node has applied every write the
+    /// cluster certified before it, as the store's reads do with
+    /// [`DieselStore::with_causal_reads`](crate::DieselStore::with_causal_reads) (a user deleted
+    /// or deactivated through one node is then seen so through every node). Other databases
+    /// ignore it.
+    pub fn with_causal_reads(mut self) -> Self {
+        self.causal_reads = C::DIALECT == authtoken::sql::Dialect::MySql;
+        self
     }
 
     /// Fails a load (the wait for a connection included) that takes longer than `limit`, as
@@ -64,7 +76,8 @@ impl<U, C: StoreConnection> DieselUsers<U, C> {
 
 impl<U, C: StoreConnection> Clone for DieselUsers<U, C> {
     fn clone(&self) -> Self {
-        Self { pool: self.pool.clone(), timeout: self.timeout, user: PhantomData }
+        let (timeout, causal_reads) = (self.timeout, self.causal_reads);
+        Self { pool: self.pool.clone(), timeout, causal_reads, user: PhantomData }
     }
 }
 
@@ -84,7 +97,7 @@ where
     async fn load_user(&self, id: &U::Id) -> Result<Option<U>, BoxError> {
         let load = async {
             let mut conn = C::take(&self.pool).await?;
-            Ok::<_, BoxError>(U::load_by_id(&mut conn, id.clone()).await?)
+            Ok::<_, BoxError>(U::load_by_id(&mut conn, id.clone(), self.causal_reads).await?)
         };
         match self.timeout {
             None => load.await,

@@ -4,6 +4,7 @@
 
 #![allow(missing_docs)] // test fixtures: the names say what they are
 
+pub mod galera;
 pub mod spec;
 
 use std::fmt::Debug;
@@ -312,19 +313,7 @@ impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
     /// `None` outside CI when the engine's server is not there.
     pub async fn setup() -> Option<Self> {
         let db = TestDb::create(C::ENGINE, None).await?;
-        let id = I::sql_type(C::ENGINE);
-        let users = format!(
-            "CREATE TABLE users (id {id} NOT NULL PRIMARY KEY, email VARCHAR(255) NOT NULL, \
-             is_active BOOLEAN NOT NULL)"
-        );
-        db.conn.execute_unprepared(&users).await.expect("creating the users table");
-        db.conn
-            .execute_unprepared(&migration_for(C::UP, id))
-            .await
-            .expect("the token table's migration");
-        if <I::Table as AccessTokenTable>::DETAILS {
-            db.conn.execute_unprepared(C::DETAILS_UP).await.expect("the details migration");
-        }
+        create_tables::<I>(&db, C::UP, C::DETAILS_UP).await;
         let pool = authtoken_diesel::connect::<C>(&db.url, 8).await.expect("a Diesel pool");
         let store = DieselStore::new(pool.clone());
         let users = DieselUsers::new(pool);
@@ -333,21 +322,55 @@ impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
 
     /// Runs `sql` with `values` on the test's SeaORM pool (setup and checks only).
     pub async fn execute(&self, sql: &str, values: Vec<Value>) -> u64 {
-        let backend = self.db.conn.get_database_backend();
-        let statement = Statement::from_sql_and_values(backend, sql, values);
-        self.db
-            .conn
-            .execute_raw(statement)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
-            .rows_affected()
+        execute(&self.db, sql, values).await
     }
+}
 
-    fn placeholders(&self, n: usize) -> Vec<String> {
-        (1..=n)
-            .map(|i| if C::ENGINE == Engine::Postgres { format!("${i}") } else { "?".to_owned() })
-            .collect()
+/// The `users` table of `I`'s key and the shipped migration (`up`, its user id line set to the
+/// key's type), then the details migration (`details_up`) for a table declared with them.
+pub async fn create_tables<I: Ids>(db: &TestDb, up: &str, details_up: &str) {
+    let id = I::sql_type(db.engine);
+    let users = format!(
+        "CREATE TABLE users (id {id} NOT NULL PRIMARY KEY, email VARCHAR(255) NOT NULL, \
+         is_active BOOLEAN NOT NULL)"
+    );
+    db.conn.execute_unprepared(&users).await.expect("creating the users table");
+    db.conn.execute_unprepared(&migration_for(up, id)).await.expect("the token table's migration");
+    if <I::Table as AccessTokenTable>::DETAILS {
+        db.conn.execute_unprepared(details_up).await.expect("the details migration");
     }
+}
+
+/// Runs `sql` with `values` on `db`'s SeaORM pool.
+async fn execute(db: &TestDb, sql: &str, values: Vec<Value>) -> u64 {
+    let backend = db.conn.get_database_backend();
+    let statement = Statement::from_sql_and_values(backend, sql, values);
+    db.conn.execute_raw(statement).await.unwrap_or_else(|e| panic!("{sql}: {e}")).rows_affected()
+}
+
+/// `n` placeholders as `db`'s engine writes them.
+fn placeholders(db: &TestDb, n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|i| if db.engine == Engine::Postgres { format!("${i}") } else { "?".to_owned() })
+        .collect()
+}
+
+/// A new user of `I` in `db`'s `users` table.
+pub async fn create_user<I: Ids>(db: &TestDb, active: bool) -> I::User {
+    let user = I::user(I::new_id(), active);
+    let p = placeholders(db, 3);
+    let sql =
+        format!("INSERT INTO users (id, email, is_active) VALUES ({}, {}, {})", p[0], p[1], p[2]);
+    let id = authtoken::User::id(&user).clone();
+    let values = vec![id.clone().into(), format!("{id:?}@example.com").into(), active.into()];
+    execute(db, &sql, values).await;
+    user
+}
+
+/// Deletes `user` from `db`'s `users` table.
+pub async fn delete_user<I: Ids>(db: &TestDb, user: &I::User) {
+    let sql = format!("DELETE FROM users WHERE id = {}", placeholders(db, 1)[0]);
+    execute(db, &sql, vec![authtoken::User::id(user).clone().into()]).await;
 }
 
 impl<I, C> authtoken_conformance::Backend for DieselBackend<I, C>
@@ -369,24 +392,11 @@ where
     }
 
     async fn create_user(&self, active: bool) -> I::User {
-        let user = I::user(I::new_id(), active);
-        let p = self.placeholders(3);
-        let sql = format!(
-            "INSERT INTO users (id, email, is_active) VALUES ({}, {}, {})",
-            p[0], p[1], p[2]
-        );
-        let id = authtoken::User::id(&user).clone();
-        self.execute(
-            &sql,
-            vec![id.clone().into(), format!("{id:?}@example.com").into(), active.into()],
-        )
-        .await;
-        user
+        create_user::<I>(&self.db, active).await
     }
 
     async fn delete_user(&self, user: &I::User) {
-        let sql = format!("DELETE FROM users WHERE id = {}", self.placeholders(1)[0]);
-        self.execute(&sql, vec![authtoken::User::id(user).clone().into()]).await;
+        delete_user::<I>(&self.db, user).await
     }
 
     fn is_active(user: &I::User) -> bool {

@@ -201,6 +201,11 @@ impl TestDb {
         connect_with(&database_url(server_url, &self.name), 8, session_sql).await
     }
 
+    /// This test's database's URL on another server of the same cluster.
+    pub fn url_through(&self, server_url: &str) -> String {
+        database_url(server_url, &self.name)
+    }
+
     /// Closes the pool and drops the database.
     pub async fn drop_database(self) {
         self.conn.close().await.ok();
