@@ -98,11 +98,11 @@ mod postgres_tls {
             assert!(wrong_name.contains("certificate"), "{wrong_name}");
             let ca = format!("sslmode=verify-ca&sslrootcert={cert}");
             assert_eq!(over_tls(&with(&ca)).await, Ok(true), "verify-ca does not check the name");
-            let untrusted = over_tls(&localhost("sslmode=verify-full")).await.unwrap_err();
-            assert!(
-                untrusted.contains("certificate"),
-                "self-signed, not a public root: {untrusted}"
-            );
+            let public_roots = "sslmode=verify-full&sslrootcert=system";
+            let untrusted = over_tls(&localhost(public_roots)).await.unwrap_err();
+            assert!(untrusted.contains("invalid peer certificate"), "self-signed: {untrusted}");
+            let no_root = over_tls(&with("sslmode=verify-ca")).await.unwrap_err();
+            assert!(no_root.contains("need sslrootcert"), "{no_root}");
 
             // The store itself over TLS.
             let url = localhost(&full);

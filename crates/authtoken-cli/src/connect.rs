@@ -180,10 +180,24 @@ fn is_local(url: &url::Url) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The file and the parameters of a SQLite URL: `sqlite:x.db` and `sqlite://x.db` are
+/// relative, `sqlite:///x.db` (and SQLAlchemy's `sqlite:////x.db`) absolute.
+pub fn sqlite_file(url: &str) -> (&str, &str) {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    // `//x.db` names `/x.db`; as a `file:` URI it would name a host.
+    let path = if path.starts_with("//") {
+        &path[path.len() - path.trim_start_matches('/').len() - 1..]
+    } else {
+        path
+    };
+    (path, query)
+}
+
 fn sqlite_file_exists(url: &str) -> anyhow::Result<()> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let path = rest.split('?').next().unwrap_or("");
-    if path.is_empty() || path == ":memory:" || rest.contains("mode=memory") {
+    let (path, query) = sqlite_file(url);
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
         return Ok(());
     }
     if !Path::new(path).is_file() {
@@ -241,6 +255,15 @@ mod tests {
         let asyncpg = "postgresql+asyncpg://app:S3cretPW@127.0.0.1:5432/db";
         assert_eq!(without_driver(asyncpg), "postgres://app:S3cretPW@127.0.0.1:5432/db");
         assert_eq!(secrets_of("weird+x://app:pw@[::1/"), vec!["pw".to_owned()]);
+    }
+
+    #[test]
+    fn sqlite_urls_name_the_file_as_sqlx_and_sqlalchemy_do() {
+        assert_eq!(sqlite_file("sqlite:app.db"), ("app.db", ""));
+        assert_eq!(sqlite_file("sqlite://app.db?mode=rwc"), ("app.db", "mode=rwc"));
+        assert_eq!(sqlite_file("sqlite:///var/app.db"), ("/var/app.db", ""));
+        assert_eq!(sqlite_file("sqlite:////var/app.db"), ("/var/app.db", ""));
+        assert_eq!(sqlite_file("sqlite://./app.db"), ("./app.db", ""));
     }
 
     #[test]

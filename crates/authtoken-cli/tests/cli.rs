@@ -687,7 +687,7 @@ async fn postgres_over_tls() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(f.rows().await, 2);
-    let untrusted = verified.replace(&format!("&sslrootcert={cert}"), "");
+    let untrusted = verified.replace(&cert, "system"); // the public roots: self-signed fails
     let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
         .args(["--database-url", &untrusted, "--orm", "diesel", "--lifetime", "1h", "verify", "x"])
         .output()
@@ -840,4 +840,32 @@ async fn mongodb_commands() {
     assert_clean_error(&remote, "TLS");
     let client = authtoken_mongodb::mongodb::Client::with_uri_str(&server).await.unwrap();
     client.database(&database).drop().await.unwrap();
+}
+
+/// Every SQLite URL form names the same file through either store: `sqlite:PATH`,
+/// `sqlite://PATH` and SQLAlchemy's absolute `sqlite:////PATH`; a MySQL URL asking for TLS is
+/// refused by the Diesel store, which has none there yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_url_forms_and_diesel_without_mysql_tls() {
+    let Some(f) = Fixture::new(Engine::Sqlite).await else { return };
+    let file = f.db.url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+    assert!(file.starts_with('/'), "{file}");
+    let user = f.user.to_string();
+    for url in [format!("sqlite:{file}"), format!("sqlite://{file}"), format!("sqlite:///{file}")] {
+        for orm in ["sea-orm", "diesel"] {
+            let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+                .args(["--database-url", &url, "--orm", orm, "--lifetime", "1h", "list", "--user"])
+                .arg(&user)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(0), "{url} {orm}: {}", stderr(&output));
+        }
+    }
+    let mysql = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+        .args(["--database-url", "mysql://root@127.0.0.1/test?ssl-mode=REQUIRED", "--orm"])
+        .args(["diesel", "--lifetime", "1h", "verify", "x"])
+        .output()
+        .unwrap();
+    assert_clean_error(&mysql, "--orm diesel has no TLS to MySQL/MariaDB yet");
+    f.db.drop_database().await;
 }

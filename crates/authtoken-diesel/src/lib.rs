@@ -35,8 +35,10 @@
 //! run them embedded with the `migrations` feature).
 //!
 //! Features, none by default: `postgres`, `mysql`, `sqlite` (one per database), `migrations`,
-//! `tls` (TLS to PostgreSQL through rustls, as the URL's `sslmode` asks: `require`,
-//! `verify-ca`, `verify-full`, with `sslrootcert`).
+//! `tls` (TLS to PostgreSQL through rustls, as the URL's `sslmode` asks, read as libpq reads
+//! it: `prefer` and `require` encrypt, `verify-ca` checks the certificate's chain to
+//! `sslrootcert` or `~/.postgresql/root.crt`, `verify-full` its name too, and may trust the
+//! public roots with `sslrootcert=system`).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -6,7 +6,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authtoken::sql::{Dialect, SqlParam, Statements, WRITE_RETRIES, quote, retry_pause};
+use authtoken::sql::{
+    Dialect, SqlParam, Statements, WRITE_RETRIES, is_missing_column_or_table, quote, retry_pause,
+};
 use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
@@ -132,11 +134,15 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         // Counted, so that no row has to read as a token row.
         let sql =
             format!("SELECT COUNT(*) AS expired FROM ({}) AS probe", self.sql.details_probe());
-        let found = {
+        let probed = {
             let mut conn = self.conn().await?;
-            self.bounded(conn.count(self.statement(&sql, vec![]))).await?.is_ok()
+            self.bounded(conn.count(self.statement(&sql, vec![]))).await?
         };
-        Ok(if found { self.with_details() } else { self })
+        match probed {
+            Ok(_) => Ok(self.with_details()),
+            Err(e) if is_missing_column_or_table(&e.to_string()) => Ok(self),
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     /// Bounds every database call: a wait for a connection, or a statement, that has not

@@ -5,9 +5,12 @@
 //! - `prefer`: TLS if the server offers it, the certificate not checked (libpq's default).
 //! - `require`: TLS or no connection, the certificate not checked (as libpq, unless a root
 //!   certificate is given: then as `verify-ca`).
-//! - `verify-ca`: the certificate must chain to `sslrootcert` (a PEM file), or to the Mozilla
-//!   roots without one (`sslrootcert=system` says so explicitly).
-//! - `verify-full`: as `verify-ca`, and the certificate must name the host.
+//! - `verify-ca`: the certificate must chain to `sslrootcert` (a PEM file; without one,
+//!   `~/.postgresql/root.crt`, as libpq).
+//! - `verify-full`: as `verify-ca`, and the certificate must name the host;
+//!   `sslrootcert=system` trusts the Mozilla roots.
+//!
+//! On a Unix socket `sslmode` is ignored, as libpq ignores it.
 
 use std::sync::Arc;
 
@@ -34,8 +37,11 @@ enum Mode {
 
 /// Opens a PostgreSQL connection to `url`, over TLS when its `sslmode` asks for it.
 pub(crate) async fn establish(url: &str) -> diesel::ConnectionResult<AsyncPgConnection> {
-    let Some((url, connector)) = connector(url)? else {
-        return <AsyncPgConnection as diesel_async::AsyncConnection>::establish(url).await;
+    let (url, connector) = match connector(url)? {
+        Route::Plain(url) => {
+            return <AsyncPgConnection as diesel_async::AsyncConnection>::establish(&url).await;
+        }
+        Route::Tls(url, connector) => (url, connector),
     };
     let (client, connection) = tokio_postgres::connect(&url, connector)
         .await
@@ -43,37 +49,62 @@ pub(crate) async fn establish(url: &str) -> diesel::ConnectionResult<AsyncPgConn
     AsyncPgConnection::try_from_client_and_connection(client, connection).await
 }
 
-/// The URL as tokio-postgres reads it (it knows `prefer` and `require` only, and no
-/// `sslrootcert`) and the TLS connector for its mode; `None` for a connection without TLS.
-fn connector(url: &str) -> diesel::ConnectionResult<Option<(String, MakeRustlsConnect)>> {
+/// How to reach the server: the URL as tokio-postgres reads it (it knows `prefer` and
+/// `require` only, and no `sslrootcert`), with or without a TLS connector.
+enum Route {
+    Plain(String),
+    Tls(String, MakeRustlsConnect),
+}
+
+/// The route for `url`. Its other parameters are kept byte for byte (tokio-postgres
+/// percent-decodes them; a form re-encoding would turn a space into `+`).
+fn connector(url: &str) -> diesel::ConnectionResult<Route> {
     // A `key=value` connection string is not a URL: it goes to tokio-postgres as it is.
-    let Ok(mut parsed) = url::Url::parse(url) else { return Ok(None) };
-    let (mut mode, mut root) = (None, None);
-    let mut kept = Vec::new();
-    for (key, value) in parsed.query_pairs() {
-        match &*key {
-            "sslmode" => mode = Some(value.into_owned()),
-            "sslrootcert" => root = Some(value.into_owned()),
-            _ => kept.push((key.into_owned(), value.into_owned())),
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {
+        return Ok(Route::Plain(url.to_owned()));
+    };
+    let (mut mode, mut root, mut kept) = (None, None, Vec::new());
+    for piece in query.split('&').filter(|piece| !piece.is_empty()) {
+        let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+        let value = || percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned();
+        match key {
+            "sslmode" => mode = Some(value()),
+            "sslrootcert" => root = Some(value()),
+            _ => kept.push(piece),
         }
     }
+    let rebuilt = |extra: Option<&str>| {
+        let pieces: Vec<&str> = kept.iter().copied().chain(extra).collect();
+        if pieces.is_empty() { base.to_owned() } else { format!("{base}?{}", pieces.join("&")) }
+    };
+    // libpq ignores sslmode on a Unix socket, where there is nothing to encrypt.
+    let socket =
+        kept.iter().any(|piece| piece.starts_with("host=/") || piece.starts_with("host=%2F"))
+            || base.contains("://%2F")
+            || base.contains("://%2f");
     let mode = match mode.as_deref() {
-        None | Some("disable") => return Ok(None),
+        _ if socket => return Ok(Route::Plain(rebuilt(None))),
+        None | Some("disable") => return Ok(Route::Plain(rebuilt(Some("sslmode=disable")))),
         Some("allow" | "prefer") => Mode::Prefer,
+        Some("require") if root.as_deref() == Some("system") => {
+            return Err(invalid(
+                "sslmode=require may not be used with sslrootcert=system (use verify-full)",
+            ));
+        }
         Some("require") if root.is_some() => Mode::VerifyCa,
         Some("require") => Mode::Require,
         Some("verify-ca") => Mode::VerifyCa,
         Some("verify-full") => Mode::VerifyFull,
-        Some(other) => {
-            let message = format!("unknown sslmode `{other}`");
-            return Err(ConnectionError::InvalidConnectionUrl(message));
-        }
+        Some(other) => return Err(invalid(&format!("unknown sslmode `{other}`"))),
     };
-    let sslmode = if mode == Mode::Prefer { "prefer" } else { "require" };
-    kept.push(("sslmode".to_owned(), sslmode.to_owned()));
-    parsed.query_pairs_mut().clear().extend_pairs(kept);
     let config = client_config(mode, root.as_deref())?;
-    Ok(Some((parsed.into(), MakeRustlsConnect::new(config))))
+    let sslmode = if mode == Mode::Prefer { "sslmode=prefer" } else { "sslmode=require" };
+    Ok(Route::Tls(rebuilt(Some(sslmode)), MakeRustlsConnect::new(config)))
+}
+
+fn invalid(message: &str) -> ConnectionError {
+    ConnectionError::InvalidConnectionUrl(message.to_owned())
 }
 
 /// rustls' configuration for `mode`, with the roots of `root` (a PEM file, or `system`).
@@ -85,7 +116,7 @@ fn client_config(mode: Mode, root: Option<&str>) -> diesel::ConnectionResult<Cli
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
         Mode::Prefer | Mode::Require => Arc::new(Unchecked(provider)),
         Mode::VerifyCa | Mode::VerifyFull => {
-            let roots = Arc::new(roots(root)?);
+            let roots = Arc::new(roots(mode, root)?);
             let full = WebPkiServerVerifier::builder_with_provider(roots, provider)
                 .build()
                 .map_err(tls_error)?;
@@ -98,15 +129,33 @@ fn client_config(mode: Mode, root: Option<&str>) -> diesel::ConnectionResult<Cli
     Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
 }
 
-/// The trust anchors: the certificates of a PEM file, or the Mozilla roots.
-fn roots(file: Option<&str>) -> diesel::ConnectionResult<RootCertStore> {
-    let Some(file) = file.filter(|file| *file != "system") else {
+/// The trust anchors, as libpq finds them: `sslrootcert` (a PEM file), else
+/// `~/.postgresql/root.crt`; the Mozilla roots only for `sslrootcert=system` with
+/// `verify-full` (with `verify-ca` any publicly trusted certificate, for any name, would pass).
+fn roots(mode: Mode, file: Option<&str>) -> diesel::ConnectionResult<RootCertStore> {
+    if file == Some("system") {
+        if mode != Mode::VerifyFull {
+            return Err(invalid("sslrootcert=system needs sslmode=verify-full"));
+        }
         return Ok(RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() });
+    }
+    let default = std::env::var_os("HOME")
+        .map(|home| std::path::Path::new(&home).join(".postgresql/root.crt"))
+        .filter(|path| path.is_file());
+    let file = match (file, &default) {
+        (Some(file), _) => file.to_owned(),
+        (None, Some(default)) => default.display().to_string(),
+        (None, None) => {
+            return Err(invalid(
+                "sslmode=verify-ca and verify-full need sslrootcert (a PEM file of the \
+                 certificate authority; sslrootcert=system for the public roots with verify-full)",
+            ));
+        }
     };
     let unreadable =
         |e: &dyn std::fmt::Display| tls_error(format!("cannot read sslrootcert {file}: {e}"));
     let mut roots = RootCertStore::empty();
-    for certificate in CertificateDer::pem_file_iter(file).map_err(|e| unreadable(&e))? {
+    for certificate in CertificateDer::pem_file_iter(&file).map_err(|e| unreadable(&e))? {
         roots.add(certificate.map_err(|e| unreadable(&e))?).map_err(|e| unreadable(&e))?;
     }
     if roots.is_empty() {
@@ -223,27 +272,74 @@ impl ServerCertVerifier for AnyName {
 mod tests {
     use super::*;
 
-    fn rewritten(url: &str) -> Option<String> {
-        connector(url).unwrap().map(|(url, _)| url)
+    fn rewritten(url: &str) -> (String, bool) {
+        match connector(url).unwrap() {
+            Route::Plain(url) => (url, false),
+            Route::Tls(url, _) => (url, true),
+        }
+    }
+
+    fn refusal(url: &str) -> String {
+        match connector(url) {
+            Err(error) => error.to_string(),
+            Ok(_) => panic!("{url} was not refused"),
+        }
     }
 
     #[test]
     fn sslmode_is_read_as_libpq_reads_it() {
-        assert_eq!(rewritten("postgres://u@h/db"), None);
-        assert_eq!(rewritten("postgres://u@h/db?sslmode=disable"), None);
-        assert_eq!(rewritten("host=h sslmode=require"), None, "not a URL: as it is");
+        let plain = |url: &str| (url.to_owned(), false);
+        assert_eq!(rewritten("postgres://u@h/db"), plain("postgres://u@h/db"));
         assert_eq!(
-            rewritten("postgres://u@h/db?sslmode=verify-full&application_name=x").as_deref(),
-            Some("postgres://u@h/db?application_name=x&sslmode=require")
+            rewritten("postgres://u@h/db?sslmode=disable"),
+            plain("postgres://u@h/db?sslmode=disable")
+        );
+        assert_eq!(rewritten("host=h sslmode=require"), plain("host=h sslmode=require"));
+        assert_eq!(
+            rewritten(
+                "postgres://u@h/db?options=-c%20search_path%3Dapp&sslmode=require&password=a+b%20c"
+            ),
+            (
+                "postgres://u@h/db?options=-c%20search_path%3Dapp&password=a+b%20c&sslmode=require"
+                    .to_owned(),
+                true
+            ),
+            "the other parameters byte for byte"
         );
         assert_eq!(
-            rewritten("postgres://u@h/db?sslmode=prefer").as_deref(),
-            Some("postgres://u@h/db?sslmode=prefer")
+            rewritten("postgres://u@h/db?sslmode=prefer"),
+            ("postgres://u@h/db?sslmode=prefer".to_owned(), true)
         );
-        let error = connector("postgres://u@h/db?sslmode=sometimes").err().unwrap();
-        assert!(error.to_string().contains("unknown sslmode `sometimes`"), "{error}");
-        let error = connector("postgres://u@h/db?sslmode=verify-ca&sslrootcert=/no/such.pem");
-        let error = error.err().unwrap().to_string();
-        assert!(error.contains("cannot read sslrootcert /no/such.pem"), "{error}");
+        assert_eq!(
+            rewritten("postgres://u@h/db?sslmode=verify-full&sslrootcert=system"),
+            ("postgres://u@h/db?sslmode=require".to_owned(), true)
+        );
+        assert_eq!(
+            rewritten("postgres:///db?host=/run/postgresql&sslmode=require"),
+            plain("postgres:///db?host=/run/postgresql"),
+            "no TLS on a Unix socket"
+        );
+        assert!(
+            refusal("postgres://u@h/db?sslmode=sometimes").contains("unknown sslmode `sometimes`")
+        );
+        let missing = refusal("postgres://u@h/db?sslmode=verify-ca&sslrootcert=/no/such.pem");
+        assert!(missing.contains("cannot read sslrootcert /no/such.pem"), "{missing}");
+        for weak in ["verify-ca", "require"] {
+            let url = format!("postgres://u@h/db?sslmode={weak}&sslrootcert=system");
+            assert!(refusal(&url).contains("verify-full"), "{weak}");
+        }
+    }
+
+    #[test]
+    fn verify_ca_without_a_root_certificate_is_refused() {
+        // Only where libpq's default file is absent, as on a test machine.
+        let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+        if home.is_some_and(|home| home.join(".postgresql/root.crt").exists()) {
+            return;
+        }
+        for mode in ["verify-ca", "verify-full"] {
+            let refused = refusal(&format!("postgres://u@h/db?sslmode={mode}"));
+            assert!(refused.contains("need sslrootcert"), "{mode}: {refused}");
+        }
     }
 }

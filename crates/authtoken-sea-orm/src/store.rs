@@ -100,14 +100,18 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     }
 
     /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
+    /// A table without them is not an error; a store failure is.
     ///
     /// It asks by selecting them: call it on a pool, not on a store bound to a PostgreSQL
     /// transaction, where the failed probe of a table without them would abort the transaction
     /// (use `with_details` there).
     pub async fn detect_details(self) -> Result<Self> {
         let probe = self.sql.details_probe();
-        let found = self.conn.query_one_raw(self.statement(&probe, vec![])).await;
-        Ok(if found.is_ok() { self.with_details() } else { self })
+        match self.timed(self.conn.query_one_raw(self.statement(&probe, vec![]))).await? {
+            Ok(_) => Ok(self.with_details()),
+            Err(e) if authtoken::sql::is_missing_column_or_table(&e.to_string()) => Ok(self),
+            Err(e) => Err(store_error(e)),
+        }
     }
 
     /// On a MariaDB Galera cluster: makes every read wait until its node has applied every

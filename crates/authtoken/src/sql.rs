@@ -53,6 +53,26 @@ pub const CAUSAL_WRITE: &str = "SET STATEMENT wsrep_sync_wait=2 FOR ";
 /// [`retry_pause`] between attempts; about 1.5 s in all.
 pub const WRITE_RETRIES: u32 = 15;
 
+/// Whether a database's error message says a column or a table is missing (PostgreSQL's
+/// "does not exist", MySQL's and MariaDB's "Unknown column" and "doesn't exist", SQLite's "no
+/// such column" and "no such table"): what a probe of optional columns may meet. Any other
+/// error (a timeout, a lost connection, a refused permission) is a store failure, never "the
+/// columns are not there", which would ignore each token's own expiry.
+///
+/// ```
+/// use authtoken::sql::is_missing_column_or_table;
+/// assert!(is_missing_column_or_table(r#"column "expires_at" does not exist"#));
+/// assert!(is_missing_column_or_table("Unknown column 'expires_at' in 'field list'"));
+/// assert!(is_missing_column_or_table("no such column: expires_at"));
+/// assert!(!is_missing_column_or_table("canceling statement due to statement timeout"));
+/// ```
+pub fn is_missing_column_or_table(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    ["does not exist", "doesn't exist", "unknown column", "no such column", "no such table"]
+        .iter()
+        .any(|missing| message.contains(missing))
+}
+
 /// The pause before retry `attempt` (1-based): back-off doubling from 4 ms to at most 128 ms,
 /// half fixed, half random, so that two losers do not collide again.
 ///
