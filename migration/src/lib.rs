@@ -8,11 +8,13 @@
 mod create_access_token;
 pub mod demo;
 mod identifiers;
+mod login_throttle;
 mod revocation_log;
 mod revocation_trigger;
 mod token_details;
 
 pub use create_access_token::{CreateAccessTokenTable, UserIdType};
+pub use login_throttle::CreateLoginThrottleTable;
 pub use revocation_log::{CreateRevocationLog, revocation_log_table};
 pub use revocation_trigger::{CreateRevocationTrigger, DEFAULT_REVOCATION_CHANNEL};
 pub use token_details::AddTokenDetails;

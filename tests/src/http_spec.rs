@@ -6,6 +6,7 @@
 //! [`http_spec!`](crate::http_spec!) with an `async fn(Fixture) -> String` that returns the base URL.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authtoken::memory::{MemoryStore, MemoryUsers};
@@ -70,12 +71,19 @@ pub const ACCOUNTS: [Account; 4] = [
     account(4, "root", "pw-root", [true, true, true]),
 ];
 
-/// Plain comparison: the spec checks the routes, not password hashing.
-#[derive(Clone, Copy)]
-pub struct Passwords;
+/// Plain comparison: the spec checks the routes, not password hashing. Each check takes 20 ms
+/// (a password hash takes longer) and is counted, so that a burst of logins overlaps as it
+/// does against a real server.
+#[derive(Clone, Default)]
+pub struct Passwords {
+    /// How many passwords were checked.
+    pub checks: Arc<AtomicUsize>,
+}
 
 impl Credentials<Account> for Passwords {
     async fn verify(&self, username: &str, password: &str) -> Result<Option<Account>, BoxError> {
+        self.checks.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
         Ok(ACCOUNTS.iter().find(|a| a.name == username && a.password == password).cloned())
     }
 }
@@ -105,6 +113,8 @@ pub struct Fixture {
     pub bearer_strategy: Arc<DatabaseStrategy<Store>>,
     /// The login throttle both backends' routes share: 3 free failures, then 1 s doubling.
     pub throttle: Arc<MemoryThrottle>,
+    /// The password checks of every login route.
+    pub passwords: Passwords,
 }
 
 /// The one origin the spec's apps trust for browsers without `Sec-Fetch-Site`.
@@ -113,7 +123,7 @@ pub const TRUSTED_ORIGIN: &str = "https://app.example.test";
 impl Fixture {
     /// The login routes of `backend`, with the shared throttle.
     pub fn routes(&self, backend: &str) -> AuthRoutes<Account, Passwords> {
-        AuthRoutes::new(self.auth.clone(), backend, Passwords)
+        AuthRoutes::new(self.auth.clone(), backend, self.passwords.clone())
             .expect("a known backend")
             .with_throttle(Arc::clone(&self.throttle))
     }
@@ -149,9 +159,11 @@ impl Fixture {
         .expect("a valid backend list");
         let throttle = Arc::new(
             MemoryThrottle::with_limits(3, Duration::from_secs(1), Duration::from_secs(60))
+                .expect("a valid policy")
                 .with_clock(clock.clone()),
         );
-        Self { auth, clock, bearer, cookie_strategy, bearer_strategy, throttle }
+        let passwords = Passwords::default();
+        Self { auth, clock, bearer, cookie_strategy, bearer_strategy, throttle, passwords }
     }
 }
 
@@ -180,6 +192,7 @@ pub struct Server {
     bearer: Arc<Probe>,
     cookie_strategy: Arc<DatabaseStrategy<Store>>,
     bearer_strategy: Arc<DatabaseStrategy<Store>>,
+    checks: Arc<AtomicUsize>,
 }
 
 /// The scope `/deploy` requires.
@@ -198,8 +211,10 @@ impl Server {
         let (clock, bearer) = (fixture.clock.clone(), Arc::clone(&fixture.bearer));
         let cookie_strategy = Arc::clone(&fixture.cookie_strategy);
         let bearer_strategy = Arc::clone(&fixture.bearer_strategy);
+        let checks = Arc::clone(&fixture.passwords.checks);
         let base = start(fixture).await;
-        Self { base, http: reqwest::Client::new(), clock, bearer, cookie_strategy, bearer_strategy }
+        let http = reqwest::Client::new();
+        Self { base, http, clock, bearer, cookie_strategy, bearer_strategy, checks }
     }
 
     async fn login(&self, transport: &str, username: &str, password: &str) -> reqwest::Response {
@@ -266,6 +281,8 @@ macro_rules! http_spec {
             cross_site_requests_to_cookie_routes_are_refused,
             the_same_origin_layer_guards_the_apps_own_routes,
             login_attempts_are_throttled_with_back_off,
+            a_burst_of_wrong_passwords_gets_only_the_free_attempts_checked,
+            spellings_of_one_account_share_its_attempts,
             two_cookies_of_the_name_authenticate_nobody,
             a_refused_bearer_token_gets_an_invalid_token_challenge,
             an_oversized_login_body_is_413,
@@ -301,6 +318,7 @@ pub async fn bearer_login_answers_json_and_refuses_bad_credentials(s: &Server) {
     for (user, password) in [("ada", "wrong"), ("nobody", "pw-ada"), ("bob", "pw-bob")] {
         let response = s.login("bearer", user, password).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{user}/{password}");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["detail"], "LOGIN_BAD_CREDENTIALS");
     }
@@ -312,6 +330,7 @@ pub async fn bearer_login_answers_json_and_refuses_bad_credentials(s: &Server) {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.headers()[CACHE_CONTROL], "no-store");
 }
 
 /// Cookie login: 204 and a `Secure`, `HttpOnly` cookie; logout clears it with `Max-Age=0`.
@@ -559,6 +578,46 @@ pub async fn login_attempts_are_throttled_with_back_off(s: &Server) {
     assert_eq!(s.login("bearer", "ada", "wrong").await.status(), StatusCode::BAD_REQUEST, "reset");
 }
 
+/// H1: 40 wrong passwords for one account sent at once, then the right one. Counted before the
+/// check, the burst gets the 3 free attempts checked and 429 for the rest; the right password
+/// after it is refused too. (Checked first and counted after, all 40 were checked.)
+pub async fn a_burst_of_wrong_passwords_gets_only_the_free_attempts_checked(s: &Server) {
+    let burst: Vec<_> = (0..40)
+        .map(|_| {
+            let (http, base) = (s.http.clone(), s.base.clone());
+            tokio::spawn(async move {
+                let form = [("username", "ada"), ("password", "wrong")];
+                let response = http.post(format!("{base}/auth/bearer/login")).form(&form);
+                response.send().await.expect("the server answers").status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for request in burst {
+        statuses.push(request.await.expect("the request task"));
+    }
+    let checked = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, refused), (3, 37), "{statuses:?}");
+    assert_eq!(s.checks.load(Ordering::SeqCst), 3, "passwords checked");
+    let right = s.login("bearer", "ada", "pw-ada").await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right.headers()[CACHE_CONTROL], "no-store");
+    assert_eq!(s.checks.load(Ordering::SeqCst), 3, "a locked attempt checks nothing");
+}
+
+/// L5: `ada `, `ADA` and `ada\0` are one account to the throttle, as they may be to a lookup.
+pub async fn spellings_of_one_account_share_its_attempts(s: &Server) {
+    for name in ["ada ", "ADA", "ada\0"] {
+        assert_eq!(s.login("bearer", name, "wrong").await.status(), StatusCode::BAD_REQUEST);
+    }
+    let locked = s.login("bearer", "\tada", "pw-ada").await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let long = "x".repeat(16 * 1024 - 64);
+    let response = s.login("bearer", &long, "wrong").await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "a long name is counted, cut");
+}
+
 /// Cookie tossing: a second cookie of the name, planted from a sibling subdomain, authenticates
 /// nobody rather than whichever the server happens to read.
 pub async fn two_cookies_of_the_name_authenticate_nobody(s: &Server) {
@@ -602,6 +661,7 @@ pub async fn an_oversized_login_body_is_413(s: &Server) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
     let huge = vec![b'a'; 4 << 20];
     let response = s
         .http

@@ -15,5 +15,6 @@ pub mod proxy;
 pub mod redis;
 pub mod redis_cluster;
 pub mod sql;
+pub mod throttle;
 
 pub use authtoken_conformance::{Backend, conformance_suite, faults, memory, spec};

@@ -85,7 +85,7 @@ fn an_unknown_backend_is_a_start_up_error() {
         .with_users(MemoryUsers::<Account>::new());
     let auth = Authenticator::new(vec![AuthBackend::new("main", Bearer, strategy)]).unwrap();
     assert_eq!(
-        auth_scope("/auth", auth, "other", Passwords).err(),
+        auth_scope("/auth", auth, "other", Passwords::default()).err(),
         Some(ConfigError::UnknownBackend("other".to_owned()))
     );
 }

@@ -86,7 +86,7 @@ fn duplicate_or_unknown_backends_are_start_up_errors() {
     assert_eq!(Authenticator::<Account>::new(vec![]).err(), Some(ConfigError::NoBackend));
     let auth = Authenticator::new(vec![AuthBackend::new("main", Bearer, strategy())]).unwrap();
     assert_eq!(
-        auth_router::<_, _, ()>(auth, "other", Passwords).err(),
+        auth_router::<_, _, ()>(auth, "other", Passwords::default()).err(),
         Some(ConfigError::UnknownBackend("other".to_owned()))
     );
 }

@@ -61,6 +61,7 @@ mod throttle;
 mod transport;
 mod user;
 
+pub use authtoken::throttle::ThrottlePolicy;
 pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
 pub use csrf::SameOrigin;
 pub use policy::{Active, AnyStatus, Policy, Superuser, Verified};
@@ -68,6 +69,6 @@ pub use rejection::AuthRejection;
 pub use response::{AuthResponse, detail};
 pub use routes::{AuthRoutes, Credentials, LoginRequest, MAX_LOGIN_BODY};
 pub use scopes::Scopes;
-pub use throttle::{LoginThrottle, MemoryThrottle, ThrottleKey};
+pub use throttle::{LoginThrottle, MAX_THROTTLE_KEYS, MemoryThrottle, Reservation, ThrottleKey};
 pub use transport::{Bearer, Cookie, Header, SameSite, Transport};
 pub use user::AuthUser;

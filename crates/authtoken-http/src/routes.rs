@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use crate::response::{AuthResponse, detail, no_store};
 use crate::{
-    AuthRejection, AuthUser, Authenticated, Authenticator, ConfigError, LoginThrottle, ThrottleKey,
+    AuthRejection, AuthUser, Authenticated, Authenticator, ConfigError, LoginThrottle, Reservation,
+    ThrottleKey,
 };
 
 /// The largest login body read: a username and a password fit many times over, and a larger
@@ -40,6 +41,16 @@ pub trait Credentials<U>: Send + Sync + 'static {
         username: &str,
         password: &str,
     ) -> impl Future<Output = Result<Option<U>, BoxError>> + Send;
+
+    /// The name login attempts for `username` are throttled under: by default
+    /// [`authtoken::throttle::normalize_username`] (cut to 256 bytes, control characters and
+    /// surrounding space removed, lowercased). Override it when the user lookup folds more names
+    /// into one account than that (Unicode normalisation, an email's `+tag`): every spelling
+    /// the lookup resolves to one account must give one name here, or each spelling gets its own
+    /// free attempts.
+    fn throttle_name(&self, username: &str) -> String {
+        authtoken::throttle::normalize_username(username)
+    }
 }
 
 impl std::fmt::Debug for LoginRequest<'_> {
@@ -86,36 +97,35 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             return self.refuse(AuthRejection::CrossSite, request.headers);
         }
         if request.body.len() > MAX_LOGIN_BODY {
-            return detail(StatusCode::PAYLOAD_TOO_LARGE, "LOGIN_BODY_TOO_LARGE");
+            return no_store(detail(StatusCode::PAYLOAD_TOO_LARGE, "LOGIN_BODY_TOO_LARGE"));
         }
         let (username, password) = match login_form(request.body) {
             Ok(fields) => fields,
             Err(missing) => {
                 let message = format!("missing field `{missing}`");
-                return detail(StatusCode::UNPROCESSABLE_ENTITY, &message);
+                return no_store(detail(StatusCode::UNPROCESSABLE_ENTITY, &message));
             }
         };
-        let mut keys = vec![ThrottleKey::Account(username.to_lowercase())];
-        keys.extend(request.client.map(ThrottleKey::Client));
+        let mut keys = vec![ThrottleKey::account(&self.credentials.throttle_name(&username))];
+        keys.extend(request.client.map(ThrottleKey::client));
+        // Counted before the password is checked, atomically with the check that it may be:
+        // a burst of attempts gets the free allowance checked, no more.
         if let Some(throttle) = &self.throttle {
-            match throttle.locked_for(&keys).await {
-                Ok(None) => {}
-                Ok(Some(wait)) => return too_many_attempts(wait),
+            match throttle.reserve(&keys).await {
+                Ok(Reservation::Granted) => {}
+                Ok(Reservation::Locked(wait)) => return too_many_attempts(wait),
                 Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
             }
         }
         let verified = self.credentials.verify(&username, &password).await;
         let user = match verified {
             Ok(Some(user)) if user.is_active() => user,
-            Ok(_) => {
-                if let Some(Err(error)) = self.record(&keys, false).await {
-                    return self.fail(authtoken::Error::UserLoader(error));
-                }
-                return detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS");
-            }
+            Ok(_) => return no_store(detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS")),
             Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
         };
-        if let Some(Err(error)) = self.record(&keys, true).await {
+        if let Some(throttle) = &self.throttle
+            && let Err(error) = throttle.succeeded(&keys).await
+        {
             return self.fail(authtoken::Error::UserLoader(error));
         }
         match self.strategy().write(&user).await {
@@ -126,11 +136,6 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             }
             Err(error) => self.fail(error),
         }
-    }
-
-    async fn record(&self, keys: &[ThrottleKey], success: bool) -> Option<Result<(), BoxError>> {
-        let throttle = self.throttle.as_ref()?;
-        Some(if success { throttle.succeeded(keys).await } else { throttle.failed(keys).await })
     }
 
     /// `POST /logout`: revokes the token this backend's transport carries; 401 without a valid

@@ -1,122 +1,76 @@
-//! Login throttling: a hook that runs before the password check, keyed by account and by client
-//! address, with exponential back-off.
+//! Login throttling in one process's memory. The contract, the keys and the policy live in
+//! [`authtoken::throttle`]; stores shared by several processes are `authtoken_redis::RedisThrottle`
+//! and `authtoken_sea_orm::SeaOrmThrottle`.
 //!
-//! Without it a login route lets anyone try passwords as fast as the server answers. With it, past
-//! a few free failures each key is locked for a time that doubles with every further failure;
-//! while locked, every attempt, a correct password included, is refused with 429 and
-//! `Retry-After` (answering a correct password would tell the attacker it is correct).
+//! Without a throttle a login route lets anyone try passwords as fast as the server answers.
+//! With one, each attempt is counted before its password is checked; past a few free attempts
+//! each key is locked for a time that doubles with every further attempt, and while locked every
+//! attempt, a correct password included, is refused with 429 and `Retry-After` (answering a
+//! correct password would tell the attacker it is correct).
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use authtoken::throttle::{ThrottleCount, ThrottlePolicy};
 use authtoken::{BoxError, Clock, SystemClock};
-use chrono::{DateTime, TimeDelta, Utc};
+use moka::ops::compute::Op;
 
-/// What a login attempt is counted against.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ThrottleKey {
-    /// The username tried (lowercased: `Alice` and `alice` are one account to an attacker).
-    Account(String),
-    /// The client's address, as the server sees it (behind a proxy, the proxy's unless the
-    /// adapter is told otherwise).
-    Client(IpAddr),
-}
+pub use authtoken::throttle::{LoginThrottle, Reservation, ThrottleKey};
 
-/// Where login attempts are counted: the in-memory [`MemoryThrottle`] for one process, or an
-/// implementation over a shared store (Redis) for several.
-#[async_trait]
-pub trait LoginThrottle: Send + Sync {
-    /// How long the caller must wait before trying again, if any of `keys` is locked.
-    async fn locked_for(&self, keys: &[ThrottleKey]) -> Result<Option<Duration>, BoxError>;
+/// The most keys kept: each costs well under a hundred bytes, so the map stays within a few
+/// tens of MiB whatever an attacker sends; past it the least useful keys go first.
+pub const MAX_THROTTLE_KEYS: u64 = 200_000;
 
-    /// Counts a failed attempt against every key.
-    async fn failed(&self, keys: &[ThrottleKey]) -> Result<(), BoxError>;
-
-    /// A successful login: forgets the account's failures (not the client's: a valid account of
-    /// the attacker's own must not reset the count of its address).
-    async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError>;
-}
-
-#[async_trait]
-impl<T: LoginThrottle + ?Sized> LoginThrottle for Arc<T> {
-    async fn locked_for(&self, keys: &[ThrottleKey]) -> Result<Option<Duration>, BoxError> {
-        (**self).locked_for(keys).await
-    }
-
-    async fn failed(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
-        (**self).failed(keys).await
-    }
-
-    async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
-        (**self).succeeded(keys).await
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Record {
-    failures: u32,
-    locked_until: Option<DateTime<Utc>>,
-    last_seen: DateTime<Utc>,
-}
-
-/// Counts failures in memory: `free` failures per account (ten times as many per client address,
-/// which many users may share), then a lock of `base` that doubles with each further failure, up
-/// to `max`.
+/// Counts attempts in memory, for one process (several processes each count alone: share a
+/// `RedisThrottle` or `SeaOrmThrottle` between them). Bounded in size, keyed by fixed-size keys,
+/// each key's count forgotten after the policy's window.
 ///
 /// ```
-/// use std::time::Duration;
-/// use authtoken_http::{LoginThrottle, MemoryThrottle, ThrottleKey};
+/// use authtoken_http::{LoginThrottle, MemoryThrottle, Reservation, ThrottleKey};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), authtoken::BoxError> {
-/// let throttle = MemoryThrottle::new(); // 5 free failures, then 1 s, 2 s, 4 s, … up to 15 min
-/// let keys = [ThrottleKey::Account("alice".into())];
+/// let throttle = MemoryThrottle::new(); // 5 free attempts, then 1 s, 2 s, 4 s, … up to 15 min
+/// let keys = [ThrottleKey::account("alice")];
 /// for _ in 0..5 {
-///     assert_eq!(throttle.locked_for(&keys).await?, None);
-///     throttle.failed(&keys).await?;
+///     assert_eq!(throttle.reserve(&keys).await?, Reservation::Granted);
 /// }
-/// throttle.failed(&keys).await?;
-/// assert!(throttle.locked_for(&keys).await?.is_some());
+/// assert!(matches!(throttle.reserve(&keys).await?, Reservation::Locked(_)));
 /// # Ok(()) }
 /// ```
 pub struct MemoryThrottle {
-    free: u32,
-    client_free: u32,
-    base: Duration,
-    max: Duration,
+    policy: ThrottlePolicy,
     clock: Arc<dyn Clock>,
-    records: Mutex<HashMap<ThrottleKey, Record>>,
+    counts: moka::sync::Cache<ThrottleKey, ThrottleCount>,
 }
 
-/// Past this many keys, records idle for longer than the longest lock are dropped.
-const PRUNE_AT: usize = 100_000;
-
 impl MemoryThrottle {
-    /// Five free failures, then 1 s doubling up to 15 minutes, on the system clock.
+    /// The default policy ([`ThrottlePolicy::default`]) on the system clock.
     pub fn new() -> Self {
-        Self::with_limits(5, Duration::from_secs(1), Duration::from_secs(15 * 60))
+        Self::with_policy(ThrottlePolicy::default())
     }
 
-    /// `free` failures per key before the first lock of `base`, doubling up to `max`.
-    pub fn with_limits(free: u32, base: Duration, max: Duration) -> Self {
-        let client_free = free.saturating_mul(10);
-        Self {
-            free,
-            client_free,
-            base,
-            max,
-            clock: Arc::new(SystemClock),
-            records: Mutex::default(),
-        }
+    /// `free` attempts per account before a lock of `base`, doubling up to `max`
+    /// ([`ThrottlePolicy::new`]).
+    pub fn with_limits(free: u32, base: Duration, max: Duration) -> authtoken::Result<Self> {
+        Ok(Self::with_policy(ThrottlePolicy::new(free, base, max)?))
     }
 
-    /// Free failures per client address before its first lock (default ten times the account's).
-    pub fn with_client_limit(mut self, free: u32) -> Self {
-        self.client_free = free;
-        self
+    /// Counts by `policy`.
+    pub fn with_policy(policy: ThrottlePolicy) -> Self {
+        // Entries live a window of real time at most; the policy reads its own clock too, so a
+        // manual clock in tests still sees counts expire.
+        let window = Duration::from_millis(u64::try_from(policy.window_ms()).unwrap_or(0));
+        // LRU rather than moka's default admission policy: a new key is always kept (one refused
+        // admission would leave it uncounted); flushing a victim's count takes
+        // `MAX_THROTTLE_KEYS` other attempts, each of them counted against its own client.
+        let counts = moka::sync::Cache::builder()
+            .max_capacity(MAX_THROTTLE_KEYS)
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .time_to_live(window)
+            .build();
+        Self { policy, clock: Arc::new(SystemClock), counts }
     }
 
     /// Reads the time from `clock` (a manual clock in tests).
@@ -125,14 +79,8 @@ impl MemoryThrottle {
         self
     }
 
-    fn lock_after(&self, key: &ThrottleKey, failures: u32) -> Option<Duration> {
-        let free = match key {
-            ThrottleKey::Account(_) => self.free,
-            ThrottleKey::Client(_) => self.client_free,
-        };
-        let over = failures.checked_sub(free)?;
-        let doubled = self.base.saturating_mul(1u32.checked_shl(over.min(31)).unwrap_or(u32::MAX));
-        Some(doubled.min(self.max))
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
     }
 }
 
@@ -145,55 +93,45 @@ impl Default for MemoryThrottle {
 impl std::fmt::Debug for MemoryThrottle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryThrottle")
-            .field("free", &self.free)
-            .field("client_free", &self.client_free)
-            .field("base", &self.base)
-            .field("max", &self.max)
+            .field("policy", &self.policy)
+            .field("keys", &self.counts.entry_count())
             .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 impl LoginThrottle for MemoryThrottle {
-    async fn locked_for(&self, keys: &[ThrottleKey]) -> Result<Option<Duration>, BoxError> {
-        let now = self.clock.now();
-        let records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        let wait = keys
-            .iter()
-            .filter_map(|key| records.get(key)?.locked_until)
-            .filter(|until| *until > now)
-            .map(|until| (until - now).to_std().unwrap_or_default())
-            .max();
-        Ok(wait)
-    }
-
-    async fn failed(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
-        let now = self.clock.now();
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        if records.len() > PRUNE_AT {
-            let idle = TimeDelta::from_std(self.max).unwrap_or(TimeDelta::MAX);
-            records.retain(|_, r| now.signed_duration_since(r.last_seen) < idle);
-        }
-        for key in keys {
-            let record = records.entry(key.clone()).or_insert(Record {
-                failures: 0,
-                locked_until: None,
-                last_seen: now,
+    async fn reserve(&self, keys: &[ThrottleKey]) -> Result<Reservation, BoxError> {
+        let now = self.now_ms();
+        // Client keys first: a locked address must not spend the account's attempts.
+        let mut ordered: Vec<&ThrottleKey> = keys.iter().collect();
+        ordered.sort_by_key(|key| key.is_account());
+        for key in ordered {
+            let mut refused = None;
+            // Per key, the check and the count are one step under moka's entry lock.
+            self.counts.entry(*key).and_compute_with(|current| {
+                let count = current.map(|entry| entry.into_value()).unwrap_or_default();
+                let (next, locked) = self.policy.reserve(count, now, !key.is_account());
+                refused = locked;
+                if locked.is_some() { Op::Nop } else { Op::Put(next) }
             });
-            record.failures = record.failures.saturating_add(1);
-            record.last_seen = now;
-            record.locked_until = self
-                .lock_after(key, record.failures)
-                .and_then(|lock| TimeDelta::from_std(lock).ok())
-                .and_then(|lock| now.checked_add_signed(lock));
+            if let Some(wait) = refused {
+                return Ok(Reservation::Locked(wait));
+            }
         }
-        Ok(())
+        Ok(Reservation::Granted)
     }
 
     async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
-        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
-        for key in keys.iter().filter(|k| matches!(k, ThrottleKey::Account(_))) {
-            records.remove(key);
+        for key in keys {
+            if key.is_account() {
+                self.counts.invalidate(key);
+            } else {
+                self.counts.entry(*key).and_compute_with(|current| match current {
+                    Some(entry) => Op::Put(self.policy.release(entry.into_value())),
+                    None => Op::Nop,
+                });
+            }
         }
         Ok(())
     }

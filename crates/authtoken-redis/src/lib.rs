@@ -44,8 +44,10 @@ mod limit;
 #[cfg(feature = "cache")]
 mod revocations;
 mod store;
+mod throttle;
 
 pub use keys::ValueFormat;
 #[cfg(feature = "cache")]
 pub use revocations::RedisRevocations;
 pub use store::{DEFAULT_PREFIX, RedisStore};
+pub use throttle::RedisThrottle;

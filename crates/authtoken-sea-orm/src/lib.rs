@@ -25,10 +25,12 @@ mod limit;
 pub mod revocations;
 mod statements;
 mod store;
+mod throttle;
 mod users;
 
 pub use entity::AccessTokenEntity;
 pub use store::SeaOrmStore;
+pub use throttle::{DEFAULT_THROTTLE_TABLE, SeaOrmThrottle};
 pub use users::SeaOrmUsers;
 
 /// What [`access_token_entity!`] expansions refer to; not part of the API.

@@ -35,6 +35,7 @@ pub mod purge;
 pub mod sql;
 pub mod store;
 mod strategy;
+pub mod throttle;
 pub mod token;
 mod token_format;
 mod user;
