@@ -3,7 +3,9 @@
 //! `cargo run -p axum-server`, then open http://127.0.0.1:3000 and log in as `alice` /
 //! `wonderland`. Routes: `POST /auth/cookie/{login,logout,logout-all}` (the page uses these),
 //! `POST /auth/bearer/{login,logout,logout-all}` (for API clients), `GET /me`.
-//! `PORT` and `DATABASE_URL` override the defaults.
+//! `PORT` and `DATABASE_URL` override the defaults. `AUTHTOKEN_DEMO_THROTTLE` picks where login
+//! attempts are counted: `memory` (the default: this process alone), `sql` (the database, shared
+//! by every process using it) or a `redis://` URL (shared by every process using that Redis).
 
 mod migration;
 mod passwords;
@@ -16,8 +18,8 @@ use std::time::Duration;
 use authtoken::DatabaseStrategy;
 use authtoken_axum::openapi;
 use authtoken_axum::{
-    AuthBackend, AuthRoutes, Authenticator, Bearer, Cookie, CurrentUser, MemoryThrottle,
-    auth_router_from,
+    AuthBackend, AuthRoutes, Authenticator, Bearer, Cookie, CurrentUser, LoginThrottle,
+    MemoryThrottle, ThrottlePolicy, auth_router_from,
 };
 use authtoken_sea_orm::SeaOrmStore;
 use axum::Json;
@@ -74,11 +76,29 @@ fn login_routes(
     auth: &Authenticator<users::Model>,
     backend: &str,
     db: &DatabaseConnection,
-    throttle: &Arc<MemoryThrottle>,
+    throttle: &Arc<dyn LoginThrottle>,
 ) -> Result<Router<Authenticator<users::Model>>, Error> {
     let routes = AuthRoutes::new(auth.clone(), backend, passwords::Passwords::new(db.clone())?)?
         .with_throttle(Arc::clone(throttle));
     Ok(auth_router_from(routes))
+}
+
+/// Where login attempts are counted, from `AUTHTOKEN_DEMO_THROTTLE`.
+async fn throttle(db: &DatabaseConnection) -> Result<Arc<dyn LoginThrottle>, Error> {
+    let policy = ThrottlePolicy::default(); // 5 free attempts per account, then 1 s doubling
+    let choice = std::env::var("AUTHTOKEN_DEMO_THROTTLE").unwrap_or_else(|_| "memory".into());
+    Ok(match choice.as_str() {
+        "memory" => Arc::new(MemoryThrottle::with_policy(policy)),
+        "sql" => Arc::new(authtoken_sea_orm::SeaOrmThrottle::new(db.clone(), policy)),
+        url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+            let store = authtoken_redis::RedisStore::<i64>::connect(url)
+                .await?
+                .with_prefix("authtoken-demo:")
+                .with_timeout(Duration::from_secs(5));
+            Arc::new(authtoken_redis::RedisThrottle::new(&store, policy))
+        }
+        _ => return Err("AUTHTOKEN_DEMO_THROTTLE is memory, sql or a redis:// URL".into()),
+    })
 }
 
 #[tokio::main]
@@ -110,8 +130,8 @@ async fn main() -> Result<(), Error> {
         AuthBackend::new("cookie", cookie, strategy(&db)?),
         AuthBackend::new("bearer", Bearer, strategy(&db)?),
     ])?;
-    // One throttle for both login routes: 5 free failures per account, then 1 s doubling.
-    let throttle = Arc::new(MemoryThrottle::new());
+    // One throttle for both login routes.
+    let throttle = throttle(&db).await?;
     let openapi = openapi::document(
         &auth,
         &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer")],

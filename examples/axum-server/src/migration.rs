@@ -1,6 +1,6 @@
 //! The service's schema: `users`, then authtoken's token table.
 
-use authtoken_migration::{CreateAccessTokenTable, UserIdType};
+use authtoken_migration::{CreateAccessTokenTable, CreateLoginThrottleTable, UserIdType};
 use sea_orm_migration::prelude::*;
 
 /// The service's migrations, in order.
@@ -8,7 +8,12 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateUsers), Box::new(CreateTokens)]
+        vec![
+            Box::new(CreateUsers),
+            Box::new(CreateTokens),
+            // For `AUTHTOKEN_DEMO_THROTTLE=sql`: login attempts counted in this database.
+            Box::new(CreateLoginThrottleTable::new()),
+        ]
     }
 }
 
