@@ -39,7 +39,8 @@ where
 pub async fn memory_setup() -> Option<MemoryBackend<u64, CachedStore<MemoryStore<u64>>>> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(1);
-    let store = CachedStore::local_only(MemoryStore::new(), options());
+    let store =
+        CachedStore::local_only(MemoryStore::new(), options()).expect("valid cache options");
     Some(MemoryBackend::with_store(store, || NEXT.fetch_add(1, Ordering::Relaxed)))
 }
 
@@ -74,7 +75,7 @@ where
     pub async fn cache(
         sql: &SqlBackend<S>,
     ) -> (CachedStore<SeaOrmStore<access_token::Entity<S::Id>>>, Revocations) {
-        let store = CachedStore::new(sql.db_store(), options());
+        let store = CachedStore::new(sql.db_store(), options()).expect("valid cache options");
         let channel = Revocations::start(&sql.db.conn, store.revocation_sink(), "access_token")
             .await
             .expect("the revocation channel");

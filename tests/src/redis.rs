@@ -158,7 +158,7 @@ impl CachedRedisBackend {
     /// Another process's view: a cache of its own over `store`, with its own channel, already
     /// serving.
     pub async fn cache(store: RedisStore<u64>) -> (CachedStore<RedisStore<u64>>, RedisRevocations) {
-        let cached = CachedStore::new(store, options());
+        let cached = CachedStore::new(store, options()).expect("valid cache options");
         let channel = RedisRevocations::start(cached.inner(), cached.revocation_sink())
             .await
             .expect("the revocation channel");

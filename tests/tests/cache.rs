@@ -175,7 +175,7 @@ async fn a_cut_or_stalled_channel_serves_no_hits_and_recovers() {
     let upstream = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap_or(5432));
     let proxy = FaultProxy::start(upstream).await;
     let listen_via = sea_orm::Database::connect(proxy.url_for(&a.sql.db.url)).await.unwrap();
-    let b_store = CachedStore::new(a.sql.db_store(), options());
+    let b_store = CachedStore::new(a.sql.db_store(), options()).unwrap();
     let b_channel = PgRevocations::start(&listen_via, b_store.revocation_sink()).await.unwrap();
     until_serving(&b_store).await;
     let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();

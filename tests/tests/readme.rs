@@ -224,7 +224,7 @@ async fn cache_section(db: DatabaseConnection) -> Result {
     use authtoken_sea_orm::revocations::Revocations;
     use authtoken_sea_orm::{SeaOrmStore, access_token};
 
-    let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+    let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default())?;
     let revocations = Revocations::start(&db, cached.revocation_sink(), "access_token").await?;
     let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
     Ok(())
@@ -239,7 +239,7 @@ async fn redis_cache_section() -> Result {
     use authtoken_redis::{RedisRevocations, RedisStore};
     use uuid::Uuid;
 
-    let cached = CachedStore::new(RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?, CacheOptions::default());
+    let cached = CachedStore::new(RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?, CacheOptions::default())?;
     let revocations = RedisRevocations::start(cached.inner(), cached.revocation_sink()).await?;
     let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
     Ok(())

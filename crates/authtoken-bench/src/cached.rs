@@ -45,7 +45,7 @@ async fn until_serving<S: AccessTokenStore<UserId = i64>>(
 
 /// A cache over `db` kept current by its own listener, once it serves hits.
 pub async fn cached_store(db: &DatabaseConnection) -> anyhow::Result<(Cached, Revocations)> {
-    let store = CachedStore::new(SeaOrmStore::<token::Entity>::new(db.clone()), options());
+    let store = CachedStore::new(SeaOrmStore::<token::Entity>::new(db.clone()), options())?;
     let channel = Revocations::start(db, store.revocation_sink(), "access_token").await?;
     let store = store.with_publisher(channel.publisher());
     until_serving(&store).await?;
@@ -56,7 +56,7 @@ pub async fn cached_store(db: &DatabaseConnection) -> anyhow::Result<(Cached, Re
 pub async fn redis_cached_store(
     store: RedisStore<i64>,
 ) -> anyhow::Result<(CachedStore<RedisStore<i64>>, RedisRevocations)> {
-    let store = CachedStore::new(store, options());
+    let store = CachedStore::new(store, options())?;
     let channel = RedisRevocations::start(store.inner(), store.revocation_sink()).await?;
     let store = store.with_publisher(channel.publisher());
     until_serving(&store).await?;

@@ -194,10 +194,13 @@ where
 
 /// The lifetime a command works with. Those that judge expiry need it said (a duration or
 /// `none`): assuming "never expires" would report expired tokens as valid.
+/// `issue` needs one too unless the token has its own (`--expires-in`): a token issued under a
+/// forgotten lifetime would never expire (on Redis, a key without a TTL).
 pub fn lifetime_for(command: &Command, lifetime: Option<Lifetime>) -> anyhow::Result<Lifetime> {
     let name = match command {
         Command::List { .. } => "list",
         Command::Purge { .. } => "purge",
+        Command::Issue { expires_in: None, .. } => "issue",
         _ => return Ok(lifetime.flatten()),
     };
     lifetime.ok_or_else(|| {

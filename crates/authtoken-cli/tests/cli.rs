@@ -114,7 +114,7 @@ fn assert_clean_error(output: &Output, mentions: &str) {
 
 async fn issue_verify_revoke_round_trip(f: &Fixture) {
     let user = f.user.to_string();
-    let issued = f.run(&["issue", "--user", &user]);
+    let issued = f.run(&["--lifetime", "1h", "issue", "--user", &user]);
     assert!(issued.status.success(), "{}", stderr(&issued));
     let token = stdout(&issued).trim().to_owned();
     assert_eq!(token.len(), 43);
@@ -140,7 +140,7 @@ async fn issue_verify_revoke_round_trip(f: &Fixture) {
 
 async fn prefixed_tokens_are_issued_and_checked(f: &Fixture) {
     let user = f.user.to_string();
-    let issued = f.run(&["--token-prefix", "atk_", "issue", "--user", &user]);
+    let issued = f.run(&["--token-prefix", "atk_", "--lifetime", "1h", "issue", "--user", &user]);
     assert!(issued.status.success(), "{}", stderr(&issued));
     let token = stdout(&issued).trim().to_owned();
     assert!(token.starts_with("atk_") && token.len() == 4 + 43 + 6, "{token}");
@@ -153,7 +153,8 @@ async fn prefixed_tokens_are_issued_and_checked(f: &Fixture) {
     let refused = f.run(&["--token-prefix", "atk_", "--lifetime", "1h", "verify", &typo]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(stdout(&refused).starts_with("invalid: not a token"), "{}", stdout(&refused));
-    let bad_prefix = f.run(&["--token-prefix", "no spaces", "issue", "--user", &user]);
+    let bad_prefix =
+        f.run(&["--token-prefix", "no spaces", "--lifetime", "1h", "issue", "--user", &user]);
     assert_clean_error(&bad_prefix, "token prefix");
     let revoked = f.run(&["--token-prefix", "atk_", "revoke", &token]);
     assert_eq!((revoked.status.code(), stdout(&revoked).trim()), (Some(0), "revoked"));
@@ -180,15 +181,21 @@ async fn api_tokens_are_issued_listed_and_verified(f: &Fixture) {
     let in_90_days = (chrono::Utc::now() + TimeDelta::days(90)).format("%Y-%m-%d").to_string();
     assert!(stdout(&verified).contains(&format!("expires {in_90_days}")), "{}", stdout(&verified));
     // A plain session has no expiry of its own: without --lifetime, a clear refusal.
-    let session = stdout(&f.run(&["issue", "--user", &user])).trim().to_owned();
+    let session = stdout(&f.run(&["--lifetime", "1h", "issue", "--user", &user])).trim().to_owned();
     assert_clean_error(&f.run(&["verify", &session]), "--lifetime");
     let listed = f.run(&["--lifetime", "1h", "list", "--user", &user]);
     let text = stdout(&listed);
     assert!(text.lines().next().unwrap().contains("NAME") && text.contains("SCOPES"), "{text}");
     assert!(text.contains("CI deploy") && text.contains("read,deploy"), "{text}");
     assert!(!text.contains(&token), "list never shows a token");
-    assert_clean_error(&f.run(&["issue", "--user", &user, "--scopes", "a b"]), "scope");
-    assert_clean_error(&f.run(&["issue", "--user", &user, "--expires-in", "none"]), "duration");
+    assert_clean_error(
+        &f.run(&["--lifetime", "1h", "issue", "--user", &user, "--scopes", "a b"]),
+        "scope",
+    );
+    assert_clean_error(
+        &f.run(&["--lifetime", "1h", "issue", "--user", &user, "--expires-in", "none"]),
+        "duration",
+    );
 }
 
 async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
@@ -210,8 +217,9 @@ async fn verify_tells_expired_unknown_and_malformed(f: &Fixture) {
 
 async fn revoke_user_and_list(f: &Fixture) {
     let user = f.user.to_string();
-    let tokens: Vec<String> =
-        (0..3).map(|_| stdout(&f.run(&["issue", "--user", &user])).trim().to_owned()).collect();
+    let tokens: Vec<String> = (0..3)
+        .map(|_| stdout(&f.run(&["--lifetime", "1h", "issue", "--user", &user])).trim().to_owned())
+        .collect();
     let listed = f.run(&["--lifetime", "1h", "list", "--user", &user]);
     assert!(listed.status.success());
     let text = stdout(&listed);
@@ -222,7 +230,7 @@ async fn revoke_user_and_list(f: &Fixture) {
     }
     let other = uuid::Uuid::new_v4();
     f.add_user(other).await;
-    f.run(&["issue", "--user", &other.to_string()]);
+    f.run(&["--lifetime", "1h", "issue", "--user", &other.to_string()]);
     let revoked = f.run(&["revoke-user", &user]);
     assert_eq!(stdout(&revoked).trim(), format!("revoked 3 token(s) of user {user}"));
     assert_eq!(f.rows().await, 0);
@@ -276,11 +284,11 @@ async fn options_come_from_the_environment(f: &Fixture) {
 async fn bad_input_gets_one_clear_line(f: &Fixture) {
     let token = authtoken_tests::spec::foreign_token();
     assert_clean_error(
-        &f.run(&["issue", "--user", "not-a-uuid"]),
+        &f.run(&["--lifetime", "1h", "issue", "--user", "not-a-uuid"]),
         "malformed user id `not-a-uuid`",
     );
     assert_clean_error(
-        &f.run(&["issue", "--user", &uuid::Uuid::new_v4().to_string()]),
+        &f.run(&["--lifetime", "1h", "issue", "--user", &uuid::Uuid::new_v4().to_string()]),
         "no user with id",
     );
     assert_clean_error(
@@ -300,7 +308,7 @@ async fn bad_input_gets_one_clear_line(f: &Fixture) {
         "malformed user id `42`",
     );
     assert_clean_error(&f.run(&["--lifetime", "300000years", "verify", &token]), "over 1000 years");
-    for command in [vec!["list", "--user", "x"], vec!["purge"]] {
+    for command in [vec!["list", "--user", "x"], vec!["purge"], vec!["issue", "--user", "x"]] {
         let name = command[0];
         assert_clean_error(&f.run(&command), &format!("{name} needs --lifetime"));
     }
@@ -385,7 +393,7 @@ async fn hyphen_led_tokens_are_verified_and_revoked(f: &Fixture) {
 
 /// `-` reads the token from standard input: it never appears in the process list.
 async fn a_token_can_come_from_standard_input(f: &Fixture) {
-    let issued = f.run(&["issue", "--user", &f.user.to_string()]);
+    let issued = f.run(&["--lifetime", "1h", "issue", "--user", &f.user.to_string()]);
     let token = stdout(&issued).trim().to_owned();
     let with_stdin = |args: &[&str]| {
         let mut child = f
@@ -410,8 +418,9 @@ async fn a_token_can_come_from_standard_input(f: &Fixture) {
 /// and a fingerprint shared by two tokens revokes nothing.
 async fn revoke_by_fingerprint(f: &Fixture) {
     let user = f.user.to_string();
-    let tokens: Vec<String> =
-        (0..3).map(|_| stdout(&f.run(&["issue", "--user", &user])).trim().to_owned()).collect();
+    let tokens: Vec<String> = (0..3)
+        .map(|_| stdout(&f.run(&["--lifetime", "1h", "issue", "--user", &user])).trim().to_owned())
+        .collect();
     let listed = stdout(&f.run(&["--lifetime", "1h", "list", "--user", &user]));
     let fingerprints: Vec<&str> = listed
         .lines()
@@ -456,7 +465,7 @@ async fn the_url_comes_from_a_file_and_verbose_logs_no_token(f: &Fixture) {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("database-url");
     std::fs::write(&file, format!("{}\n", f.db.url)).unwrap();
-    let issued = f.run(&["issue", "--user", &f.user.to_string()]);
+    let issued = f.run(&["--lifetime", "1h", "issue", "--user", &f.user.to_string()]);
     let token = stdout(&issued).trim().to_owned();
     let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
         .env_remove("DATABASE_URL")
@@ -481,8 +490,15 @@ async fn hash_keys_come_from_a_file(f: &Fixture) {
     std::fs::write(&old_file, old).unwrap();
     std::fs::write(&rotated_file, rotated).unwrap();
     let keys = |file: &std::path::Path| file.to_str().unwrap().to_owned();
-    let issued =
-        f.run(&["--hash-key-file", &keys(&old_file), "issue", "--user", &f.user.to_string()]);
+    let issued = f.run(&[
+        "--hash-key-file",
+        &keys(&old_file),
+        "--lifetime",
+        "1h",
+        "issue",
+        "--user",
+        &f.user.to_string(),
+    ]);
     assert!(issued.status.success(), "{}", stderr(&issued));
     let token = stdout(&issued).trim().to_owned();
     let verify = |extra: &[&str]| {
@@ -666,7 +682,7 @@ async fn postgres_over_tls() {
     let separator = if f.db.url.contains('?') { '&' } else { '?' };
     let url = format!("{}{separator}sslmode=require", f.db.url);
     let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
-        .args(["--database-url", &url, "issue", "--user", &f.user.to_string()])
+        .args(["--database-url", &url, "--lifetime", "1h", "issue", "--user", &f.user.to_string()])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
@@ -681,7 +697,16 @@ async fn postgres_over_tls() {
         .replace("sslmode=require&", "")
         .replacen("127.0.0.1", "localhost", 1);
     let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
-        .args(["--database-url", &verified, "--orm", "diesel", "issue", "--user"])
+        .args([
+            "--database-url",
+            &verified,
+            "--orm",
+            "diesel",
+            "--lifetime",
+            "1h",
+            "issue",
+            "--user",
+        ])
         .arg(f.user.to_string())
         .output()
         .unwrap();
@@ -715,21 +740,34 @@ async fn redis_commands() {
                 .output()
                 .unwrap()
         };
-        let issued = run(&["issue", "--user", "42"]);
+        // M6: no key is written without a TTL unless the lifetime is said to be none.
+        assert_clean_error(&run(&["issue", "--user", "42"]), "issue needs --lifetime");
+        if !url.starts_with("redis+cluster://") {
+            assert_eq!(redis_ttls(&url, &prefix), Vec::<i64>::new(), "nothing written");
+            let forever = run(&["--lifetime", "none", "issue", "--user", "7"]);
+            assert_eq!(forever.status.code(), Some(0), "{}", stderr(&forever));
+            assert_eq!(redis_ttls(&url, &prefix), vec![-1], "none said: no TTL");
+            assert_eq!(stdout(&run(&["revoke-user", "7"])).trim(), "revoked 1 token(s) of user 7");
+        }
+        let issued = run(&["--lifetime", "1h", "issue", "--user", "42"]);
         assert_eq!(issued.status.code(), Some(0), "{url}: {}", stderr(&issued));
+        if !url.starts_with("redis+cluster://") {
+            let ttls = redis_ttls(&url, &prefix);
+            assert!(ttls.len() == 1 && (3500..=3600).contains(&ttls[0]), "{ttls:?}");
+        }
         let token = stdout(&issued).trim().to_owned();
         let verified = run(&["--lifetime", "1h", "verify", &token]);
         assert!(stdout(&verified).starts_with("valid: user 42"), "{url}: {}", stdout(&verified));
         let listed = stdout(&run(&["--lifetime", "1h", "list", "--user", "42"]));
         assert!(listed.contains("1 token(s) of user 42") && !listed.contains(&token), "{listed}");
-        let second = stdout(&run(&["issue", "--user", "42"])).trim().to_owned();
+        let second = stdout(&run(&["--lifetime", "1h", "issue", "--user", "42"])).trim().to_owned();
         assert_eq!(stdout(&run(&["revoke", &second])).trim(), "revoked");
         let all = run(&["revoke-user", "42"]);
         assert_eq!(stdout(&all).trim(), "revoked 1 token(s) of user 42", "{url}");
         assert_eq!(run(&["--lifetime", "1h", "verify", &token]).status.code(), Some(1));
         let purge = run(&["--lifetime", "1h", "purge"]);
         assert!(stdout(&purge).starts_with("nothing to purge: Redis"), "{}", stdout(&purge));
-        let third = stdout(&run(&["issue", "--user", "42"])).trim().to_owned();
+        let third = stdout(&run(&["--lifetime", "1h", "issue", "--user", "42"])).trim().to_owned();
         let elsewhere = Command::new(env!("CARGO_BIN_EXE_authtoken"))
             .args(["--database-url", &url, "--key-prefix", "elsewhere:", "--user-id-type", "i64"])
             .args(["--lifetime", "1h", "verify", &third])
@@ -739,7 +777,17 @@ async fn redis_commands() {
         assert_eq!(stdout(&run(&["revoke-user", "42"])).trim(), "revoked 1 token(s) of user 42");
 
         // API tokens: the details ride in the value with --redis-details, and only with it.
-        let named = ["issue", "--user", "42", "--name", "CI", "--scopes", "read,deploy"];
+        let named = [
+            "--lifetime",
+            "1h",
+            "issue",
+            "--user",
+            "42",
+            "--name",
+            "CI",
+            "--scopes",
+            "read,deploy",
+        ];
         assert_clean_error(&run(&named), "name");
         let detailed = |args: &[&str]| {
             let mut all = vec!["--redis-details"];
@@ -781,7 +829,7 @@ async fn mongodb_commands() {
                 .output()
                 .unwrap()
         };
-        let issued = run(&["issue", "--user", user]);
+        let issued = run(&["--lifetime", "1h", "issue", "--user", user]);
         assert_eq!(issued.status.code(), Some(0), "{layout:?}: {}", stderr(&issued));
         let token = stdout(&issued).trim().to_owned();
         let verified = run(&["--lifetime", "1h", "verify", &token]);
@@ -868,4 +916,18 @@ async fn sqlite_url_forms_and_diesel_without_mysql_tls() {
         .unwrap();
     assert_clean_error(&mysql, "--orm diesel has no TLS to MySQL/MariaDB yet");
     f.db.drop_database().await;
+}
+
+/// The TTLs (in seconds; -1 for none) of the token keys under `prefix` on one Redis, through
+/// `redis-cli`.
+fn redis_ttls(url: &str, prefix: &str) -> Vec<i64> {
+    let cli = |args: &[&str]| {
+        let output = Command::new("redis-cli").args(["-u", url]).args(args).output();
+        String::from_utf8(output.expect("redis-cli").stdout).expect("UTF-8")
+    };
+    let keys = cli(&["--scan", "--pattern", &format!("{prefix}*")]);
+    keys.lines()
+        .filter(|key| !key.trim_start_matches(prefix).contains(':'))
+        .map(|key| cli(&["TTL", key]).trim().parse().expect("a TTL"))
+        .collect()
 }

@@ -176,6 +176,7 @@ macro_rules! spec_group {
             malformed_scopes_are_refused,
             last_use_is_written_at_most_once_per_interval,
             sliding_expiry_extends_on_use_up_to_the_cap,
+            sliding_never_extends_a_tokens_own_expiry,
         }
     };
     (limiting; $setup:expr) => {

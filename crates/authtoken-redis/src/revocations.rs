@@ -36,7 +36,7 @@ const TOPOLOGY_CHECK: Duration = Duration::from_secs(5);
 ///
 /// # async fn run() -> authtoken::Result<()> {
 /// let store = RedisStore::<u64>::connect("redis://127.0.0.1:6379").await?;
-/// let cached = CachedStore::new(store, CacheOptions::default());
+/// let cached = CachedStore::new(store, CacheOptions::default())?;
 /// let revocations = RedisRevocations::start(cached.inner(), cached.revocation_sink()).await?;
 /// let cached = cached.with_publisher(revocations.publisher());
 /// let strategy = DatabaseStrategy::new(cached, Some(Duration::from_secs(3600)))?;

@@ -150,7 +150,7 @@ async fn a_cut_or_stalled_subscription_serves_no_hits_and_recovers() {
         .unwrap()
         .with_prefix(a.redis.prefix())
         .with_timeout(Duration::from_secs(2));
-    let b_store = CachedStore::new(b_inner, options());
+    let b_store = CachedStore::new(b_inner, options()).unwrap();
     let b_channel =
         RedisRevocations::start(b_store.inner(), b_store.revocation_sink()).await.unwrap();
     let b_store = b_store.with_publisher(b_channel.publisher());

@@ -131,13 +131,32 @@ async fn detailed_values_are_json_and_a_sliding_use_moves_the_ttls() {
     let index = format!("{}user:9", store.prefix());
     assert!(pttl(format!("{}{key}", store.prefix())).await <= 20_000);
 
-    // The first use slides the 20-second token to 600 s after it.
+    // The first use records the use but keeps the token's own 20 s (L2: sliding never carries
+    // a token past the expiry it was issued with).
     assert!(strategy.read_token_row(Some(&token)).await.unwrap().is_some());
-    let ttl = pttl(format!("{}{key}", store.prefix())).await;
-    assert!(ttl > 300_000, "the key's TTL did not move: {ttl} ms");
-    assert!(pttl(index.clone()).await > 300_000, "the index would expire before its token");
+    assert!(pttl(format!("{}{key}", store.prefix())).await <= 20_000, "its own expiry moved");
     let used = value_of(&store, &key).await.unwrap();
     assert!(used.contains("\"l\""), "no last use recorded: {used}");
+
+    // A session slides: five minutes after its login (its key's TTL cut to what would be left
+    // then), a use moves the key's TTL and the user index's to 600 s after the use.
+    let clock = authtoken::ManualClock::new(chrono::Utc::now());
+    let sessions = DatabaseStrategy::new(store.clone(), HOUR)
+        .unwrap()
+        .with_sliding_expiry(Duration::from_secs(600), Duration::from_secs(7200))
+        .unwrap()
+        .with_clock(clock.clone());
+    let session = sessions.write_token(&user).await.unwrap().into_secret();
+    let session_key =
+        format!("{}{}", store.prefix(), authtoken_conformance::spec::sha256_base64url(&session));
+    raw(redis::cmd("PEXPIRE").arg(&session_key).arg(300_000)).await;
+    raw(redis::cmd("PEXPIRE").arg(&index).arg(300_000)).await;
+    clock.advance(chrono::TimeDelta::seconds(300));
+    assert!(sessions.read_token_row(Some(&session)).await.unwrap().is_some());
+    let ttl = pttl(session_key).await;
+    assert!(ttl > 500_000, "the key's TTL did not move: {ttl} ms");
+    assert!(pttl(index.clone()).await > 500_000, "the index would expire before its token");
+    assert!(sessions.destroy_token(&session, &user).await.unwrap());
 
     // A store of the native format reads nothing there, and cannot delete it.
     let native = DatabaseStrategy::new(backend.store(), HOUR).unwrap();

@@ -228,9 +228,21 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     }
 
     /// The expiry a use at `now` gives `row` under sliding expiry, if it moves it later.
+    /// A token issued with its own expiry keeps it: only an expiry that sliding itself set (its
+    /// last use, or its creation, plus `idle`; or the cap) moves.
     fn slide(&self, row: &AccessToken<S::UserId>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let (idle, cap) = self.sliding?;
         let limit = row.created_at.checked_add_signed(cap)?;
+        if let Some(end) = row.details.expires_at {
+            let anchor = row.details.last_used_at.unwrap_or(row.created_at);
+            // Within a second: stores keep timestamps to the millisecond or microsecond.
+            let near = |at: Option<DateTime<Utc>>| {
+                at.is_some_and(|at| (end - at).abs() <= TimeDelta::seconds(1))
+            };
+            if !near(anchor.checked_add_signed(idle)) && !near(Some(limit)) {
+                return None;
+            }
+        }
         let target = now.checked_add_signed(idle)?.min(limit);
         row.details.expires_at.is_none_or(|end| target > end).then_some(target)
     }

@@ -38,7 +38,8 @@ async fn main() {
         staleness_bound: Duration::from_millis(bound_ms),
         ..CacheOptions::default()
     };
-    let store = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), options);
+    let store = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), options)
+        .expect("valid cache options");
     let channel = Revocations::start(&listen_via, store.revocation_sink(), "access_token")
         .await
         .expect("the revocation channel");

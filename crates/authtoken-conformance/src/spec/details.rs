@@ -223,3 +223,33 @@ pub async fn sliding_expiry_extends_on_use_up_to_the_cap<B: Backend>(b: &B) {
     h.clock.set(super::start_time() + TimeDelta::minutes(120) + TimeDelta::seconds(1));
     assert_eq!(reader(b, &h, &busy).await, None, "alive past the cap");
 }
+
+/// L2: a token issued with its own, shorter expiry keeps it under sliding expiry: a use within
+/// it is recorded but moves nothing (a 10-minute token used every 5 minutes still ends at 10).
+pub async fn sliding_never_extends_a_tokens_own_expiry<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(7 * 24 * 3600));
+    let strategy = h
+        .strategy
+        .with_sliding_expiry(idle, cap)
+        .unwrap()
+        .with_last_use_tracking(Duration::from_secs(60))
+        .unwrap();
+    let h = Harness { strategy, ..h };
+    let user = b.create_user(true).await;
+    let options = IssueOptions::new().lifetime(Duration::from_secs(10 * 60));
+    let own = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let session = login::<B, _>(&h, &user).await;
+    let own_end = row_of(&h, &own).await.unwrap().details.expires_at;
+    for minute in [5, 9] {
+        h.clock.set(super::start_time() + TimeDelta::minutes(minute));
+        assert_eq!(reader(b, &h, &own).await.as_ref(), Some(user.id()), "at {minute} min");
+        assert_eq!(reader(b, &h, &session).await.as_ref(), Some(user.id()), "at {minute} min");
+    }
+    let row = row_of(&h, &own).await.unwrap();
+    assert_eq!(row.details.expires_at, own_end, "its own expiry moved");
+    assert!(row.details.last_used_at.is_some(), "the use is still recorded");
+    h.clock.set(super::start_time() + TimeDelta::minutes(10) + TimeDelta::seconds(1));
+    assert_eq!(reader(b, &h, &own).await, None, "alive past its own expiry");
+    assert_eq!(reader(b, &h, &session).await.as_ref(), Some(user.id()), "the session slid");
+}

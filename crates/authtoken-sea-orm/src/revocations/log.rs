@@ -29,7 +29,7 @@ const RETENTION_HOURS: u32 = 1;
 /// use authtoken_sea_orm::{SeaOrmStore, access_token};
 ///
 /// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
-/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default())?;
 /// let revocations = LogRevocations::start(&db, cached.revocation_sink(), "access_token").await?;
 /// let cached = cached.with_publisher(revocations.publisher());
 /// # Ok(()) }

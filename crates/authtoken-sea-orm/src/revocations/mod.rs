@@ -37,7 +37,7 @@ use sea_orm::DatabaseConnection;
 /// use authtoken_sea_orm::{SeaOrmStore, access_token};
 ///
 /// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
-/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default())?;
 /// let revocations = Revocations::start(&db, cached.revocation_sink(), "access_token").await?;
 /// let strategy = DatabaseStrategy::new(cached.with_publisher(revocations.publisher()), Some(Duration::from_secs(3600)))?;
 /// // Keep `revocations` as long as the strategy: without it the cache serves no hits.

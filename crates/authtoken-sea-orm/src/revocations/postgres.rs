@@ -28,7 +28,7 @@ type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
 /// use authtoken_sea_orm::{SeaOrmStore, access_token};
 ///
 /// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
-/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default());
+/// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default())?;
 /// let revocations = PgRevocations::start(&db, cached.revocation_sink()).await?;
 /// let cached = cached.with_publisher(revocations.publisher());
 /// let strategy = DatabaseStrategy::new(cached, Some(Duration::from_secs(3600)))?;

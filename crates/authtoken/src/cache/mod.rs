@@ -22,7 +22,7 @@
 //! # fn main() -> authtoken::Result<()> {
 //! // An in-memory store is changed by this process alone, so it needs no channel. A shared
 //! // database does: see `CachedStore::new` and the store crate's listener.
-//! let store = CachedStore::local_only(MemoryStore::<u64>::new(), CacheOptions::default());
+//! let store = CachedStore::local_only(MemoryStore::<u64>::new(), CacheOptions::default())?;
 //! let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;
 //! # Ok(()) }
 //! ```
@@ -59,6 +59,43 @@ pub struct CacheOptions {
     pub staleness_bound: Duration,
     /// No entry is kept longer than this, whatever the channel says. Default 5 minutes.
     pub max_age: Duration,
+}
+
+/// The longest staleness bound a cache takes: an hour (a revocation that may take longer to
+/// reach a process is no bound at all).
+pub const MAX_STALENESS_BOUND: Duration = Duration::from_secs(3600);
+
+/// The longest a cache keeps an entry: a day.
+pub const MAX_CACHE_AGE: Duration = Duration::from_secs(24 * 3600);
+
+impl CacheOptions {
+    /// Whether the options are in range: at least one entry, a staleness bound between 1 ms
+    /// and [`MAX_STALENESS_BOUND`], a `max_age` between 1 ms and [`MAX_CACHE_AGE`]. Out of range
+    /// they would panic deep in the cache or the clock arithmetic, or mean no bound at all.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::cache::CacheOptions;
+    ///
+    /// let huge = CacheOptions { max_age: Duration::MAX, ..CacheOptions::default() };
+    /// assert!(huge.check().is_err());
+    /// assert!(CacheOptions::default().check().is_ok());
+    /// ```
+    pub fn check(&self) -> crate::Result<()> {
+        let millisecond = Duration::from_millis(1);
+        if self.max_entries == 0 {
+            return Err(crate::Error::Config("a cache needs room for at least one entry"));
+        }
+        if self.staleness_bound < millisecond || self.staleness_bound > MAX_STALENESS_BOUND {
+            return Err(crate::Error::Config(
+                "a cache's staleness bound must be between 1 ms and an hour",
+            ));
+        }
+        if self.max_age < millisecond || self.max_age > MAX_CACHE_AGE {
+            return Err(crate::Error::Config("a cache's max_age must be between 1 ms and a day"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for CacheOptions {
@@ -214,19 +251,21 @@ where
     S::UserId: Display,
 {
     /// A cache in front of `inner` that serves no hit until a channel listener, fed with
-    /// [`revocation_sink`](Self::revocation_sink), proves it is current.
-    pub fn new(inner: S, options: CacheOptions) -> Self {
+    /// [`revocation_sink`](Self::revocation_sink), proves it is current. Options out of range
+    /// ([`CacheOptions::check`]) are an [`Error::Config`](crate::Error::Config).
+    pub fn new(inner: S, options: CacheOptions) -> crate::Result<Self> {
         Self::build(inner, options, false)
     }
 
     /// A cache that needs no channel, for a store that no other process changes (the in-memory
     /// store): this process's own revocations reach it directly. Never use it over a shared
     /// database: another process's revocation would not reach it before `max_age`.
-    pub fn local_only(inner: S, options: CacheOptions) -> Self {
+    pub fn local_only(inner: S, options: CacheOptions) -> crate::Result<Self> {
         Self::build(inner, options, true)
     }
 
-    fn build(inner: S, options: CacheOptions, always_current: bool) -> Self {
+    fn build(inner: S, options: CacheOptions, always_current: bool) -> crate::Result<Self> {
+        options.check()?;
         let entries = moka::sync::Cache::builder()
             .max_capacity(options.max_entries)
             .time_to_live(options.max_age)
@@ -235,7 +274,7 @@ where
         let freshness = Freshness::new(options.staleness_bound);
         let (hits, misses) = (AtomicU64::new(0), AtomicU64::new(0));
         let shared = Arc::new(Shared { entries, freshness, hits, misses, always_current });
-        Self { inner, shared, publisher: None }
+        Ok(Self { inner, shared, publisher: None })
     }
 
     /// Publishes this process's revocations through `publisher` as well.

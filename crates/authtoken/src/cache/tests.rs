@@ -16,7 +16,7 @@ fn options() -> CacheOptions {
 }
 
 async fn store_with(key: &str, user: u64) -> CachedStore<MemoryStore<u64>> {
-    let store = CachedStore::new(MemoryStore::new(), options());
+    let store = CachedStore::new(MemoryStore::new(), options()).unwrap();
     store.create(row(key, user), None).await.unwrap();
     store
 }
@@ -69,7 +69,7 @@ async fn resubscribing_drops_everything_cached() {
 #[tokio::test]
 async fn a_proof_older_than_the_bound_stops_hits() {
     let options = CacheOptions { staleness_bound: Duration::from_millis(20), ..options() };
-    let store = CachedStore::new(MemoryStore::<u64>::new(), options);
+    let store = CachedStore::new(MemoryStore::<u64>::new(), options).unwrap();
     store.create(row("a", 1), None).await.unwrap();
     store.revocation_sink().caught_up_to(Instant::now());
     read_twice(&store, "a").await;
@@ -122,4 +122,22 @@ async fn expired_entries_are_never_served() {
     read_twice(&store, "a").await;
     let later = Utc::now() + chrono::TimeDelta::seconds(1);
     assert_eq!(store.get("a", Some(later)).await.unwrap(), None);
+}
+
+/// M7: durations that would panic in the cache (moka refuses a time to live over 1,000 years)
+/// or mean no bound are configuration errors.
+#[test]
+fn out_of_range_options_are_configuration_errors() {
+    for options in [
+        CacheOptions { max_age: Duration::MAX, ..options() },
+        CacheOptions { max_age: Duration::from_secs(400 * 365 * 24 * 3600), ..options() },
+        CacheOptions { max_age: Duration::ZERO, ..options() },
+        CacheOptions { staleness_bound: Duration::MAX, ..options() },
+        CacheOptions { staleness_bound: Duration::ZERO, ..options() },
+        CacheOptions { max_entries: 0, ..options() },
+    ] {
+        let made = CachedStore::new(MemoryStore::<u64>::new(), options.clone());
+        assert!(matches!(made, Err(crate::Error::Config(_))), "{options:?}");
+        assert!(CachedStore::local_only(MemoryStore::<u64>::new(), options).is_err());
+    }
 }
