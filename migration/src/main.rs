@@ -11,6 +11,7 @@ async fn main() {
         // Read after the CLI has loaded `.env`, so a DATABASE_URL there counts too.
         let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
         create_private_sqlite_file(&url).map_err(|e| DbErr::Custom(format!("{url}: {e}")))?;
+        authtoken_sea_orm::tls::check_url(&url).map_err(|e| DbErr::Custom(e.to_string()))?;
         Database::connect(url).await
     })
     .await;

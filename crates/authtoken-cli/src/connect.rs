@@ -225,6 +225,8 @@ pub fn never_create(url: &str) -> String {
 
 /// Connects with short timeouts; SQLite files are opened read-write, never created.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    // A TLS mode sqlx would verify more weakly than the URL says is refused, not weakened.
+    authtoken_sea_orm::tls::check_url(url)?;
     let url = never_create(url);
     let mut options = ConnectOptions::new(&url);
     options

@@ -718,6 +718,45 @@ async fn postgres_over_tls() {
         .output()
         .unwrap();
     assert_clean_error(&output, "invalid peer certificate");
+
+    // M5: a second private CA, which never signed the server's certificate. Through SeaORM
+    // (sqlx, which would add the public roots to it and, for verify-ca, check no name) every
+    // mode that names it is refused before connecting; through Diesel it is the only trust
+    // anchor, and the server's certificate fails against it.
+    let dir = std::env::temp_dir().join(format!("authtoken-ca-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let other_ca = dir.join("other-ca.pem");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj"])
+        .args(["/CN=another private CA", "-keyout"])
+        .arg(dir.join("other-ca.key"))
+        .arg("-out")
+        .arg(&other_ca)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    let other = other_ca.display().to_string();
+    for (mode, refusal) in [
+        ("verify-ca", "verify-ca is refused"),
+        ("verify-full", "private CA"),
+        ("require", "root certificate with sslmode=require"),
+    ] {
+        let url = verified.replace(&cert, &other).replace("verify-full", mode);
+        let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", &url, "--lifetime", "1h", "verify", "x"])
+            .output()
+            .unwrap();
+        assert_clean_error(&output, refusal);
+    }
+    for mode in ["verify-ca", "verify-full"] {
+        let url = verified.replace(&cert, &other).replace("verify-full", mode);
+        let output = Command::new(env!("CARGO_BIN_EXE_authtoken"))
+            .args(["--database-url", &url, "--orm", "diesel", "--lifetime", "1h", "verify", "x"])
+            .output()
+            .unwrap();
+        assert_clean_error(&output, "invalid peer certificate");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
     f.db.drop_database().await;
 }
 

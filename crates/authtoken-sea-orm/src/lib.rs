@@ -26,6 +26,7 @@ pub mod revocations;
 mod statements;
 mod store;
 mod throttle;
+pub mod tls;
 mod users;
 
 pub use entity::AccessTokenEntity;
