@@ -116,6 +116,7 @@ macro_rules! conformance_suite {
             stored_hash_presented_as_token_is_refused,
             two_logins_give_two_distinct_tokens,
             reading_never_writes,
+            a_row_dated_in_the_future_authenticates_nobody,
             destroy_own_token_revokes_it,
             destroy_other_users_token_leaves_it,
             destroy_unknown_token_is_a_noop,

@@ -566,7 +566,15 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 continue;
             };
             op.user(&row.user_id);
-            if !self.is_live(&row) {
+            let live = self.liveness();
+            if live.is_dated_in_the_future(&row) {
+                tracing::warn!(
+                    target: "authtoken::security",
+                    user_id = ?row.user_id,
+                    "a token row is dated in the future: written by hand, refused"
+                );
+            }
+            if !live.is_live(&row) {
                 return Ok(Lookup::Refused(Outcome::Expired));
             }
             return Ok(Lookup::Found(row));

@@ -153,3 +153,20 @@ pub async fn reading_never_writes<B: Backend>(b: &B) {
     assert_eq!(reader(b, &h, &foreign_token()).await, None);
     assert_eq!((row_of(&h, &old).await, row_of(&h, &fresh).await), before);
 }
+
+/// M2: a row dated in the future (an `UPDATE … SET created_at = '2999-…'`) authenticates
+/// nobody, with or without a lifetime; a minute's skew between servers' clocks is tolerated.
+pub async fn a_row_dated_in_the_future_authenticates_nobody<B: Backend>(b: &B) {
+    for lifetime in [Some(LIFETIME), None] {
+        let h = harness(b, lifetime, StorageMode::Hashed);
+        let user = b.create_user(true).await;
+        let token = login::<B, _>(&h, &user).await;
+        // The reader's clock behind the writer's: within the skew the token still works.
+        h.clock.advance(TimeDelta::seconds(-30));
+        assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()), "within the skew");
+        h.clock.advance(TimeDelta::minutes(-2));
+        assert_eq!(reader(b, &h, &token).await, None, "created in the future ({lifetime:?})");
+        h.clock.advance(TimeDelta::days(-365 * 900));
+        assert_eq!(reader(b, &h, &token).await, None, "centuries ahead");
+    }
+}
