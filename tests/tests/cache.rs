@@ -176,7 +176,8 @@ async fn a_cut_or_stalled_channel_serves_no_hits_and_recovers() {
     let proxy = FaultProxy::start(upstream).await;
     let listen_via = sea_orm::Database::connect(proxy.url_for(&a.sql.db.url)).await.unwrap();
     let b_store = CachedStore::new(a.sql.db_store(), options()).unwrap();
-    let b_channel = PgRevocations::start(&listen_via, b_store.revocation_sink()).await.unwrap();
+    let b_channel =
+        PgRevocations::start(&listen_via, b_store.revocation_sink(), "access_token").await.unwrap();
     until_serving(&b_store).await;
     let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();
     let reader = DatabaseStrategy::new(b_store.clone(), HOUR).unwrap();

@@ -12,16 +12,31 @@ use tokio::task::JoinHandle;
 
 /// Rows per query: a poll pages through a backlog, then proves the cache current.
 const PAGE: i64 = 1000;
-/// An id missing below ids already seen is waited for this long (its transaction may still
-/// commit); after that it is taken for a rolled-back insert. A deleting transaction held open
-/// longer than this after its `DELETE` may reach the caches only through `max_age`.
-const GAP_PATIENCE: Duration = Duration::from_secs(10);
-/// Log rows older than this are deleted now and then.
+/// An id missing below ids already seen belongs to a transaction still open, or to one rolled
+/// back. It is read again on every poll until it appears, until no transaction older than its
+/// first sighting is open any more (MySQL/MariaDB tell: then it was rolled back), or, where that
+/// cannot be told (no `PROCESS` privilege, Galera's other nodes), until the log's retention.
+/// Past this patience the open-transaction check starts.
+const GAP_PATIENCE: Duration = Duration::from_secs(2);
+/// Log rows older than this are deleted now and then; a gap is kept as long.
 const RETENTION_HOURS: u32 = 1;
+/// The most gaps followed at once; past it the cache is emptied and the gaps dropped (a flood
+/// of rolled-back deletes must not grow memory, and must not cost a revocation either).
+const MAX_GAPS: usize = 10_000;
+/// How often the poller checks that the triggers are still there.
+const WIRING_RECHECK: Duration = Duration::from_secs(2);
+/// Ids just below the log's end at start that are checked for transactions still open.
+const START_WINDOW: i64 = 1000;
 
 /// Polls the revocation log (from `authtoken_migration::CreateRevocationLog`) twice per
 /// staleness bound and proves the cache current after each complete poll; stops when dropped.
-/// The propagation bound is the poll interval plus one query.
+/// The propagation bound is the poll interval plus one query, after the deleting transaction
+/// commits, however long it stayed open.
+///
+/// The channel proves it is wired before it proves anything else: at start and every two
+/// seconds it finds the triggers that fill the log (on the token table, and the user table's
+/// cascade) in the catalog. Without them [`start`](Self::start) is an error, and a poller whose
+/// triggers disappear stops the cache's hits until they are back.
 ///
 /// ```no_run
 /// use authtoken::cache::{CacheOptions, CachedStore};
@@ -59,7 +74,14 @@ impl LogRevocations {
             return Err(Error::Config("the token table must be a plain identifier"));
         }
         let log = format!("{token_table}_revocation");
-        let poller = Poller::new(db.clone(), sink, &log).await?;
+        let poller = Poller::new(db.clone(), sink, token_table, &log).await?;
+        if !poller.wired().await.map_err(Error::store)? {
+            return Err(Error::Config(
+                "the revocation log's triggers are missing: run \
+                 authtoken_migration::CreateRevocationLog for this token table; without them a \
+                 cache would keep accepting deleted tokens",
+            ));
+        }
         let task = tokio::spawn(poller.run());
         Ok(Self { publisher: Arc::new(LogPublisher { db: db.clone(), log }), task })
     }
@@ -103,19 +125,29 @@ fn utc_now(backend: DatabaseBackend) -> &'static str {
 struct Poller {
     db: DatabaseConnection,
     sink: RevocationSink,
+    token_table: String,
+    log: String,
     select: String,
     cleanup: String,
     interval: Duration,
-    /// Every id at or below it has been applied (or given up as a rolled-back insert).
+    /// The highest id read: every id at or below it was applied or is in `gaps`.
     floor: i64,
-    /// Ids above `floor` already applied.
-    seen: BTreeSet<i64>,
-    /// Ids above `floor` not seen yet though higher ones were, and since when.
+    /// Ids at or below `floor` not read yet, and since when.
     gaps: HashMap<i64, Instant>,
+    /// Whether the open-transaction check can be asked (`None`: not known yet).
+    can_see_transactions: Option<bool>,
 }
 
+/// A trigger: the table it is on and its statement.
+type Trigger = (String, String);
+
 impl Poller {
-    async fn new(db: DatabaseConnection, sink: RevocationSink, log: &str) -> Result<Self> {
+    async fn new(
+        db: DatabaseConnection,
+        sink: RevocationSink,
+        token_table: &str,
+        log: &str,
+    ) -> Result<Self> {
         let backend = db.get_database_backend();
         let table = quoted(backend, log);
         let end = db
@@ -142,16 +174,66 @@ impl Poller {
             ),
         };
         let interval = (sink.staleness_bound() / 2).max(Duration::from_millis(1));
-        Ok(Self {
+        let mut poller = Self {
             db,
             sink,
+            token_table: token_table.to_owned(),
+            log: log.to_owned(),
             select,
             cleanup,
             interval,
             floor: end,
-            seen: BTreeSet::new(),
             gaps: HashMap::new(),
-        })
+            can_see_transactions: None,
+        };
+        // Ids below the end that are not there yet may belong to transactions still open.
+        poller.note_missing_below_end().await.map_err(Error::store)?;
+        Ok(poller)
+    }
+
+    async fn note_missing_below_end(&mut self) -> std::result::Result<(), sea_orm::DbErr> {
+        let backend = self.db.get_database_backend();
+        let low = (self.floor - START_WINDOW).max(0);
+        let sql = format!(
+            "SELECT id FROM {} WHERE id > {} ORDER BY id",
+            quoted(backend, &self.log),
+            placeholder(backend, 1)
+        );
+        let statement = Statement::from_sql_and_values(backend, &sql, [Value::from(low)]);
+        let present: BTreeSet<i64> = self
+            .db
+            .query_all_raw(statement)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<i64>("", "id"))
+            .collect::<std::result::Result<_, _>>()?;
+        let now = Instant::now();
+        for id in (low + 1)..=self.floor {
+            if !present.contains(&id) {
+                self.gaps.insert(id, now);
+            }
+        }
+        Ok(())
+    }
+
+    /// The triggers that fill the log are in place: one on the token table, and one on another
+    /// table (the users') that logs the token table's rows before a cascade.
+    async fn wired(&self) -> std::result::Result<bool, sea_orm::DbErr> {
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::MySql => {
+                "SELECT EVENT_OBJECT_TABLE AS tbl, ACTION_STATEMENT AS body \
+                 FROM information_schema.TRIGGERS \
+                 WHERE TRIGGER_SCHEMA = DATABASE() AND EVENT_MANIPULATION = 'DELETE'"
+            }
+            _ => "SELECT tbl_name AS tbl, sql AS body FROM sqlite_master WHERE type = 'trigger'",
+        };
+        let rows = self.db.query_all_raw(Statement::from_string(backend, sql)).await?;
+        let triggers: Vec<Trigger> = rows
+            .iter()
+            .map(|row| Ok((row.try_get("", "tbl")?, row.try_get("", "body")?)))
+            .collect::<std::result::Result<_, sea_orm::DbErr>>()?;
+        Ok(log_is_filled_by(&triggers, &self.token_table, &self.log, backend))
     }
 
     async fn run(mut self) {
@@ -160,9 +242,28 @@ impl Poller {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut failing = false;
+        let mut wired = true;
+        let mut checked = Instant::now();
         for round in 0u64.. {
             ticks.tick().await;
             let started = Instant::now();
+            if checked.elapsed() >= WIRING_RECHECK || !wired {
+                checked = started;
+                let now_wired = matches!(self.wired().await, Ok(true));
+                if now_wired && !wired {
+                    // Deletes went unlogged meanwhile: nothing cached then can be trusted.
+                    self.sink.resubscribed();
+                } else if !now_wired && wired {
+                    tracing::warn!(
+                        "authtoken: the revocation log's triggers are gone; the cache serves no hits"
+                    );
+                }
+                wired = now_wired;
+                if !wired {
+                    self.sink.withdraw();
+                    continue;
+                }
+            }
             match self.poll().await {
                 Ok(()) => {
                     if failing {
@@ -191,63 +292,168 @@ impl Poller {
         }
     }
 
-    /// Reads every row past `floor` and applies the new ones.
+    /// Reads every row past `floor`, then the gaps, and applies what is new.
     async fn poll(&mut self) -> std::result::Result<(), sea_orm::DbErr> {
         let backend = self.db.get_database_backend();
-        let mut cursor = self.floor;
         loop {
             let statement =
-                Statement::from_sql_and_values(backend, &self.select, [Value::from(cursor)]);
+                Statement::from_sql_and_values(backend, &self.select, [Value::from(self.floor)]);
             let rows = self.db.query_all_raw(statement).await?;
             let count = rows.len() as i64;
+            let now = Instant::now();
             for row in rows {
                 let id: i64 = row.try_get("", "id")?;
-                let token: Option<String> = row.try_get("", "token")?;
-                let user: Option<String> = row.try_get("", "user_id")?;
-                cursor = id;
-                if id <= self.floor || !self.seen.insert(id) {
+                if id <= self.floor {
                     continue;
                 }
-                let revocation = match (token, user) {
-                    (Some(token), _) => Revocation::Tokens(vec![token]),
-                    (None, Some(user)) => Revocation::User(user),
-                    (None, None) => Revocation::All,
-                };
-                self.sink.apply(&revocation).await;
+                for missing in (self.floor + 1)..id {
+                    self.gaps.insert(missing, now);
+                }
+                self.floor = id;
+                self.apply(&row).await?;
             }
             if count < PAGE {
                 break;
             }
         }
-        self.advance_floor();
+        self.read_gaps().await?;
+        self.retire_gaps().await
+    }
+
+    async fn apply(&self, row: &sea_orm::QueryResult) -> std::result::Result<(), sea_orm::DbErr> {
+        let token: Option<String> = row.try_get("", "token")?;
+        let user: Option<String> = row.try_get("", "user_id")?;
+        let revocation = match (token, user) {
+            (Some(token), _) => Revocation::Tokens(vec![token]),
+            (None, Some(user)) => Revocation::User(user),
+            (None, None) => Revocation::All,
+        };
+        self.sink.apply(&revocation).await;
         Ok(())
     }
 
-    /// Moves `floor` over applied ids and over gaps waited on long enough.
-    fn advance_floor(&mut self) {
-        let Some(&highest) = self.seen.last() else { return };
-        let now = Instant::now();
-        let mut next = self.floor + 1;
-        while next <= highest {
-            if self.seen.remove(&next) {
-                self.gaps.remove(&next);
-            } else {
-                let since = *self.gaps.entry(next).or_insert(now);
-                if now.duration_since(since) < GAP_PATIENCE {
-                    break;
-                }
-                self.gaps.remove(&next);
-            }
-            self.floor = next;
-            next += 1;
+    /// Reads the gaps' ids again: a transaction that committed since fills its own.
+    async fn read_gaps(&mut self) -> std::result::Result<(), sea_orm::DbErr> {
+        if self.gaps.is_empty() {
+            return Ok(());
         }
-        // Record the remaining gaps' first sighting.
-        for id in next..highest {
-            if !self.seen.contains(&id) {
-                self.gaps.entry(id).or_insert(now);
+        let backend = self.db.get_database_backend();
+        let ids: Vec<i64> = self.gaps.keys().copied().collect();
+        for chunk in ids.chunks(500) {
+            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let sql = format!(
+                "SELECT id, token, user_id FROM {} WHERE id IN ({list})",
+                quoted(backend, &self.log)
+            );
+            for row in self.db.query_all_raw(Statement::from_string(backend, sql)).await? {
+                let id: i64 = row.try_get("", "id")?;
+                if self.gaps.remove(&id).is_some() {
+                    self.apply(&row).await?;
+                }
+            }
+        }
+        if self.gaps.len() > MAX_GAPS {
+            tracing::warn!(
+                gaps = self.gaps.len(),
+                "authtoken: too many gaps in the revocation log; the cache starts over"
+            );
+            self.gaps.clear();
+            self.sink.resubscribed();
+        }
+        Ok(())
+    }
+
+    /// Drops the gaps no transaction can fill any more.
+    async fn retire_gaps(&mut self) -> std::result::Result<(), sea_orm::DbErr> {
+        let now = Instant::now();
+        let retention = Duration::from_secs(u64::from(RETENTION_HOURS) * 3600);
+        self.gaps.retain(|_, since| now.duration_since(*since) < retention);
+        let Some(oldest) = self
+            .gaps
+            .values()
+            .copied()
+            .filter(|since| now.duration_since(*since) >= GAP_PATIENCE)
+            .min()
+        else {
+            return Ok(());
+        };
+        if self.db.get_database_backend() != DatabaseBackend::MySql {
+            // SQLite writers take turns: an id is used only by a committed insert, and a gap is
+            // a rolled-back one.
+            self.gaps.retain(|_, since| now.duration_since(*since) < GAP_PATIENCE);
+            return Ok(());
+        }
+        // Every transaction open when the oldest such gap was first seen has ended: what it
+        // inserted either committed (and the read just before this found it) or never will.
+        // `trx_started` is kept in whole seconds, rounded down: the check covers every
+        // transaction that began before `oldest` (and some after), never fewer.
+        let age = now.duration_since(oldest);
+        if self.open_transactions_older_than(age).await == Some(0) {
+            // One more read, after the check: a commit in between is not lost.
+            self.read_gaps().await?;
+            self.gaps.retain(|_, since| *since > oldest);
+        }
+        Ok(())
+    }
+
+    /// How many InnoDB transactions began more than `age` ago; `None` if this connection
+    /// may not see them (or on Galera, where another node's open transaction is not listed).
+    async fn open_transactions_older_than(&mut self, age: Duration) -> Option<i64> {
+        if self.can_see_transactions == Some(false) {
+            return None;
+        }
+        let backend = self.db.get_database_backend();
+        if self.can_see_transactions.is_none() {
+            let galera = Statement::from_string(
+                backend,
+                "SELECT COUNT(*) AS n FROM information_schema.GLOBAL_STATUS \
+                 WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE' AND VARIABLE_VALUE > 1",
+            );
+            let clustered = match self.db.query_one_raw(galera).await {
+                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(1) > 0,
+                _ => true,
+            };
+            self.can_see_transactions = Some(!clustered);
+            if clustered {
+                return None;
+            }
+        }
+        // NOW(6): NOW() is whole seconds, and would leave out a transaction begun in the
+        // second before the gap was seen.
+        let sql = format!(
+            "SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX \
+             WHERE trx_started < NOW(6) - INTERVAL {} MICROSECOND",
+            age.as_micros()
+        );
+        match self.db.query_one_raw(Statement::from_string(backend, sql)).await {
+            Ok(Some(row)) => row.try_get::<i64>("", "n").ok(),
+            _ => {
+                self.can_see_transactions = Some(false);
+                None
             }
         }
     }
+}
+
+/// Whether `triggers` fill `log`: a delete trigger on `token_table` that writes to it, and one
+/// on another table that writes the token table's rows to it (the user table's, for cascades).
+fn log_is_filled_by(
+    triggers: &[Trigger],
+    token_table: &str,
+    log: &str,
+    backend: DatabaseBackend,
+) -> bool {
+    let writes_log = |body: &str| body.contains(log);
+    let on_delete = |body: &str| {
+        backend == DatabaseBackend::MySql || body.to_ascii_uppercase().contains("DELETE ON")
+    };
+    let own = triggers
+        .iter()
+        .any(|(table, body)| table == token_table && writes_log(body) && on_delete(body));
+    let cascade = triggers.iter().any(|(table, body)| {
+        table != token_table && writes_log(body) && on_delete(body) && body.contains(token_table)
+    });
+    own && cascade
 }
 
 /// Appends user-wide and flush-everything revocations to the log.

@@ -62,7 +62,7 @@ impl Revocations {
     ) -> Result<Self> {
         #[cfg(feature = "postgres")]
         if db.get_database_backend() == DatabaseBackend::Postgres {
-            return Ok(Revocations::Notify(PgRevocations::start(db, sink).await?));
+            return Ok(Revocations::Notify(PgRevocations::start(db, sink, token_table).await?));
         }
         Ok(Revocations::Log(LogRevocations::start(db, sink, token_table).await?))
     }

@@ -1,6 +1,7 @@
 //! [`PgRevocations`]: the cache's revocation channel on PostgreSQL LISTEN/NOTIFY.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,13 @@ type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
 /// when dropped. It holds two connections of its own (one listening, one for heartbeats and
 /// published revocations), made with the application pool's settings.
 ///
+/// A heartbeat proves the channel is open, not that anything announces on it: so at start,
+/// after every reconnect and every few seconds the channel also proves it is wired, by finding
+/// in the catalog the token table's enabled `DELETE` and `TRUNCATE` triggers whose function
+/// notifies the listened channel (what `authtoken_migration::CreateRevocationTrigger` installs).
+/// Without them [`start`](Self::start) is an error, and a channel whose trigger goes away
+/// (dropped, disabled, or pointed at another channel) stops the cache's hits until it is back.
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use authtoken::DatabaseStrategy;
@@ -29,7 +37,7 @@ type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
 ///
 /// # async fn run(db: sea_orm::DatabaseConnection) -> authtoken::Result<()> {
 /// let cached = CachedStore::new(SeaOrmStore::<access_token::Entity>::new(db.clone()), CacheOptions::default())?;
-/// let revocations = PgRevocations::start(&db, cached.revocation_sink()).await?;
+/// let revocations = PgRevocations::start(&db, cached.revocation_sink(), "access_token").await?;
 /// let cached = cached.with_publisher(revocations.publisher());
 /// let strategy = DatabaseStrategy::new(cached, Some(Duration::from_secs(3600)))?;
 /// // Keep `revocations` alive as long as the strategy: dropping it stops the cache's hits.
@@ -47,15 +55,21 @@ impl std::fmt::Debug for PgRevocations {
 }
 
 impl PgRevocations {
-    /// Starts listening on [`DEFAULT_CHANNEL`] on `db`'s database.
-    pub async fn start(db: &DatabaseConnection, sink: RevocationSink) -> Result<Self> {
-        Self::start_on(db, sink, DEFAULT_CHANNEL).await
+    /// Starts listening on [`DEFAULT_CHANNEL`] for the deletes of `token_table` (unquoted;
+    /// `schema.table` allowed) on `db`'s database; an error if its trigger is not installed.
+    pub async fn start(
+        db: &DatabaseConnection,
+        sink: RevocationSink,
+        token_table: &str,
+    ) -> Result<Self> {
+        Self::start_on(db, sink, token_table, DEFAULT_CHANNEL).await
     }
 
     /// Starts listening on `channel` (the one the trigger was installed with).
     pub async fn start_on(
         db: &DatabaseConnection,
         sink: RevocationSink,
+        token_table: &str,
         channel: &str,
     ) -> Result<Self> {
         let options = db.get_postgres_connection_pool().connect_options();
@@ -63,6 +77,14 @@ impl PgRevocations {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with((*options).clone());
+        let wiring = Wiring::new(pool.clone(), token_table, channel);
+        if !wiring.check().await? {
+            return Err(Error::Config(
+                "no revocation trigger announces this token table's deletes on the channel: run \
+                 authtoken_migration::CreateRevocationTrigger (with the same channel); without \
+                 it a cache would keep accepting deleted tokens",
+            ));
+        }
         let bound = sink.staleness_bound();
         // Four heartbeats per bound: one late or lost still leaves the proof fresh.
         let interval = (bound / 4).max(Duration::from_millis(1));
@@ -70,14 +92,16 @@ impl PgRevocations {
         let pending: Pending = Arc::default();
         let listener = Listener {
             pool: pool.clone(),
-            sink,
+            wiring: wiring.clone(),
+            sink: sink.clone(),
             channel: channel.to_owned(),
             ping_channel: ping_channel.clone(),
             pending: Arc::clone(&pending),
             // Heartbeats come back every interval: this much silence means a dead connection.
             silence: bound.max(interval * 4),
         };
-        let heartbeat = Heartbeat { pool: pool.clone(), ping_channel, pending, interval, bound };
+        let heartbeat =
+            Heartbeat { pool: pool.clone(), ping_channel, pending, interval, bound, wiring, sink };
         let tasks = vec![tokio::spawn(listener.run()), tokio::spawn(heartbeat.run())];
         let publisher = Arc::new(PgPublisher { pool, channel: channel.to_owned() });
         Ok(Self { publisher, tasks })
@@ -110,8 +134,57 @@ impl Drop for PgRevocations {
     }
 }
 
+/// The proof that the channel is wired: the token table's triggers notify it.
+#[derive(Clone)]
+struct Wiring {
+    pool: PgPool,
+    /// The table as a quoted name for `to_regclass`.
+    table: String,
+    /// What the trigger function's body must contain: `pg_notify('{channel}'`.
+    call: String,
+    /// The last check's answer; heartbeats prove nothing while it is false.
+    wired: Arc<AtomicBool>,
+}
+
+/// Whether `table` has enabled triggers for `DELETE` and `TRUNCATE` (bits 3 and 5 of
+/// `tgtype`) whose functions notify the channel. `tgenabled` `O` or `A`: `D` is disabled, `R`
+/// fires only on replicas.
+const WIRING_CHECK: &str = "SELECT COALESCE(bool_or(t.tgtype & 8 <> 0), false) \
+    AND COALESCE(bool_or(t.tgtype & 32 <> 0), false) \
+    FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid \
+    WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A') \
+    AND position($2 in p.prosrc) > 0";
+
+impl Wiring {
+    fn new(pool: PgPool, table: &str, channel: &str) -> Self {
+        Self {
+            pool,
+            table: authtoken::sql::quote(authtoken::sql::Dialect::Postgres, table),
+            call: format!("pg_notify('{channel}'"),
+            wired: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Reads the catalog and records the answer.
+    async fn check(&self) -> Result<bool> {
+        let wired: bool = sea_orm::sqlx::query_scalar(WIRING_CHECK)
+            .bind(&self.table)
+            .bind(&self.call)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(Error::store)?;
+        self.wired.store(wired, Ordering::SeqCst);
+        Ok(wired)
+    }
+
+    fn is_wired(&self) -> bool {
+        self.wired.load(Ordering::SeqCst)
+    }
+}
+
 struct Listener {
     pool: PgPool,
+    wiring: Wiring,
     sink: RevocationSink,
     channel: String,
     ping_channel: String,
@@ -138,6 +211,22 @@ impl Listener {
                     continue;
                 }
             };
+            // The trigger may have gone while we were away: no proof until it is seen again.
+            match self.wiring.check().await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(
+                        "authtoken: the revocation trigger is missing or disabled; the cache serves no hits"
+                    );
+                    tokio::time::sleep(self.silence / 4).await;
+                    continue;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "authtoken: cannot check the revocation trigger; the cache serves no hits");
+                    tokio::time::sleep(self.silence / 4).await;
+                    continue;
+                }
+            }
             // Whatever was sent while we were not listening is lost: start from nothing.
             self.sink.resubscribed();
             loop {
@@ -168,7 +257,9 @@ impl Listener {
                 pending.retain(|(s, _)| *s > sequence);
                 sent
             };
-            if let Some(sent) = sent {
+            if let Some(sent) = sent
+                && self.wiring.is_wired()
+            {
                 self.sink.caught_up_to(sent);
             }
         } else if let Some(revocation) = Revocation::from_message(payload) {
@@ -183,15 +274,39 @@ struct Heartbeat {
     pending: Pending,
     interval: Duration,
     bound: Duration,
+    wiring: Wiring,
+    sink: RevocationSink,
 }
+
+/// How often the heartbeat looks for the trigger again.
+const WIRING_RECHECK: Duration = Duration::from_secs(2);
 
 impl Heartbeat {
     async fn run(self) {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sequence = 0u64;
+        let mut checked = Instant::now();
         loop {
             ticks.tick().await;
+            if checked.elapsed() >= WIRING_RECHECK || !self.wiring.is_wired() {
+                checked = Instant::now();
+                let was_wired = self.wiring.is_wired();
+                let wired = matches!(self.wiring.check().await, Ok(true));
+                if wired && !was_wired {
+                    // Deletes went unannounced meanwhile: nothing cached then can be trusted.
+                    self.sink.resubscribed();
+                }
+                if !wired {
+                    // Unwired (or unknown): hits stop now, not when the proof runs out.
+                    self.wiring.wired.store(false, Ordering::SeqCst);
+                    self.sink.withdraw();
+                    tracing::warn!(
+                        "authtoken: the revocation trigger is gone; the cache serves no hits"
+                    );
+                    continue;
+                }
+            }
             sequence += 1;
             let sent = Instant::now();
             {
