@@ -709,4 +709,22 @@ pub async fn scoped_routes_need_the_tokens_scopes(s: &Server) {
     // The session still works where no scope is asked.
     assert_eq!(s.get("/me", bearer(&session)).await, (StatusCode::OK, "ada".to_owned()));
     assert_eq!(s.get("/deploy", None).await.0, StatusCode::UNAUTHORIZED);
+
+    // L3: a scoped token is no session. Where a route declares no scope it is refused (403),
+    // logout-all included, and the user's sessions live on.
+    for path in ["/me", "/verified", "/token", "/twice"] {
+        let response = s
+            .http
+            .get(format!("{}{path}", s.base))
+            .header(AUTHORIZATION, format!("Bearer {reader}"));
+        let response = response.send().await.expect("the server answers");
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(response.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(response.text().await.unwrap(), r#"{"detail":"SCOPED_TOKEN_NOT_ALLOWED"}"#);
+    }
+    assert_eq!(s.get("/maybe", bearer(&reader)).await, (StatusCode::OK, "anonymous".to_owned()));
+    let everywhere = s.post("/auth/bearer/logout-all", bearer(&reader)).await;
+    assert_eq!(everywhere.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.get("/me", bearer(&session)).await, (StatusCode::OK, "ada".to_owned()));
+    assert_eq!(s.get("/deploy", bearer(&deployer)).await, (StatusCode::OK, "ada".to_owned()));
 }

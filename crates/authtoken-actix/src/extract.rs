@@ -24,8 +24,12 @@ fn authenticator<U: AuthUser>(request: &HttpRequest) -> Option<Authenticator<U>>
 }
 
 /// The request's user, who must pass policy `P`; a refusal carries the backends' challenges.
+///
+/// `unscoped`: the route declares no scope, so a scoped token is refused (unless its backend
+/// accepts scoped tokens everywhere).
 async fn authenticate<U: AuthUser, P: Policy>(
     request: HttpRequest,
+    unscoped: bool,
 ) -> Result<(Authenticated<U>, Authenticator<U>), (Refusal, Vec<http::HeaderValue>)> {
     let Some(auth) = authenticator::<U>(&request) else {
         tracing::error!(
@@ -51,7 +55,11 @@ async fn authenticate<U: AuthUser, P: Policy>(
     let Some(found) = found else {
         return Err((Refusal::Unauthorized, challenges()));
     };
-    match P::check(&found.user) {
+    let allowed = match P::check(&found.user) {
+        Ok(()) if unscoped => auth.check_unscoped_route(&found),
+        checked => checked,
+    };
+    match allowed {
         Ok(()) => Ok((found, auth)),
         Err(refusal) => Err((refusal, challenges())),
     }
@@ -89,7 +97,7 @@ impl<U: AuthUser, P: Policy> FromRequest for CurrentUser<U, P> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let (found, _) = authenticate::<U, P>(request).await.map_err(rejection)?;
+            let (found, _) = authenticate::<U, P>(request, true).await.map_err(rejection)?;
             Ok(Self(found.user, PhantomData))
         })
     }
@@ -114,9 +122,11 @@ impl<U: AuthUser, P: Policy> FromRequest for MaybeUser<U, P> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            match authenticate::<U, P>(request).await {
+            match authenticate::<U, P>(request, true).await {
                 Ok((found, _)) => Ok(Self(Some(found.user), PhantomData)),
-                Err((Refusal::Unauthorized | Refusal::Forbidden, _)) => Ok(Self(None, PhantomData)),
+                Err((Refusal::Unauthorized | Refusal::Forbidden | Refusal::ScopedToken, _)) => {
+                    Ok(Self(None, PhantomData))
+                }
                 Err(failure) => Err(rejection(failure)),
             }
         })
@@ -153,7 +163,8 @@ impl<U: AuthUser> FromRequest for CurrentUserToken<U> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let (found, auth) = authenticate::<U, Active>(request).await.map_err(rejection)?;
+            let (found, auth) =
+                authenticate::<U, Active>(request, true).await.map_err(rejection)?;
             let backend = auth.backend(found.backend).name().to_owned();
             Ok(Self { user: found.user, token: found.token, backend })
         })
@@ -198,7 +209,7 @@ impl<U: AuthUser, R: Scopes, P: Policy> FromRequest for Scoped<U, R, P> {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
         Box::pin(async move {
-            let (found, _) = authenticate::<U, P>(request).await.map_err(rejection)?;
+            let (found, _) = authenticate::<U, P>(request, false).await.map_err(rejection)?;
             R::check(&found.scopes).map_err(|refusal| rejection((refusal, Vec::new())))?;
             Ok(Self(found.user, PhantomData))
         })

@@ -39,9 +39,10 @@ mod routes;
 pub use authtoken::{AuthStrategy, WithUsers};
 pub use authtoken_http::openapi;
 pub use authtoken_http::{
-    Active, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator, Bearer,
-    ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy, Reservation,
-    SameOrigin, SameSite, Scopes, Superuser, ThrottleKey, ThrottlePolicy, Transport, Verified,
+    Active, AnyScope, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator,
+    Bearer, ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy,
+    Reservation, SameOrigin, SameSite, Scopes, Superuser, ThrottleKey, ThrottlePolicy, Transport,
+    Verified,
 };
 pub use csrf::same_origin;
 pub use extract::{CurrentUser, CurrentUserToken, MaybeUser, Scoped};

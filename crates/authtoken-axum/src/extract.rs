@@ -16,9 +16,12 @@ use crate::AuthRejection;
 struct Authentication<U>(Option<Authenticated<U>>);
 
 /// The request's user, who must pass policy `P`, and the authenticator.
+/// `unscoped`: the route declares no scope, so a scoped token is refused (unless its backend
+/// accepts scoped tokens everywhere).
 async fn authenticate<U, P, S>(
     parts: &mut Parts,
     state: &S,
+    unscoped: bool,
 ) -> Result<(Authenticated<U>, Authenticator<U>), (Refusal, Authenticator<U>)>
 where
     U: AuthUser,
@@ -40,7 +43,11 @@ where
     let Some(found) = found else {
         return Err((Refusal::Unauthorized, auth));
     };
-    match P::check(&found.user) {
+    let allowed = match P::check(&found.user) {
+        Ok(()) if unscoped => auth.check_unscoped_route(&found),
+        checked => checked,
+    };
+    match allowed {
         Ok(()) => Ok((found, auth)),
         Err(refusal) => Err((refusal, auth)),
     }
@@ -83,7 +90,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let found = authenticate::<U, P, S>(parts, state).await;
+        let found = authenticate::<U, P, S>(parts, state, true).await;
         let (found, _) = found.map_err(rejection(parts))?;
         Ok(Self(found.user, PhantomData))
     }
@@ -102,9 +109,9 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, AuthRejection> {
-        match authenticate::<U, P, S>(parts, state).await {
+        match authenticate::<U, P, S>(parts, state, true).await {
             Ok((found, _)) => Ok(Some(Self(found.user, PhantomData))),
-            Err((Refusal::Unauthorized | Refusal::Forbidden, _)) => Ok(None),
+            Err((Refusal::Unauthorized | Refusal::Forbidden | Refusal::ScopedToken, _)) => Ok(None),
             Err(failure) => Err(rejection(parts)(failure)),
         }
     }
@@ -142,7 +149,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let found = authenticate::<U, Active, S>(parts, state).await;
+        let found = authenticate::<U, Active, S>(parts, state, true).await;
         let (found, auth) = found.map_err(rejection(parts))?;
         let backend = auth.backend(found.backend).name().to_owned();
         Ok(Self { user: found.user, token: found.token, backend })
@@ -191,7 +198,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthRejection> {
-        let found = authenticate::<U, P, S>(parts, state).await;
+        let found = authenticate::<U, P, S>(parts, state, false).await;
         let (found, auth) = found.map_err(rejection(parts))?;
         R::check(&found.scopes).map_err(|refusal| rejection(parts)((refusal, auth)))?;
         Ok(Self(found.user, PhantomData))

@@ -12,6 +12,7 @@ pub struct AuthBackend<U> {
     name: String,
     transport: Arc<dyn Transport>,
     strategy: Arc<dyn AuthStrategy<U>>,
+    scoped_tokens_everywhere: bool,
 }
 
 impl<U: User> AuthBackend<U> {
@@ -30,7 +31,17 @@ impl<U: User> AuthBackend<U> {
         transport: Arc<dyn Transport>,
         strategy: Arc<dyn AuthStrategy<U>>,
     ) -> Self {
-        Self { name: name.to_owned(), transport, strategy }
+        Self { name: name.to_owned(), transport, strategy, scoped_tokens_everywhere: false }
+    }
+
+    /// Lets tokens with scopes (API tokens) through routes that declare no scope too, as full
+    /// sessions. Without it such a token is refused (403 `SCOPED_TOKEN_NOT_ALLOWED`) everywhere
+    /// but on the routes that name their scopes (the adapters' `Scoped` extractors; `AnyScope`
+    /// for a route any token may use): a token issued to "read" must not log its user out
+    /// everywhere or act as them on every route.
+    pub fn accepting_scoped_tokens(mut self) -> Self {
+        self.scoped_tokens_everywhere = true;
+        self
     }
 
     /// The backend's name.
@@ -156,6 +167,20 @@ impl<U: User + 'static> Authenticator<U> {
             }
         }
         challenges
+    }
+
+    /// `Err(ScopedToken)` for a token with scopes on a route that declares none, unless its
+    /// backend accepts scoped tokens everywhere ([`AuthBackend::accepting_scoped_tokens`]).
+    pub fn check_unscoped_route(
+        &self,
+        found: &Authenticated<U>,
+    ) -> Result<(), crate::AuthRejection> {
+        let backend = &self.backends[found.backend];
+        if found.scopes.is_empty() || backend.scoped_tokens_everywhere {
+            Ok(())
+        } else {
+            Err(crate::AuthRejection::ScopedToken)
+        }
     }
 
     /// The first backend whose transport finds a token and whose strategy accepts it.

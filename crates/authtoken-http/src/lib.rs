@@ -68,7 +68,7 @@ pub use policy::{Active, AnyStatus, Policy, Superuser, Verified};
 pub use rejection::AuthRejection;
 pub use response::{AuthResponse, detail};
 pub use routes::{AuthRoutes, Credentials, LoginRequest, MAX_LOGIN_BODY};
-pub use scopes::Scopes;
+pub use scopes::{AnyScope, Scopes};
 pub use throttle::{LoginThrottle, MAX_THROTTLE_KEYS, MemoryThrottle, Reservation, ThrottleKey};
 pub use transport::{Bearer, Cookie, Header, SameSite, Transport};
 pub use user::AuthUser;

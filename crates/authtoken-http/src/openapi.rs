@@ -150,10 +150,14 @@ fn logout(name: &str, path: &str, summary: &str, doc: &TransportDoc) -> Value {
     let mut responses = json!({
         "204": { "description": "Done" },
         "401": detail("No valid token"),
+        "403": detail("SCOPED_TOKEN_NOT_ALLOWED: an API token with scopes, which these routes do not take"),
         "500": detail("The token store failed")
     });
     if doc.cross_site_check {
-        responses["403"] = detail("A cross-site request");
+        responses["403"] = detail(
+            "CROSS_SITE_REQUEST_REFUSED: a cross-site request; or SCOPED_TOKEN_NOT_ALLOWED: an \
+             API token with scopes, which these routes do not take",
+        );
     }
     json!({
         "summary": format!("{summary} ({name})"),

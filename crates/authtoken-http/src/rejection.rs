@@ -19,6 +19,11 @@ pub enum AuthRejection {
     /// scopes required.
     #[error("insufficient scope")]
     InsufficientScope(Vec<String>),
+    /// A token with scopes (an API token) on a route that declares none, on a backend that has
+    /// not opted in ([`AuthBackend::accepting_scoped_tokens`](crate::AuthBackend::accepting_scoped_tokens)):
+    /// 403 `SCOPED_TOKEN_NOT_ALLOWED`. A "read" token is not a full session.
+    #[error("a scoped token on a route that declares no scope")]
+    ScopedToken,
     /// A cross-site request to a route a cookie authenticates (see
     /// [`SameOrigin`](crate::SameOrigin)): 403.
     #[error("cross-site request refused")]
@@ -61,6 +66,9 @@ impl AuthRejection {
                     response.headers_mut().insert(WWW_AUTHENTICATE, value);
                 }
                 response
+            }
+            AuthRejection::ScopedToken => {
+                no_store(detail(StatusCode::FORBIDDEN, "SCOPED_TOKEN_NOT_ALLOWED"))
             }
             AuthRejection::CrossSite => {
                 no_store(detail(StatusCode::FORBIDDEN, "CROSS_SITE_REQUEST_REFUSED"))

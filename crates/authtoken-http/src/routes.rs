@@ -176,7 +176,11 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             return Err(AuthRejection::CrossSite);
         }
         let found = self.auth.authenticate_with(self.backend, headers).await?;
-        found.filter(|found| found.user.is_active()).ok_or(AuthRejection::Unauthorized)
+        let found =
+            found.filter(|found| found.user.is_active()).ok_or(AuthRejection::Unauthorized)?;
+        // Logout routes declare no scope: an API token of a narrow scope may not use them.
+        self.auth.check_unscoped_route(&found)?;
+        Ok(found)
     }
 
     /// A refusal with this backend's challenge only: its routes speak for its transport alone.

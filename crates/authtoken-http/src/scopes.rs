@@ -33,6 +33,20 @@ pub trait Scopes: Send + Sync + 'static {
     }
 }
 
+/// The scope requirement of a route that any token may use, API tokens of any scope included:
+/// the per-route opt-in (a route that declares no scope refuses scoped tokens).
+///
+/// ```
+/// use authtoken_http::{AnyScope, Scopes};
+/// assert!(AnyScope::check(&[]).is_ok());
+/// assert!(AnyScope::check(&["read".to_owned()]).is_ok());
+/// ```
+pub struct AnyScope;
+
+impl Scopes for AnyScope {
+    const REQUIRED: &'static [&'static str] = &[];
+}
+
 impl<U> Authenticated<U> {
     /// Whether the token carries every scope in `required`.
     pub fn has_scopes(&self, required: &[&str]) -> bool {
