@@ -16,7 +16,7 @@ mod token_details;
 pub use create_access_token::{CreateAccessTokenTable, UserIdType};
 pub use login_throttle::CreateLoginThrottleTable;
 pub use revocation_log::{CreateRevocationLog, revocation_log_table};
-pub use revocation_trigger::{CreateRevocationTrigger, DEFAULT_REVOCATION_CHANNEL};
+pub use revocation_trigger::{CreateRevocationTrigger, default_revocation_channel};
 pub use token_details::AddTokenDetails;
 
 /// The embedded database used when `DATABASE_URL` is unset: a SQLite file in the working

@@ -5,8 +5,15 @@ use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend};
 
 use crate::identifiers::plain_identifiers;
 
-/// The channel `authtoken_sea_orm::revocations::PgRevocations` listens on by default.
-pub const DEFAULT_REVOCATION_CHANNEL: &str = "authtoken_revocations";
+/// The channel the trigger of `token_table` notifies by default, and the one
+/// `authtoken_sea_orm::revocations::PgRevocations` listens on: `{token_table}_revocations`.
+///
+/// ```
+/// assert_eq!(authtoken_migration::default_revocation_channel("accesstoken"), "accesstoken_revocations");
+/// ```
+pub fn default_revocation_channel(token_table: &str) -> String {
+    format!("{}_revocations", token_table.replace('.', "_"))
+}
 
 /// Keys per notification: 100 keys of 43 characters stay well inside NOTIFY's 8000 bytes.
 const KEYS_PER_NOTIFICATION: u32 = 100;
@@ -37,11 +44,11 @@ pub struct CreateRevocationTrigger {
 }
 
 impl CreateRevocationTrigger {
-    /// The trigger on `token_table`, notifying [`DEFAULT_REVOCATION_CHANNEL`].
+    /// The trigger on `token_table`, notifying [`default_revocation_channel`]`(token_table)`.
     pub fn new(token_table: &str) -> Self {
         Self {
             table: token_table.to_owned(),
-            channel: DEFAULT_REVOCATION_CHANNEL.to_owned(),
+            channel: default_revocation_channel(token_table),
             name: format!("m20260101_000003_create_{token_table}_revocation_trigger"),
         }
     }

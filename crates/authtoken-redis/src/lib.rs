@@ -39,6 +39,7 @@
 //! `authtoken::cache::CachedStore` in front of this store current from it, on one Redis or on
 //! every primary of a cluster.
 
+mod cluster_url;
 mod keys;
 mod limit;
 #[cfg(feature = "cache")]

@@ -125,10 +125,11 @@ impl Primaries {
     async fn list(&self) -> Result<Vec<String>> {
         match &*self.source {
             Source::Single(url) => Ok(vec![url.clone()]),
-            Source::Cluster => {
+            Source::Cluster(cluster) => {
                 let nodes: String =
                     self.store.query_on_primary(redis::cmd("CLUSTER").arg("NODES")).await?;
-                let mut primaries = primaries_of(&nodes);
+                let mut primaries: Vec<String> =
+                    primaries_of(&nodes).iter().map(|address| cluster.url_of(address)).collect();
                 primaries.sort();
                 if primaries.is_empty() {
                     return Err(Error::store("the cluster lists no primary serving slots"));
@@ -139,7 +140,7 @@ impl Primaries {
     }
 }
 
-/// The `redis://host:port` of every primary that serves slots, from `CLUSTER NODES` output.
+/// The `host:port` of every primary that serves slots, from `CLUSTER NODES` output.
 fn primaries_of(nodes: &str) -> Vec<String> {
     nodes
         .lines()
@@ -152,7 +153,7 @@ fn primaries_of(nodes: &str) -> Vec<String> {
                 return None;
             }
             let address = fields.get(1)?.split(['@', ',']).next()?;
-            Some(format!("redis://{address}"))
+            Some(address.to_owned())
         })
         .collect()
 }
@@ -375,10 +376,7 @@ mod tests {
 824fe116063bc5fcf9f4ffd895bc17aee7731ac3 127.0.0.1:30006@31006 master - 0 1426238317741 6 connected
 e7d1eecce10fd6bb5eb35b9f99a514335d9ba9ca 127.0.0.1:30001@31001 myself,master - 0 0 1 connected 0-5460
 ";
-        assert_eq!(
-            primaries_of(nodes),
-            ["redis://127.0.0.1:30002", "redis://127.0.0.1:30003", "redis://127.0.0.1:30001"]
-        );
+        assert_eq!(primaries_of(nodes), ["127.0.0.1:30002", "127.0.0.1:30003", "127.0.0.1:30001"]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, FromRedisValue, Script};
 
+use crate::cluster_url::ClusterUrl;
 use crate::keys::{ValueFormat, index_key, token_key};
 
 /// The prefix of every key unless [`with_prefix`](RedisStore::with_prefix) says otherwise.
@@ -101,8 +102,9 @@ pub(crate) enum Connection {
 pub(crate) enum Source {
     /// One server's URL.
     Single(String),
-    /// A cluster: its primaries are asked of it.
-    Cluster,
+    /// A cluster: its primaries are asked of it, and reached with this URL's scheme,
+    /// credentials and parameters.
+    Cluster(ClusterUrl),
 }
 
 /// Token rows as Redis keys; clones share the connection.
@@ -166,19 +168,19 @@ impl<Id> std::fmt::Debug for RedisStore<Id> {
 
 impl<Id> RedisStore<Id> {
     /// Connects to `redis://host:port[/db]` (or `rediss://` with the `tls` feature), or to a
-    /// cluster given as `redis+cluster://host:port,host:port,…` (any reachable nodes; the rest
-    /// of the cluster is discovered).
+    /// cluster given as `redis+cluster://[user:password@]host:port,host:port,…[?params]` (any
+    /// reachable nodes; the rest of the cluster is discovered), `rediss+cluster://` for TLS:
+    /// every node, and every primary the revocation channel subscribes to, is reached with the
+    /// URL's scheme, credentials and parameters.
     pub async fn connect(url: &str) -> Result<Self> {
-        let (connection, source) = match url.strip_prefix("redis+cluster://") {
-            Some(nodes) => {
-                let nodes: Vec<String> = nodes
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(|n| format!("redis://{n}"))
-                    .collect();
-                let client = redis::cluster::ClusterClient::new(nodes).map_err(Error::store)?;
+        let (connection, source) = match ClusterUrl::parse(url) {
+            Some(cluster) => {
+                // Every node with the URL's scheme, credentials and parameters: the nodes the
+                // client discovers take them from the first.
+                let client = redis::cluster::ClusterClient::new(cluster.node_urls())
+                    .map_err(Error::store)?;
                 let connection = client.get_async_connection().await.map_err(Error::store)?;
-                (Connection::Cluster(connection), Source::Cluster)
+                (Connection::Cluster(connection), Source::Cluster(cluster))
             }
             None => {
                 let client = redis::Client::open(url).map_err(Error::store)?;

@@ -134,8 +134,11 @@ struct Poller {
     floor: i64,
     /// Ids at or below `floor` not read yet, and since when.
     gaps: HashMap<i64, Instant>,
-    /// Whether the open-transaction check can be asked (`None`: not known yet).
-    can_see_transactions: Option<bool>,
+    /// Whether the open-transaction check can be asked: not on Galera (another node's open
+    /// transaction is not in this node's list), nor once it failed (no `PROCESS` privilege).
+    can_see_transactions: bool,
+    /// The prefix that makes a read causal on Galera; empty elsewhere.
+    causal: &'static str,
 }
 
 /// A trigger: the table it is on and its statement.
@@ -161,8 +164,12 @@ impl Poller {
             .transpose()
             .map_err(Error::store)?
             .unwrap_or(0);
+        // On a Galera cluster every read of the log waits for what the cluster has certified
+        // (as the store's own reads do): a delete committed through another node is read.
+        let galera = backend == DatabaseBackend::MySql && wsrep_on(&db).await?;
+        let causal = if galera { authtoken::sql::CAUSAL_READ } else { "" };
         let select = format!(
-            "SELECT id, token, user_id FROM {table} WHERE id > {} ORDER BY id LIMIT {PAGE}",
+            "{causal}SELECT id, token, user_id FROM {table} WHERE id > {} ORDER BY id LIMIT {PAGE}",
             placeholder(backend, 1)
         );
         let cleanup = match backend {
@@ -184,7 +191,8 @@ impl Poller {
             interval,
             floor: end,
             gaps: HashMap::new(),
-            can_see_transactions: None,
+            can_see_transactions: !galera,
+            causal,
         };
         // Ids below the end that are not there yet may belong to transactions still open.
         poller.note_missing_below_end().await.map_err(Error::store)?;
@@ -342,7 +350,8 @@ impl Poller {
         for chunk in ids.chunks(500) {
             let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
             let sql = format!(
-                "SELECT id, token, user_id FROM {} WHERE id IN ({list})",
+                "{}SELECT id, token, user_id FROM {} WHERE id IN ({list})",
+                self.causal,
                 quoted(backend, &self.log)
             );
             for row in self.db.query_all_raw(Statement::from_string(backend, sql)).await? {
@@ -399,25 +408,10 @@ impl Poller {
     /// How many InnoDB transactions began more than `age` ago; `None` if this connection
     /// may not see them (or on Galera, where another node's open transaction is not listed).
     async fn open_transactions_older_than(&mut self, age: Duration) -> Option<i64> {
-        if self.can_see_transactions == Some(false) {
+        if !self.can_see_transactions {
             return None;
         }
         let backend = self.db.get_database_backend();
-        if self.can_see_transactions.is_none() {
-            let galera = Statement::from_string(
-                backend,
-                "SELECT COUNT(*) AS n FROM information_schema.GLOBAL_STATUS \
-                 WHERE VARIABLE_NAME = 'WSREP_CLUSTER_SIZE' AND VARIABLE_VALUE > 1",
-            );
-            let clustered = match self.db.query_one_raw(galera).await {
-                Ok(Some(row)) => row.try_get::<i64>("", "n").unwrap_or(1) > 0,
-                _ => true,
-            };
-            self.can_see_transactions = Some(!clustered);
-            if clustered {
-                return None;
-            }
-        }
         // NOW(6): NOW() is whole seconds, and would leave out a transaction begun in the
         // second before the gap was seen.
         let sql = format!(
@@ -428,11 +422,23 @@ impl Poller {
         match self.db.query_one_raw(Statement::from_string(backend, sql)).await {
             Ok(Some(row)) => row.try_get::<i64>("", "n").ok(),
             _ => {
-                self.can_see_transactions = Some(false);
+                self.can_see_transactions = false;
                 None
             }
         }
     }
+}
+
+/// Whether a MySQL/MariaDB server is a Galera node (`wsrep_on`).
+async fn wsrep_on(db: &DatabaseConnection) -> Result<bool> {
+    let statement =
+        Statement::from_string(DatabaseBackend::MySql, "SHOW VARIABLES LIKE 'wsrep_on'");
+    let row = db.query_one_raw(statement).await.map_err(Error::store)?;
+    let on = match row {
+        Some(row) => row.try_get_by_index::<String>(1).map_err(Error::store)?,
+        None => String::new(),
+    };
+    Ok(on.eq_ignore_ascii_case("ON"))
 }
 
 /// Whether `triggers` fill `log`: a delete trigger on `token_table` that writes to it, and one

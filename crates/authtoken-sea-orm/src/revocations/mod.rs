@@ -16,7 +16,7 @@ mod postgres;
 pub use log::LogRevocations;
 
 #[cfg(feature = "postgres")]
-pub use postgres::{DEFAULT_CHANNEL, PgRevocations};
+pub use postgres::{PgRevocations, default_channel};
 
 use std::sync::Arc;
 

@@ -11,8 +11,21 @@ use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::task::JoinHandle;
 
-/// The channel the trigger notifies unless told otherwise.
-pub const DEFAULT_CHANNEL: &str = "authtoken_revocations";
+/// The channel the trigger of `token_table` notifies unless told otherwise:
+/// `{token_table}_revocations` (a dot of `schema.table` read as `_`), the same name
+/// `authtoken_migration::CreateRevocationTrigger` derives. One per table, so that two deployments
+/// sharing a server do not hear (or flood) each other.
+///
+/// Who may publish: PostgreSQL lets any role that can connect to the database `NOTIFY` any
+/// channel, and a forged `*` empties every cache (reads then go to the database: slower, never
+/// wrong). Keep `CONNECT` on the database to the application's roles.
+///
+/// ```
+/// assert_eq!(authtoken_sea_orm::revocations::default_channel("access_token"), "access_token_revocations");
+/// ```
+pub fn default_channel(token_table: &str) -> String {
+    format!("{}_revocations", token_table.replace('.', "_"))
+}
 
 /// Heartbeats in flight: sequence number and when each was sent.
 type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
@@ -55,14 +68,14 @@ impl std::fmt::Debug for PgRevocations {
 }
 
 impl PgRevocations {
-    /// Starts listening on [`DEFAULT_CHANNEL`] for the deletes of `token_table` (unquoted;
+    /// Starts listening on [`default_channel`] for the deletes of `token_table` (unquoted;
     /// `schema.table` allowed) on `db`'s database; an error if its trigger is not installed.
     pub async fn start(
         db: &DatabaseConnection,
         sink: RevocationSink,
         token_table: &str,
     ) -> Result<Self> {
-        Self::start_on(db, sink, token_table, DEFAULT_CHANNEL).await
+        Self::start_on(db, sink, token_table, &default_channel(token_table)).await
     }
 
     /// Starts listening on `channel` (the one the trigger was installed with).
