@@ -13,7 +13,7 @@ use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
 use sea_orm::DatabaseConnection;
 
 use crate::args::{Cli, Command, Lifetime, MongoLayout, Orm, TableOptions, UserIdType};
-use crate::{commands, connect};
+use crate::{commands, connect, secret_file};
 
 /// How a command ended, when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +41,8 @@ pub struct Context<S: CliStore> {
     pub id_type: UserIdType,
     /// Whether `--lifetime` was given: without it only rows with their own expiry can be judged.
     pub lifetime_known: bool,
+    /// Whether `--hash-key-file` was given.
+    pub keyed: bool,
 }
 
 /// The id types' requirements: parsed from the command line, printed back.
@@ -60,7 +62,19 @@ impl<S: CliStore> Context<S> {
             strategy = strategy.with_token_format(authtoken::TokenFormat::prefixed(prefix)?)?;
         }
         let lifetime_known = options.lifetime.is_some();
-        Ok(Self { strategy, mode, id_type: options.user_id_type, lifetime_known })
+        let keyed = options.hash_key_file.is_some();
+        Ok(Self { strategy, mode, id_type: options.user_id_type, lifetime_known, keyed })
+    }
+
+    /// After "unknown token": the likeliest reason an operator sees it for a live token is a
+    /// missing key file (a keyed row cannot be found from the token without its key).
+    pub fn hint_if_keys_may_be_missing(&self) {
+        if !self.keyed && self.mode == StorageMode::Hashed {
+            eprintln!(
+                "note: no --hash-key-file was given; if the application stores keyed hashes \
+                 (with_hash_keys), its tokens are found only with its key file"
+            );
+        }
     }
 
     /// Parses a user id given on the command line.
@@ -74,6 +88,10 @@ impl<S: CliStore> Context<S> {
 
 /// Runs the command on the table the options describe.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Here, not where the file is read: `main` reads it too, for the secrets to scrub.
+    if let Some(path) = &cli.table.database_url_file {
+        secret_file::warn_if_shared(path);
+    }
     let url = connect::database_url(&cli.table)?;
     connect::check(&url, cli.table.allow_plaintext)?;
     if connect::is_mongodb(&url) {
@@ -266,6 +284,7 @@ fn token_argument(token: String) -> anyhow::Result<String> {
 
 /// The keys of `--hash-key-file`: one base64 key per line, the current first.
 fn hash_keys(path: &std::path::Path) -> anyhow::Result<HashKeys> {
+    secret_file::warn_if_shared(path);
     use base64::Engine;
     use base64::engine::DecodePaddingMode;
     use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};

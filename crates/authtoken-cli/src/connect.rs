@@ -30,7 +30,7 @@ fn without_driver(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    if scheme == "redis+cluster" {
+    if scheme == "redis+cluster" || scheme == "rediss+cluster" {
         return url.to_owned(); // ours, not SQLAlchemy's dialect+driver
     }
     let dialect = scheme.split_once('+').map_or(scheme, |(dialect, _)| dialect);
@@ -94,7 +94,11 @@ pub fn shown(url: &str) -> String {
 /// connection to another machine, or a SQLite file that does not exist (the CLI never creates
 /// a database).
 pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
-    // A cluster is a list of nodes, which is not one URL: each node is checked as one.
+    // A cluster is a list of nodes, which is not one URL: each node is checked as one; over TLS
+    // every node is reached with it.
+    if url.starts_with("rediss+cluster://") {
+        return Ok(());
+    }
     if let Some(nodes) = url.strip_prefix("redis+cluster://") {
         for node in nodes.split(',').filter(|n| !n.is_empty()) {
             check(&format!("redis://{node}"), allow_plaintext)?;
@@ -115,26 +119,30 @@ pub fn check(url: &str, allow_plaintext: bool) -> anyhow::Result<()> {
             )
         }
         "redis" | "redis+cluster" | "postgres" | "mysql" | "mariadb" => {
-            if allow_plaintext || asks_for_tls(&parsed) || is_local(&parsed) {
+            if allow_plaintext || asks_for_tls(&parsed) {
                 return Ok(());
             }
+            let Some(remote) = remote_host(&parsed) else {
+                return Ok(());
+            };
             bail!(
-                "refusing a connection without TLS to {}: add sslmode=require (PostgreSQL) or \
-                 ssl-mode=REQUIRED (MySQL) to the URL, use rediss:// (Redis), or pass \
-                 --allow-plaintext",
-                parsed.host_str().unwrap_or("the database host")
+                "refusing a connection without TLS to {remote}: add sslmode=require (PostgreSQL) \
+                 or ssl-mode=REQUIRED (MySQL) to the URL, use rediss:// (Redis), or pass \
+                 --allow-plaintext"
             )
         }
         other => bail!(
             "unsupported database URL scheme `{other}`: use sqlite, postgres, mysql, redis, \
-             rediss, redis+cluster, mongodb or mongodb+srv"
+             rediss, redis+cluster, rediss+cluster, mongodb or mongodb+srv"
         ),
     }
 }
 
 /// Whether the URL names Redis (one server or a cluster) rather than a SQL database.
 pub fn is_redis(url: &str) -> bool {
-    ["redis://", "rediss://", "redis+cluster://"].iter().any(|scheme| url.starts_with(scheme))
+    ["redis://", "rediss://", "redis+cluster://", "rediss+cluster://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
 }
 
 /// Whether the URL names MongoDB.
@@ -155,7 +163,8 @@ fn mongodb_is_local(url: &str) -> bool {
     let hosts = rest.split(['/', '?']).next().unwrap_or("");
     let hosts = hosts.rsplit_once('@').map_or(hosts, |(_, hosts)| hosts);
     hosts.split(',').all(|host| {
-        url::Url::parse(&format!("mongodb://{host}")).is_ok_and(|parsed| is_local(&parsed))
+        url::Url::parse(&format!("mongodb://{host}"))
+            .is_ok_and(|parsed| remote_host(&parsed).is_none())
     })
 }
 
@@ -169,13 +178,28 @@ fn asks_for_tls(url: &url::Url) -> bool {
     })
 }
 
-/// Loopback, or a Unix socket (`?host=/run/postgresql`): traffic that never leaves the machine.
-fn is_local(url: &url::Url) -> bool {
-    let socket = url.query_pairs().any(|(key, value)| key == "host" && value.starts_with('/'));
-    let host = url.host_str().unwrap_or("");
+/// The first host of the URL whose traffic would leave the machine, if any. Every host it
+/// names counts, since a driver may try each (libpq and tokio-postgres try them in turn, sqlx
+/// takes a parameter over the URL's host): the URL's own, a comma-separated list, and every
+/// `host=` and `hostaddr=` value, lists too. A socket parameter cannot vouch for a TCP host.
+fn remote_host(url: &url::Url) -> Option<String> {
+    let own = url.host_str().unwrap_or("");
+    // `%2Frun%2Fpostgresql` as the URL's host is a socket path, as sqlx reads it.
+    let own = percent_decode(own).unwrap_or_else(|| own.to_owned());
+    let parameters = url
+        .query_pairs()
+        .filter(|(key, _)| key == "host" || key == "hostaddr")
+        .map(|(_, value)| value.into_owned());
+    let named: Vec<String> = std::iter::once(own).chain(parameters).collect();
+    named.iter().flat_map(|hosts| hosts.split(',')).find(|host| !is_local(host)).map(str::to_owned)
+}
+
+/// Loopback, or a Unix socket path: traffic that never leaves the machine. An empty host is
+/// the driver's default, the local socket or `localhost`.
+fn is_local(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    socket
-        || host.is_empty()
+    host.is_empty()
+        || host.starts_with('/')
         || host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -284,6 +308,34 @@ mod tests {
             let error = check(remote, false).unwrap_err().to_string();
             assert!(error.contains("refusing a connection without TLS"), "{error}");
             assert!(check(remote, true).is_ok());
+        }
+    }
+
+    /// L1: a `host=/socket` parameter does not make a remote URL host local: every host a URL
+    /// names (its own list, each `host=` and `hostaddr=` value, comma lists too) must be local.
+    #[test]
+    fn every_host_of_a_url_must_be_local() {
+        for remote in [
+            "postgres://u@db.example/x?host=/run/postgresql",
+            "postgres://u@db.example/x?sslmode=prefer&host=%2Frun%2Fpostgresql",
+            "postgres://u@localhost/x?host=db.example",
+            "postgres:///x?host=/run/postgresql,db.example",
+            "postgres:///x?host=/run/postgresql&host=10.0.0.5",
+            "postgres:///x?host=/run/postgresql&hostaddr=10.0.0.5",
+            "postgres://localhost,db.example/x",
+        ] {
+            let error = check(remote, false).expect_err(remote).to_string();
+            assert!(error.contains("refusing a connection without TLS"), "{remote}: {error}");
+            assert!(error.contains("db.example") || error.contains("10.0.0.5"), "{error}");
+        }
+        for local in [
+            "postgres:///x?host=/run/postgresql,/tmp",
+            "postgres:///x?host=/run/postgresql&hostaddr=127.0.0.1",
+            "postgres://%2Frun%2Fpostgresql/x",
+            "postgres://localhost,127.0.0.1/x",
+            "postgres://[::1]/x?host=localhost",
+        ] {
+            assert!(check(local, false).is_ok(), "{local}");
         }
     }
 }

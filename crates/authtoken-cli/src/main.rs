@@ -8,6 +8,8 @@ mod args;
 mod commands;
 mod connect;
 mod diesel_store;
+mod display;
+mod secret_file;
 
 use std::process::ExitCode;
 
@@ -35,7 +37,10 @@ async fn main() -> ExitCode {
         Ok(app::Outcome::Done) => ExitCode::SUCCESS,
         Ok(app::Outcome::No) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("error: {}", connect::scrub(&one_line(&error), &secrets));
+            // A driver's message may quote what the database holds (a value it could not
+            // decode) or sent (the server's own text).
+            let line = connect::scrub(&one_line(&error), &secrets);
+            eprintln!("error: {}", display::safe(line));
             ExitCode::from(2)
         }
     }

@@ -128,6 +128,7 @@ macro_rules! conformance_suite {
             plain_mode_reads_a_token_written_by_another_program,
             keyed_hash_stores_the_hmac_and_rotates,
             keyed_hash_refuses_rows_planted_without_the_key,
+            bound_rows_refuse_rows_rewritten_by_hand,
             failing_store_is_an_error_from_every_call,
             failing_user_loader_is_an_error,
             zero_lifetime_is_rejected,

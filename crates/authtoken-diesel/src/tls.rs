@@ -10,7 +10,8 @@
 //! - `verify-full`: as `verify-ca`, and the certificate must name the host;
 //!   `sslrootcert=system` trusts the Mozilla roots.
 //!
-//! On a Unix socket `sslmode` is ignored, as libpq ignores it.
+//! Where every host is a Unix socket `sslmode` is ignored, as libpq ignores it. One TCP host
+//! among the hosts (the URL's own list, a `host=` or a `hostaddr=` parameter) and TLS applies.
 
 use std::sync::Arc;
 
@@ -78,13 +79,10 @@ fn connector(url: &str) -> diesel::ConnectionResult<Route> {
         let pieces: Vec<&str> = kept.iter().copied().chain(extra).collect();
         if pieces.is_empty() { base.to_owned() } else { format!("{base}?{}", pieces.join("&")) }
     };
-    // libpq ignores sslmode on a Unix socket, where there is nothing to encrypt.
-    let socket =
-        kept.iter().any(|piece| piece.starts_with("host=/") || piece.starts_with("host=%2F"))
-            || base.contains("://%2F")
-            || base.contains("://%2f");
+    // libpq ignores sslmode on a Unix socket, where there is nothing to encrypt; but only a
+    // URL whose every host is one may go without TLS.
     let mode = match mode.as_deref() {
-        _ if socket => return Ok(Route::Plain(rebuilt(None))),
+        _ if only_sockets(&rebuilt(None)) => return Ok(Route::Plain(rebuilt(None))),
         None | Some("disable") => return Ok(Route::Plain(rebuilt(Some("sslmode=disable")))),
         Some("allow" | "prefer") => Mode::Prefer,
         Some("require") if root.as_deref() == Some("system") => {
@@ -101,6 +99,27 @@ fn connector(url: &str) -> diesel::ConnectionResult<Route> {
     let config = client_config(mode, root.as_deref())?;
     let sslmode = if mode == Mode::Prefer { "sslmode=prefer" } else { "sslmode=require" };
     Ok(Route::Tls(rebuilt(Some(sslmode)), MakeRustlsConnect::new(config)))
+}
+
+/// Whether every host tokio-postgres would try for `url` is a Unix socket. It tries them all, in
+/// order: the URL's own comma-separated hosts, then each `host=` parameter; a `hostaddr=` is
+/// reached over TCP whatever its host is. So one TCP host keeps TLS for the whole URL; a socket
+/// beside it is then asked for TLS too, which a server refuses on a socket (one `sslmode` for
+/// every host): that host fails closed rather than a TCP one going in clear.
+fn only_sockets(url: &str) -> bool {
+    // Unparsable: tokio-postgres refuses it with its own message, whichever route it takes.
+    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+        return false;
+    };
+    let socket = |host: &tokio_postgres::config::Host| match host {
+        // libpq splits a `host=` value at commas, tokio-postgres (on Unix) keeps it one path:
+        // a path with a comma may be a TCP host to the other reading, so it is not trusted.
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(path) => !path.to_string_lossy().contains(','),
+        tokio_postgres::config::Host::Tcp(_) => false,
+    };
+    let hosts = config.get_hosts();
+    config.get_hostaddrs().is_empty() && !hosts.is_empty() && hosts.iter().all(socket)
 }
 
 fn invalid(message: &str) -> ConnectionError {
@@ -327,6 +346,33 @@ mod tests {
         for weak in ["verify-ca", "require"] {
             let url = format!("postgres://u@h/db?sslmode={weak}&sslrootcert=system");
             assert!(refusal(&url).contains("verify-full"), "{weak}");
+        }
+    }
+
+    /// L1: a Unix socket listed beside a TCP host (as a `host=` parameter, in the URL's own host
+    /// list, or a `hostaddr=`) leaves the TCP host's TLS in place; only all-socket URLs skip it.
+    #[test]
+    fn tls_applies_whenever_a_host_is_reached_over_tcp() {
+        for mixed in [
+            "postgres://u@db.example/x?sslmode=verify-full&sslrootcert=system&host=/run/postgresql",
+            "postgres://u@db.example/x?host=/run/postgresql&sslmode=require",
+            "postgres://u@db.example/x?host=%2Frun%2Fpostgresql&sslmode=require",
+            "postgres://%2Frun%2Fpostgresql,db.example/x?sslmode=require",
+            "postgres:///x?host=/run/postgresql&host=db.example&sslmode=require",
+            "postgres:///x?host=/run/postgresql&hostaddr=10.0.0.5&sslmode=require",
+            // libpq reads a comma as a list separator; tokio-postgres, on Unix, as part of a path.
+            "postgres:///x?host=/run/postgresql,db.example&sslmode=require",
+        ] {
+            let (rewritten, tls) = rewritten(mixed);
+            assert!(tls, "{mixed} went without TLS");
+            assert!(rewritten.ends_with("sslmode=require"), "{mixed}: {rewritten}");
+        }
+        for sockets in [
+            "postgres:///x?host=/run/postgresql&sslmode=require",
+            "postgres://%2Frun%2Fpostgresql/x?sslmode=require",
+            "postgres:///x?host=/run/postgresql&host=%2Ftmp&sslmode=verify-full",
+        ] {
+            assert!(!rewritten(sockets).1, "{sockets}: no TLS on Unix sockets only");
         }
     }
 

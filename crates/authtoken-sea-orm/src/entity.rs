@@ -11,7 +11,7 @@ pub trait AccessTokenEntity:
     EntityTrait<Model = Self::TokenModel, ActiveModel = Self::TokenActiveModel>
 {
     /// The type of `user_id`, the same as the user table's key.
-    type UserId: authtoken::UserId + Into<Value>;
+    type UserId: authtoken::UserId + Into<Value> + sea_orm::TryGetable;
     /// The entity's `Model`.
     type TokenModel: FromQueryResult + Send + Sync;
     /// The entity's `ActiveModel`.

@@ -61,6 +61,17 @@ impl HashKeys {
         self.macs.is_empty()
     }
 
+    /// HMAC-SHA-256 of `parts` (each length-prefixed, so no two lists give one message) under
+    /// the key at `index` (0: the current one); `None` past the last key.
+    pub(crate) fn tag(&self, index: usize, parts: &[&[u8]]) -> Option<[u8; 32]> {
+        let mut mac = self.macs.get(index)?.clone();
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// The keyed hashes of `token`, current key first, as 32 bytes each.
     pub(crate) fn digests<'a>(&'a self, token: &'a str) -> impl Iterator<Item = [u8; 32]> + 'a {
         self.macs.iter().map(move |mac| {

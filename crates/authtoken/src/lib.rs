@@ -32,6 +32,7 @@ pub mod observe;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;
+mod row_binding;
 pub mod sql;
 pub mod store;
 mod strategy;

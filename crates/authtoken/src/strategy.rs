@@ -12,6 +12,7 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use crate::issue::IssueOptions;
 use crate::limit::{Liveness, TokenLimit};
 use crate::observe::{Operation, Outcome};
+use crate::row_binding::BoundExpiry;
 use crate::store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, PurgeExpired, TokenDetails,
     TokenUse,
@@ -34,6 +35,9 @@ pub enum TokenStatus<Id> {
     Expired(AccessToken<Id>),
     /// Live: `read_token` would load this row's user.
     Valid(AccessToken<Id>),
+    /// Its row was written by hand: dated in the future, or (with bound rows) not matching the
+    /// token's tag. Never accepted.
+    Tampered(AccessToken<Id>),
 }
 
 /// Tokens kept as rows in a store: the "database strategy".
@@ -83,6 +87,9 @@ pub struct DatabaseStrategy<S> {
     /// `cap` after creation.
     sliding: Option<(TimeDelta, TimeDelta)>,
     hash_keys: Option<HashKeys>,
+    /// Whether tokens carry a MAC of their row's fields when there are keys (see
+    /// [`with_hash_keys`](Self::with_hash_keys)).
+    bound_rows: bool,
     clock: Arc<dyn Clock>,
     /// With a per-user limit: the limit, and the store's limited insert (captured where the
     /// store is known to be [`LimitTokens`], so that every issue can use it).
@@ -136,6 +143,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             last_use: None,
             sliding: None,
             hash_keys: None,
+            bound_rows: true,
             clock: Arc::new(SystemClock),
             limit: None,
         })
@@ -290,9 +298,82 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     ///
     /// Rows written without keys stop authenticating once keys are set (their hash is not keyed):
     /// switching logs everyone out once, as switching from plain to hashed does.
+    ///
+    /// Keys also bind each row to its token: a new token carries the first 8 bytes of
+    /// HMAC(key, its random part, the row's user id, creation second, expiry and scopes), and
+    /// every read checks it against the row it finds. A row rewritten by hand
+    /// (`UPDATE … SET user_id = 1`, an older `created_at`, a later `expires_at`, more scopes)
+    /// then authenticates nobody, and the refusal is a logged security event (target
+    /// `authtoken::security`). With sliding expiry the tag binds the cap instead of the moving
+    /// expiry: a row may not expire later than `cap` after its creation. Tokens keep their shape
+    /// (43 characters, 192 of their 256 bits random); no column or migration is needed, on any
+    /// store. Keyed tokens issued before the binding existed fail it: see
+    /// [`without_row_binding`](Self::without_row_binding).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::{DatabaseStrategy, HashKeys};
+    /// use authtoken::memory::MemoryStore;
+    ///
+    /// let keys = HashKeys::new(&[7u8; 32])?; // from a secret store, never from the source
+    /// let strategy = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(3600)))?
+    ///     .with_hash_keys(keys);
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
     pub fn with_hash_keys(mut self, keys: HashKeys) -> Self {
         self.hash_keys = Some(keys);
         self
+    }
+
+    /// Turns off the binding of rows to their tokens that server keys bring (see
+    /// [`with_hash_keys`](Self::with_hash_keys)): for a deployment that must keep accepting keyed
+    /// tokens issued before the binding existed, until they expire. Without the binding a row
+    /// whose fields are rewritten by hand (another `user_id`, a later expiry) still matches its
+    /// token.
+    pub fn without_row_binding(mut self) -> Self {
+        self.bound_rows = false;
+        self
+    }
+
+    /// Whether tokens are bound to their rows: server keys, hashed mode, and not turned off.
+    fn binding_keys(&self) -> Option<&HashKeys> {
+        self.hash_keys.as_ref().filter(|_| self.bound_rows && self.mode == StorageMode::Hashed)
+    }
+
+    /// What a bound token's tag says of a row's expiry.
+    fn bound_expiry(&self, row: &AccessToken<S::UserId>) -> BoundExpiry {
+        match self.sliding {
+            Some(_) => BoundExpiry::Sliding,
+            None => BoundExpiry::Fixed(row.details.expires_at),
+        }
+    }
+
+    /// Whether `row`, found under the key at `key_index` for `token`, may authenticate: never
+    /// when it is dated in the future, or (with bound rows) when the token's tag does not match
+    /// its fields or it slid past the cap. Each refusal is a logged security event.
+    fn row_is_sound(&self, token: &str, key_index: usize, row: &AccessToken<S::UserId>) -> bool {
+        let warn = |what: &str| {
+            tracing::warn!(target: "authtoken::security", user_id = ?row.user_id, "{what}");
+        };
+        if self.liveness().is_dated_in_the_future(row) {
+            warn("a token row is dated in the future: written by hand, refused");
+            return false;
+        }
+        let Some(keys) = self.binding_keys() else { return true };
+        let Some(bytes) = self.format.body_bytes(token) else { return false };
+        let expiry = self.bound_expiry(row);
+        if !crate::row_binding::matches(keys, key_index, &bytes, row, expiry) {
+            warn("a token row does not match its token's tag: rewritten by hand, refused");
+            return false;
+        }
+        if let (Some((_, cap)), Some(end)) = (self.sliding, row.details.expires_at) {
+            let limit = row.created_at.checked_add_signed(cap + TimeDelta::seconds(1));
+            if limit.is_some_and(|limit| end > limit) {
+                warn("a token row expires past the sliding cap: rewritten by hand, refused");
+                return false;
+            }
+        }
+        true
     }
 
     /// Reads the time from `clock` instead of the system clock.
@@ -356,11 +437,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         op.user(user.id());
         self.check_format()?;
         let details = self.details_for(options)?;
-        let token = self.format.mint()?;
-        let key = self.new_key(token.expose_secret());
-        op.key(key.as_str(), self.mode == StorageMode::Hashed);
         let created_at = self.now();
-        let mut row = AccessToken::new(key.as_str().to_owned(), user.id().clone(), created_at);
+        let mut row = AccessToken::new(String::new(), user.id().clone(), created_at);
         let expires_at = match options.lifetime {
             Some(lifetime) => Some(
                 created_at
@@ -379,6 +457,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if options.lifetime.is_some() || self.sliding.is_some() {
             row.details.expires_at = expires_at;
         }
+        let token = self.mint_for(&row)?;
+        let key = self.new_key(token.expose_secret());
+        op.key(key.as_str(), self.mode == StorageMode::Hashed);
+        row.token = key.as_str().to_owned();
         match self.limit {
             None => op.run(self.store.create(row, expires_at), |_| Outcome::Issued).await?,
             Some((limit, create)) => {
@@ -395,6 +477,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             }
         }
         Ok(token)
+    }
+
+    /// A new token: random, or with bound rows random and tagged with `row`'s fields.
+    fn mint_for(&self, row: &AccessToken<S::UserId>) -> Result<PlaintextToken> {
+        let Some(keys) = self.binding_keys() else {
+            return self.format.mint();
+        };
+        let mut random = [0u8; crate::row_binding::RANDOM_BYTES];
+        getrandom::fill(&mut random).map_err(|e| Error::Random(e.to_string()))?;
+        let bytes =
+            crate::row_binding::bound_token_bytes(keys, random, row, self.bound_expiry(row));
+        Ok(self.format.mint_from(&bytes))
     }
 
     /// The details a row gets for `options`, or why the store cannot keep them.
@@ -508,13 +602,16 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let op = Operation::start::<S>("read_token");
         let work = async {
             let mut refused = Outcome::Unknown;
-            for key in self.stored_keys(token) {
+            for (index, key) in self.stored_keys(token).enumerate() {
                 op.key(key.as_str(), self.mode == StorageMode::Hashed);
                 let found = self.store.get_with_user(key.as_str(), None).await?;
                 let Some((row, user)) = found.filter(|(row, _)| row.token == key.as_str()) else {
                     continue;
                 };
                 op.user(&row.user_id);
+                if !self.row_is_sound(token, index, &row) {
+                    break;
+                }
                 if !self.is_live(&row) {
                     refused = Outcome::Expired;
                     break;
@@ -555,7 +652,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// The live row for a well-formed token, or why there is none.
     async fn lookup(&self, token: &str, op: &Operation) -> Result<Lookup<AccessToken<S::UserId>>> {
-        for key in self.stored_keys(token) {
+        for (index, key) in self.stored_keys(token).enumerate() {
             op.key(key.as_str(), self.mode == StorageMode::Hashed);
             // Expiry is checked here rather than by the store, so that an expired token is told
             // from an unknown one (the lookup is the same primary-key SELECT either way).
@@ -566,15 +663,10 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 continue;
             };
             op.user(&row.user_id);
-            let live = self.liveness();
-            if live.is_dated_in_the_future(&row) {
-                tracing::warn!(
-                    target: "authtoken::security",
-                    user_id = ?row.user_id,
-                    "a token row is dated in the future: written by hand, refused"
-                );
+            if !self.row_is_sound(token, index, &row) {
+                return Ok(Lookup::Refused(Outcome::Unknown));
             }
-            if !live.is_live(&row) {
+            if !self.is_live(&row) {
                 return Ok(Lookup::Refused(Outcome::Expired));
             }
             return Ok(Lookup::Found(row));
@@ -602,11 +694,14 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if self.shape(Some(token)).is_err() {
             return Ok(TokenStatus::Malformed);
         }
-        for key in self.stored_keys(token) {
+        for (index, key) in self.stored_keys(token).enumerate() {
             let row = self.store.get(key.as_str(), None).await?;
             let Some(row) = row.filter(|row| row.token == key.as_str()) else {
                 continue;
             };
+            if !self.row_is_sound(token, index, &row) {
+                return Ok(TokenStatus::Tampered(row));
+            }
             let live = self.is_live(&row);
             return Ok(if live { TokenStatus::Valid(row) } else { TokenStatus::Expired(row) });
         }
@@ -634,7 +729,9 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let op = Operation::start::<S>("revoke_token");
         let work = async {
             match self.inspect_token(token).await? {
-                TokenStatus::Valid(row) | TokenStatus::Expired(row) => {
+                TokenStatus::Valid(row)
+                | TokenStatus::Expired(row)
+                | TokenStatus::Tampered(row) => {
                     op.user(&row.user_id);
                     self.store.delete(&row.token, &row.user_id).await
                 }

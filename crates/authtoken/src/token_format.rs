@@ -4,6 +4,9 @@
 
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use crate::Error;
 use crate::token::{PlaintextToken, TOKEN_LEN, is_well_formed};
 
@@ -74,14 +77,36 @@ impl TokenFormat {
 
     /// Mints a new token in this format.
     pub fn mint(&self) -> Result<PlaintextToken, Error> {
-        let body = PlaintextToken::generate()?;
-        let Some(prefix) = &self.prefix else { return Ok(body) };
+        Ok(self.wrap(PlaintextToken::generate()?))
+    }
+
+    /// A token of this format whose 32 bytes are `bytes` (a bound token's, see `row_binding`).
+    pub(crate) fn mint_from(&self, bytes: &[u8; crate::token::TOKEN_BYTES]) -> PlaintextToken {
+        self.wrap(PlaintextToken::from_secret(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The 32 bytes of a well-formed token of this format (bare or prefixed).
+    pub(crate) fn body_bytes(&self, token: &str) -> Option<[u8; crate::token::TOKEN_BYTES]> {
+        let body = match &self.prefix {
+            Some(prefix) if token.len() != TOKEN_LEN => {
+                token.strip_prefix(&**prefix)?.get(..TOKEN_LEN)?
+            }
+            _ => token,
+        };
+        let mut bytes = [0u8; crate::token::TOKEN_BYTES];
+        let decoded = URL_SAFE_NO_PAD.decode_slice(body, &mut bytes).ok()?;
+        (decoded == bytes.len()).then_some(bytes)
+    }
+
+    /// `body` with this format's prefix and checksum around it.
+    fn wrap(&self, body: PlaintextToken) -> PlaintextToken {
+        let Some(prefix) = &self.prefix else { return body };
         let mut token = String::with_capacity(prefix.len() + TOKEN_LEN + CHECKSUM_LEN);
         token.push_str(prefix);
         token.push_str(body.expose_secret());
         let checksum = checksum(token.as_bytes());
         token.push_str(std::str::from_utf8(&checksum).expect("base62 is ASCII"));
-        Ok(PlaintextToken::from_secret(token))
+        PlaintextToken::from_secret(token)
     }
 
     /// Whether `candidate` can be a token of this format: a bare token always; with a prefix,

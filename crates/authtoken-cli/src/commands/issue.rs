@@ -4,6 +4,7 @@ use anyhow::anyhow;
 use authtoken::{Error, IssueOptions, User};
 
 use crate::app::{CliStore, Context, Outcome};
+use crate::display::safe;
 
 /// The id a token is issued for: `write_token` takes a user, the CLI has only its id.
 struct UserById<Id>(Id);
@@ -24,10 +25,10 @@ pub async fn issue<S: CliStore>(
 ) -> anyhow::Result<Outcome> {
     let user = UserById(context.user_id(user)?);
     let token = context.strategy.issue_token(&user, options).await.map_err(|e| match e {
-        Error::UnknownUser => anyhow!("no user with id {}", user.0),
+        Error::UnknownUser => anyhow!("no user with id {}", safe(&user.0)),
         other => other.into(),
     })?;
     println!("{}", token.expose_secret());
-    eprintln!("issued a token for user {}; it is shown only this once", user.0);
+    eprintln!("issued a token for user {}; it is shown only this once", safe(&user.0));
     Ok(Outcome::Done)
 }

@@ -4,6 +4,7 @@ use authtoken::token::fingerprint;
 
 use super::{expiry, when};
 use crate::app::{CliStore, Context, Outcome};
+use crate::display::safe;
 
 /// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires,
 /// and where the table has the API-token columns, name, scopes and last use.
@@ -17,31 +18,24 @@ pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Resu
         header.push_str(&format!(" {:<21} {:<24} SCOPES", "LAST USED", "NAME"));
     }
     println!("{}", header.trim_end());
+    // Every text from a row goes through `safe`; the times are chrono's own formatting.
     for row in &rows {
         let live = strategy.is_live(row);
         let mut line = format!(
             "{:<10} {:<21} {:<21} {:<8}",
-            format!("{}…", fingerprint(&row.token, context.mode)),
+            format!("{}…", safe(fingerprint(&row.token, context.mode))),
             when(row.created_at),
             expiry(strategy.row_expires_at(row)),
             if live { "live" } else { "expired" },
         );
         if details {
             let used = row.details.last_used_at.map_or_else(|| "never".to_owned(), when);
-            // A name is anyone's text: no control character reaches the operator's terminal.
-            let name: String = row
-                .details
-                .name
-                .as_deref()
-                .unwrap_or("-")
-                .chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect();
-            let scopes = row.details.scopes.join(",");
+            let name = safe(row.details.name.as_deref().unwrap_or("-"));
+            let scopes = safe(row.details.scopes.join(","));
             line.push_str(&format!(" {used:<21} {name:<24} {scopes}"));
         }
         println!("{}", line.trim_end());
     }
-    println!("{} token(s) of user {id}", rows.len());
+    println!("{} token(s) of user {}", rows.len(), safe(&id));
     Ok(Outcome::Done)
 }

@@ -7,6 +7,7 @@ use authtoken::StorageMode;
 use authtoken::token::fingerprint;
 
 use crate::app::{CliStore, Context, Outcome};
+use crate::display::safe;
 
 /// Revokes one token, whoever owns it.
 pub async fn revoke<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::Result<Outcome> {
@@ -15,6 +16,7 @@ pub async fn revoke<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
         Ok(Outcome::Done)
     } else {
         println!("nothing to revoke: unknown token");
+        context.hint_if_keys_may_be_missing();
         Ok(Outcome::No)
     }
 }
@@ -23,7 +25,7 @@ pub async fn revoke<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
 pub async fn revoke_user<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let id = context.user_id(user)?;
     let revoked = context.strategy.store().delete_all_of_user(&id).await?;
-    println!("revoked {revoked} token(s) of user {id}");
+    println!("revoked {revoked} token(s) of user {}", safe(&id));
     Ok(Outcome::Done)
 }
 
@@ -69,9 +71,9 @@ pub async fn revoke_fingerprint<S: CliStore>(
         }
         [row] => {
             store.delete(&row.token, &row.user_id).await?;
-            let shown = fingerprint(&row.token, context.mode);
+            let shown = safe(fingerprint(&row.token, context.mode));
             tracing::info!(fingerprint = %shown, "revoked a token by its fingerprint");
-            println!("revoked the token {shown}… of user {}", row.user_id);
+            println!("revoked the token {shown}… of user {}", safe(&row.user_id));
             Ok(Outcome::Done)
         }
         _ => bail!("the fingerprint {prefix} matches more than one token; give more of it"),

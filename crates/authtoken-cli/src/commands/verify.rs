@@ -4,6 +4,7 @@ use authtoken::TokenStatus;
 
 use super::{expiry, when};
 use crate::app::{CliStore, Context, Outcome};
+use crate::display::safe;
 
 /// Says whether the token is valid and for whom, or why not.
 pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::Result<Outcome> {
@@ -26,7 +27,7 @@ pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
             let expires = expiry(strategy.row_expires_at(&row));
             println!(
                 "valid: user {}, created {}, expires {expires}",
-                row.user_id,
+                safe(&row.user_id),
                 when(row.created_at)
             );
             Outcome::Done
@@ -35,13 +36,23 @@ pub async fn verify<S: CliStore>(context: &Context<S>, token: &str) -> anyhow::R
             let expired = expiry(strategy.row_expires_at(&row));
             println!(
                 "invalid: expired at {expired} (user {}, created {})",
-                row.user_id,
+                safe(&row.user_id),
+                when(row.created_at)
+            );
+            Outcome::No
+        }
+        TokenStatus::Tampered(row) => {
+            println!(
+                "invalid: the token's row was written by hand (dated in the future, or not \
+                 matching the token's tag) (user {}, created {})",
+                safe(&row.user_id),
                 when(row.created_at)
             );
             Outcome::No
         }
         TokenStatus::Unknown => {
             println!("invalid: unknown token (never issued, revoked, or purged)");
+            context.hint_if_keys_may_be_missing();
             Outcome::No
         }
         TokenStatus::Malformed => {

@@ -181,3 +181,46 @@ pub async fn keyed_hash_refuses_rows_planted_without_the_key<B: Backend>(b: &B) 
     assert_eq!(reader(b, &h, &chosen).await, None);
     assert_eq!(h.strategy.inspect_token(&chosen).await.unwrap(), authtoken::TokenStatus::Unknown);
 }
+
+/// M2: with server keys, rows are bound to their tokens: a row rewritten by someone who can write to the table but lacks the key
+/// authenticates nobody: another `user_id` (to become the victim), a later `created_at` (to live
+/// longer); the untouched rows keep working, and an operator can still revoke the rewritten one.
+pub async fn bound_rows_refuse_rows_rewritten_by_hand<B: Backend>(b: &B) {
+    let key = [4u8; 32];
+    let h = keyed(hashed(b), &[&key]);
+    let (victim, attacker) = (b.create_user(true).await, b.create_user(true).await);
+    let store = h.strategy.store();
+    let rewrite = |token: String, change: Box<dyn FnOnce(&mut AccessToken<_>) + Send>| {
+        let store = store.clone();
+        async move {
+            let stored = hmac_base64url(&key, &token);
+            let mut row = store.get(&stored, None).await.unwrap().expect("the row");
+            let owner = row.user_id.clone();
+            assert!(store.delete(&row.token, &owner).await.unwrap());
+            change(&mut row);
+            let ends = row.details.expires_at;
+            store.create(row, ends).await.unwrap();
+        }
+    };
+    let honest = login::<B, _>(&h, &attacker).await;
+    assert_eq!(reader(b, &h, &honest).await.as_ref(), Some(attacker.id()), "a bound token works");
+
+    let stolen = login::<B, _>(&h, &attacker).await;
+    let victim_id = victim.id().clone();
+    rewrite(stolen.clone(), Box::new(move |row| row.user_id = victim_id)).await;
+    assert_eq!(reader(b, &h, &stolen).await, None, "a row moved to another user");
+    let status = h.strategy.inspect_token(&stolen).await.unwrap();
+    assert!(matches!(status, authtoken::TokenStatus::Tampered(_)), "{status:?}");
+
+    let longer = login::<B, _>(&h, &attacker).await;
+    rewrite(longer.clone(), Box::new(|row| row.created_at += TimeDelta::seconds(30))).await;
+    assert_eq!(reader(b, &h, &longer).await, None, "a row made younger");
+
+    assert_eq!(reader(b, &h, &honest).await.as_ref(), Some(attacker.id()), "untouched rows work");
+    assert!(h.strategy.revoke_token(&stolen).await.unwrap(), "the operator revokes it");
+    // Turned off (for keyed tokens older than the binding), the rewritten row is accepted.
+    let unbound = keyed(hashed(b), &[&key]);
+    let unbound =
+        crate::spec::Harness { strategy: unbound.strategy.without_row_binding(), ..unbound };
+    assert_eq!(reader(b, &unbound, &longer).await.as_ref(), Some(attacker.id()));
+}
