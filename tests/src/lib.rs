@@ -14,6 +14,7 @@ pub mod outage;
 pub mod proxy;
 pub mod redis;
 pub mod redis_cluster;
+pub mod restarts;
 pub mod sql;
 pub mod throttle;
 

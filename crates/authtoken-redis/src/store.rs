@@ -184,7 +184,15 @@ impl<Id> RedisStore<Id> {
             }
             None => {
                 let client = redis::Client::open(url).map_err(Error::store)?;
-                let connection = client.get_connection_manager().await.map_err(Error::store)?;
+                // Reconnects back off to half a second at most: after a restart the connection
+                // that was busy during the outage is back within a second, not after an
+                // unbounded doubling.
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_max_delay(std::time::Duration::from_millis(500));
+                let connection = client
+                    .get_connection_manager_with_config(config)
+                    .await
+                    .map_err(Error::store)?;
                 (Connection::Single(connection), Source::Single(url.to_owned()))
             }
         };
