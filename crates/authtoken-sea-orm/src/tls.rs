@@ -5,7 +5,7 @@
 //! `sslrootcert`/`ssl-ca`: so `verify-full` with a private CA also accepts any publicly trusted
 //! certificate for the host's name, `verify-ca` accepts any publicly trusted certificate for any
 //! name, and `require` with a root certificate checks nothing (libpq would check the chain).
-//! Those URLs are an [`Error::Config`](authtoken::Error::Config) here, never a weaker check than
+//! Those URLs are an [`Error::Config`] here, never a weaker check than
 //! the URL asks for. What stays: `require` (encrypted, unverified, as in libpq) and `verify-full`
 //! without a root file (the public roots and the host name: libpq's `sslrootcert=system`).
 //! The Diesel store (`authtoken-diesel`, `--orm diesel` in the CLI) verifies exactly as libpq

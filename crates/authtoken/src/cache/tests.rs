@@ -136,7 +136,7 @@ fn out_of_range_options_are_configuration_errors() {
         CacheOptions { staleness_bound: Duration::ZERO, ..options() },
         CacheOptions { max_entries: 0, ..options() },
     ] {
-        let made = CachedStore::new(MemoryStore::<u64>::new(), options.clone());
+        let made = CachedStore::new(MemoryStore::<u64>::new(), options);
         assert!(matches!(made, Err(crate::Error::Config(_))), "{options:?}");
         assert!(CachedStore::local_only(MemoryStore::<u64>::new(), options).is_err());
     }
