@@ -8,7 +8,7 @@
 use std::io::BufRead;
 use std::sync::Arc;
 
-use authtoken::throttle::{LoginThrottle, Reservation, ThrottleKey};
+use authtoken::throttle::LoginThrottle;
 use authtoken_redis::{RedisStore, RedisThrottle};
 use authtoken_sea_orm::SeaOrmThrottle;
 
@@ -34,25 +34,6 @@ async fn main() {
     println!("ready");
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).expect("the go line");
-    let granted = burst(throttle, attempts).await;
+    let granted = authtoken_tests::throttle::burst(&[throttle], attempts).await;
     println!("{granted}");
-}
-
-async fn burst(throttle: Arc<dyn LoginThrottle>, attempts: usize) -> usize {
-    let tasks: Vec<_> = (0..attempts)
-        .map(|_| {
-            let throttle = Arc::clone(&throttle);
-            tokio::spawn(async move {
-                let keys = [ThrottleKey::account(authtoken_tests::throttle::ACCOUNT)];
-                throttle.reserve(&keys).await.expect("a reservation")
-            })
-        })
-        .collect();
-    let mut granted = 0;
-    for task in tasks {
-        if task.await.expect("the task") == Reservation::Granted {
-            granted += 1;
-        }
-    }
-    granted
 }
