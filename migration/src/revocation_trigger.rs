@@ -12,7 +12,15 @@ use crate::identifiers::plain_identifiers;
 /// assert_eq!(authtoken_migration::default_revocation_channel("accesstoken"), "accesstoken_revocations");
 /// ```
 pub fn default_revocation_channel(token_table: &str) -> String {
-    format!("{}_revocations", token_table.replace('.', "_"))
+    let mut channel = format!("{}_revocations", token_table.replace('.', "_"));
+    // PostgreSQL identifiers are at most 63 bytes (`pg_notify` refuses a longer channel): both
+    // sides cut the same way.
+    let mut end = channel.len().min(63);
+    while !channel.is_char_boundary(end) {
+        end -= 1;
+    }
+    channel.truncate(end);
+    channel
 }
 
 /// Keys per notification: 100 keys of 43 characters stay well inside NOTIFY's 8000 bytes.

@@ -179,6 +179,7 @@ macro_rules! spec_group {
             last_use_is_written_at_most_once_per_interval,
             sliding_expiry_extends_on_use_up_to_the_cap,
             sliding_never_extends_a_tokens_own_expiry,
+            bound_rows_slide_only_sliding_sessions,
         }
     };
     (limiting; $setup:expr) => {

@@ -30,7 +30,8 @@ if over >= 0 then
 end
 redis.call('HSET', KEYS[1], 'n', string.format('%.0f', n), 'w', string.format('%.0f', w),
   'l', string.format('%.0f', l))
-redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', w + window))
+-- Relative to the callers' clock: Redis's own may differ from theirs.
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(w + window - now, 1)))
 return 0
 ";
 

@@ -29,9 +29,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 pub fn check_url(url: &str) -> Result<()> {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme).to_ascii_lowercase();
     let query = url.split_once('?').map_or("", |(_, query)| query);
-    let params: Vec<(String, String)> = query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
+    // Decoded as a URL's query is: `%76erify-ca` is `verify-ca` to the driver too.
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .map(|(key, value)| {
             (key.to_ascii_lowercase().replace('_', "-"), value.to_ascii_lowercase())
         })
@@ -39,10 +38,14 @@ pub fn check_url(url: &str) -> Result<()> {
     let value = |names: &[&str]| {
         params.iter().rev().find(|(key, _)| names.contains(&key.as_str())).map(|(_, v)| v.clone())
     };
+    // What sqlx falls back to when the URL says nothing.
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let (mode, root) = match scheme.as_str() {
-        "postgres" | "postgresql" => {
-            (value(&["sslmode", "ssl-mode"]), value(&["sslrootcert", "ssl-root-cert"]))
-        }
+        "postgres" | "postgresql" => (
+            value(&["sslmode", "ssl-mode"]).or_else(|| env("PGSSLMODE")),
+            value(&["sslrootcert", "ssl-root-cert", "ssl-ca", "sslca"])
+                .or_else(|| env("PGSSLROOTCERT")),
+        ),
         "mysql" | "mariadb" => (value(&["ssl-mode", "sslmode"]), value(&["ssl-ca", "sslca"])),
         _ => return Ok(()),
     };
@@ -112,6 +115,9 @@ mod tests {
             "mysql://u@h/d?ssl-mode=REQUIRED&ssl-ca=/ca.pem",
             // The last of a repeated parameter is the one a driver keeps.
             "postgres://u@h/d?sslmode=require&sslmode=verify-ca",
+            // sqlx reads `ssl-ca` as the root file on PostgreSQL too; encoded values decode.
+            "postgres://u@h/d?sslmode=verify-full&ssl-ca=/ca.pem",
+            "postgres://u@h/d?sslmode=%76erify-ca",
         ] {
             assert!(check_url(refused).is_err(), "{refused}");
         }

@@ -108,7 +108,10 @@ pub struct Liveness {
 pub const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 impl Liveness {
-    /// Whether `row` was created or last used more than [`MAX_CLOCK_SKEW`] after `now`.
+    /// Whether `row` was created or last used more than [`MAX_CLOCK_SKEW`] after `now`: the
+    /// strategy writes neither, so such a row was written by hand (an
+    /// `UPDATE … SET created_at = '2999-…'` would otherwise keep it alive, or slide it, for
+    /// ever). Hashed reads refuse it.
     pub fn is_dated_in_the_future<Id>(&self, row: &AccessToken<Id>) -> bool {
         let horizon =
             self.now.checked_add_signed(MAX_CLOCK_SKEW).unwrap_or(DateTime::<Utc>::MAX_UTC);
@@ -117,15 +120,8 @@ impl Liveness {
 
     /// Whether `row` is live: its own `expires_at` not passed, or without one, created within
     /// the strategy's lifetime. The strategy's reads decide the same way.
-    ///
-    /// A row dated in the future (its creation or last use more than [`MAX_CLOCK_SKEW`] ahead
-    /// of `now`) is never live, in any mode: the strategy writes neither, so such a row was
-    /// written by hand (an `UPDATE … SET created_at = '2999-…'` would otherwise keep it alive,
-    /// or slide it, for ever).
+    /// (The strategy's reads also refuse a row [dated in the future](Self::is_dated_in_the_future).)
     pub fn is_live<Id>(&self, row: &AccessToken<Id>) -> bool {
-        if self.is_dated_in_the_future(row) {
-            return false;
-        }
         match row.details.expires_at {
             Some(end) => self.now <= end,
             None => self.created_since.is_none_or(|oldest| row.created_at >= oldest),

@@ -238,10 +238,23 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// The expiry a use at `now` gives `row` under sliding expiry, if it moves it later.
     /// A token issued with its own expiry keeps it: only an expiry that sliding itself set (its
     /// last use, or its creation, plus `idle`; or the cap) moves.
-    fn slide(&self, row: &AccessToken<S::UserId>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    ///
+    /// With bound rows the token's tag says it: only a session issued under sliding expiry
+    /// slides. Without, an expiry near the last use (or the creation) plus `idle`, or near the cap,
+    /// is taken for one sliding set.
+    fn slide(
+        &self,
+        token: &str,
+        row: &AccessToken<S::UserId>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
         let (idle, cap) = self.sliding?;
         let limit = row.created_at.checked_add_signed(cap)?;
-        if let Some(end) = row.details.expires_at {
+        if let Some(keys) = self.binding_keys() {
+            if !self.is_bound_as_sliding(keys, token, row) {
+                return None;
+            }
+        } else if let Some(end) = row.details.expires_at {
             let anchor = row.details.last_used_at.unwrap_or(row.created_at);
             // Within a second: stores keep timestamps to the millisecond or microsecond.
             let near = |at: Option<DateTime<Utc>>| {
@@ -257,14 +270,15 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Writes the row's last use (and its slid expiry) if tracking is on and the last recorded
     /// use is older than the interval.
-    async fn note_use(&self, row: &AccessToken<S::UserId>) {
+    async fn note_use(&self, token: &str, row: &AccessToken<S::UserId>) {
         let Some(interval) = self.last_use else { return };
         let now = self.now();
         let since = now.checked_sub_signed(interval).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         if row.details.last_used_at.is_some_and(|used| used >= since) {
             return;
         }
-        let used = TokenUse { at: now, unless_since: since, extend_to: self.slide(row, now) };
+        let used =
+            TokenUse { at: now, unless_since: since, extend_to: self.slide(token, row, now) };
         if let Err(error) = self.store.record_use(&row.token, &used).await {
             tracing::warn!(%error, "authtoken: could not record a token's last use");
         }
@@ -340,12 +354,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         self.hash_keys.as_ref().filter(|_| self.bound_rows && self.mode == StorageMode::Hashed)
     }
 
-    /// What a bound token's tag says of a row's expiry.
-    fn bound_expiry(&self, row: &AccessToken<S::UserId>) -> BoundExpiry {
-        match self.sliding {
-            Some(_) => BoundExpiry::Sliding,
-            None => BoundExpiry::Fixed(row.details.expires_at),
-        }
+    /// Whether `token`'s tag binds a sliding expiry (a session issued under sliding expiry) under
+    /// any of the keys: the one kind of bound token whose expiry may move.
+    fn is_bound_as_sliding(
+        &self,
+        keys: &HashKeys,
+        token: &str,
+        row: &AccessToken<S::UserId>,
+    ) -> bool {
+        let Some(bytes) = self.format.body_bytes(token) else { return false };
+        (0..keys.len()).any(|index| {
+            crate::row_binding::matches(keys, index, &bytes, row, BoundExpiry::Sliding)
+        })
     }
 
     /// Whether `row`, found under the key at `key_index` for `token`, may authenticate: never
@@ -355,14 +375,21 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let warn = |what: &str| {
             tracing::warn!(target: "authtoken::security", user_id = ?row.user_id, "{what}");
         };
-        if self.liveness().is_dated_in_the_future(row) {
+        // In plain mode (fastapi-users' rows, or Redis keys whose creation is read from their
+        // TTL) anyone who can write to the table can plant any token anyway: dates prove nothing.
+        if self.mode == StorageMode::Hashed && self.liveness().is_dated_in_the_future(row) {
             warn("a token row is dated in the future: written by hand, refused");
             return false;
         }
         let Some(keys) = self.binding_keys() else { return true };
         let Some(bytes) = self.format.body_bytes(token) else { return false };
-        let expiry = self.bound_expiry(row);
-        if !crate::row_binding::matches(keys, key_index, &bytes, row, expiry) {
+        // The tag says which kind the token was issued as: a fixed expiry (its own, or none:
+        // the strategy's lifetime), or a sliding session whose expiry moves within the cap.
+        let fixed = BoundExpiry::Fixed(row.details.expires_at);
+        if crate::row_binding::matches(keys, key_index, &bytes, row, fixed) {
+            return true;
+        }
+        if !crate::row_binding::matches(keys, key_index, &bytes, row, BoundExpiry::Sliding) {
             warn("a token row does not match its token's tag: rewritten by hand, refused");
             return false;
         }
@@ -437,7 +464,12 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         op.user(user.id());
         self.check_format()?;
         let details = self.details_for(options)?;
-        let created_at = self.now();
+        // A bound row's times are whole seconds, which every store keeps exactly (a column
+        // without fractions rounds, which would break the tag half the time).
+        let created_at = match self.binding_keys() {
+            Some(_) => self.now().trunc_subsecs(0),
+            None => self.now(),
+        };
         let mut row = AccessToken::new(String::new(), user.id().clone(), created_at);
         let expires_at = match options.lifetime {
             Some(lifetime) => Some(
@@ -457,7 +489,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if options.lifetime.is_some() || self.sliding.is_some() {
             row.details.expires_at = expires_at;
         }
-        let token = self.mint_for(&row)?;
+        if self.binding_keys().is_some() {
+            row.details.expires_at = row.details.expires_at.map(|at| at.trunc_subsecs(0));
+        }
+        let sliding_session = self.sliding.is_some() && options.lifetime.is_none();
+        let token = self.mint_for(&row, sliding_session)?;
         let key = self.new_key(token.expose_secret());
         op.key(key.as_str(), self.mode == StorageMode::Hashed);
         row.token = key.as_str().to_owned();
@@ -480,14 +516,17 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     }
 
     /// A new token: random, or with bound rows random and tagged with `row`'s fields.
-    fn mint_for(&self, row: &AccessToken<S::UserId>) -> Result<PlaintextToken> {
+    fn mint_for(&self, row: &AccessToken<S::UserId>, sliding: bool) -> Result<PlaintextToken> {
         let Some(keys) = self.binding_keys() else {
             return self.format.mint();
         };
         let mut random = [0u8; crate::row_binding::RANDOM_BYTES];
         getrandom::fill(&mut random).map_err(|e| Error::Random(e.to_string()))?;
-        let bytes =
-            crate::row_binding::bound_token_bytes(keys, random, row, self.bound_expiry(row));
+        let expiry = match sliding {
+            true => BoundExpiry::Sliding,
+            false => BoundExpiry::Fixed(row.details.expires_at),
+        };
+        let bytes = crate::row_binding::bound_token_bytes(keys, random, row, expiry);
         Ok(self.format.mint_from(&bytes))
     }
 
@@ -565,7 +604,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 Lookup::Found(row) => row,
                 Lookup::Refused(outcome) => return Ok(Lookup::Refused(outcome)),
             };
-            self.note_use(&row).await;
+            self.note_use(token, &row).await;
             let user = users.load_user(&row.user_id).await.map_err(Error::UserLoader)?;
             Ok(user.map_or(Lookup::Refused(Outcome::NoUser), |user| Lookup::Found((user, row))))
         };
@@ -616,7 +655,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     refused = Outcome::Expired;
                     break;
                 }
-                self.note_use(&row).await;
+                self.note_use(token, &row).await;
                 return Ok(user
                     .map_or(Lookup::Refused(Outcome::NoUser), |user| Lookup::Found((user, row))));
             }
@@ -643,7 +682,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let work = async {
             let found = self.lookup(token, &op).await?;
             if let Lookup::Found(row) = &found {
-                self.note_use(row).await;
+                self.note_use(token, row).await;
             }
             Ok(found)
         };

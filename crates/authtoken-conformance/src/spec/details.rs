@@ -253,3 +253,42 @@ pub async fn sliding_never_extends_a_tokens_own_expiry<B: Backend>(b: &B) {
     assert_eq!(reader(b, &h, &own).await, None, "alive past its own expiry");
     assert_eq!(reader(b, &h, &session).await.as_ref(), Some(user.id()), "the session slid");
 }
+
+/// Bound rows under sliding expiry: a session slides (its tag binds the cap, not the moving
+/// expiry), a token of its own lifetime (longer than the cap) keeps it and stays valid, and a
+/// strategy without sliding expiry (the CLI) still accepts both.
+pub async fn bound_rows_slide_only_sliding_sessions<B: Backend>(b: &B) {
+    let h = hashed(b);
+    let keys = authtoken::HashKeys::new(&[5u8; 32]).unwrap();
+    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(2 * 3600));
+    let strategy = h
+        .strategy
+        .with_hash_keys(keys.clone())
+        .with_sliding_expiry(idle, cap)
+        .unwrap()
+        .with_last_use_tracking(Duration::from_secs(60))
+        .unwrap();
+    let h = Harness { strategy, ..h };
+    let user = b.create_user(true).await;
+    let session = login::<B, _>(&h, &user).await;
+    let options = IssueOptions::new().lifetime(Duration::from_secs(90 * 86400));
+    let api = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
+    let row = |token: String| {
+        let strategy = &h.strategy;
+        async move { strategy.read_token_row(Some(&token)).await.unwrap().expect("a live row") }
+    };
+    let api_end = row(api.clone()).await.details.expires_at;
+    for minute in [20, 40, 60] {
+        h.clock.set(super::start_time() + TimeDelta::minutes(minute));
+        assert_eq!(reader(b, &h, &session).await.as_ref(), Some(user.id()), "session at {minute}");
+        assert_eq!(reader(b, &h, &api).await.as_ref(), Some(user.id()), "API token at {minute}");
+    }
+    assert_eq!(row(api.clone()).await.details.expires_at, api_end, "its own expiry");
+    let slid = row(session.clone()).await.details.expires_at;
+    assert_eq!(slid, Some(super::start_time() + TimeDelta::minutes(90)), "the session slid");
+    let base = hashed(b);
+    let plain = Harness { strategy: base.strategy.with_hash_keys(keys), ..base };
+    plain.clock.set(super::start_time() + TimeDelta::minutes(61));
+    assert_eq!(reader(b, &plain, &session).await.as_ref(), Some(user.id()), "no sliding config");
+    assert_eq!(reader(b, &plain, &api).await.as_ref(), Some(user.id()), "no sliding config");
+}

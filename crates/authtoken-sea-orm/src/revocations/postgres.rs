@@ -24,7 +24,15 @@ use tokio::task::JoinHandle;
 /// assert_eq!(authtoken_sea_orm::revocations::default_channel("access_token"), "access_token_revocations");
 /// ```
 pub fn default_channel(token_table: &str) -> String {
-    format!("{}_revocations", token_table.replace('.', "_"))
+    let mut channel = format!("{}_revocations", token_table.replace('.', "_"));
+    // PostgreSQL identifiers are at most 63 bytes (`pg_notify` refuses a longer channel): both
+    // sides cut the same way.
+    let mut end = channel.len().min(63);
+    while !channel.is_char_boundary(end) {
+        end -= 1;
+    }
+    channel.truncate(end);
+    channel
 }
 
 /// Heartbeats in flight: sequence number and when each was sent.
