@@ -234,19 +234,7 @@ impl ClusterControl {
     }
 
     async fn run(&self, command: &'static str, index: usize) {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.ci/galera");
-        let dir = self.dir.clone();
-        let status = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("bash")
-                .arg(script)
-                .arg(command)
-                .arg(dir)
-                .arg(index.to_string())
-                .status()
-        })
-        .await
-        .expect("the control task")
-        .expect("running .ci/galera");
-        assert!(status.success(), ".ci/galera {command} {index} failed: {status}");
+        let dir = self.dir.display().to_string();
+        crate::ci_script::run("galera", vec![command.to_owned(), dir, index.to_string()]).await;
     }
 }

@@ -5,6 +5,7 @@
 //! The conformance kit's items are re-exported here, so test files name one crate.
 
 pub mod cached;
+pub mod ci_script;
 pub mod diesel;
 pub mod galera;
 pub mod http_spec;

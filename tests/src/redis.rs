@@ -108,33 +108,36 @@ impl Backend for RedisBackend {
 
     /// Deletes every key under the test's prefix, node by node (SCAN sees one node).
     async fn cleanup(self) {
-        let pattern = format!("{}*", self.store.prefix());
         for node in &self.nodes {
-            let client = redis::Client::open(node.as_str()).expect("a node URL");
-            let mut connection = client.get_multiplexed_async_connection().await.expect("a node");
-            let mut cursor = 0u64;
-            loop {
-                let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("SCAN");
-                for key in keys {
-                    let _: i64 = redis::cmd("DEL")
-                        .arg(&key)
-                        .query_async(&mut connection)
-                        .await
-                        .expect("DEL");
-                }
-                cursor = next;
-                if cursor == 0 {
-                    break;
-                }
-            }
+            delete_keys_under(node, self.store.prefix()).await;
+        }
+    }
+}
+
+/// Deletes every key under `prefix` on the Redis node at `url` (SCAN sees one node).
+pub async fn delete_keys_under(url: &str, prefix: &str) {
+    let client = redis::Client::open(url).expect("a node URL");
+    let mut connection = client.get_multiplexed_async_connection().await.expect("a node");
+    let pattern = format!("{prefix}*");
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await
+            .expect("SCAN");
+        // One key a DEL: a cluster node refuses keys of several slots in one command.
+        for key in keys {
+            let _: i64 =
+                redis::cmd("DEL").arg(&key).query_async(&mut connection).await.expect("DEL");
+        }
+        cursor = next;
+        if cursor == 0 {
+            break;
         }
     }
 }

@@ -185,24 +185,12 @@ impl PrivateServers {
     }
 
     async fn run(&self, command: &'static str, server: Server) {
-        let script = script();
-        let dir = self.dir.clone();
-        let status = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("bash")
-                .arg(script)
-                .arg(command)
-                .arg(dir)
-                .arg(server.script_name())
-                .status()
-        })
-        .await
-        .expect("the control task")
-        .expect("running .ci/private-servers");
-        assert!(
-            status.success(),
-            ".ci/private-servers {command} {}: {status}",
-            server.script_name()
-        );
+        let args = vec![
+            command.to_owned(),
+            self.dir.display().to_string(),
+            server.script_name().to_owned(),
+        ];
+        crate::ci_script::run("private-servers", args).await;
     }
 }
 
@@ -796,29 +784,7 @@ impl RedisCleanup {
     /// Stops the channel and deletes the test's keys (everything under its prefix).
     pub async fn run(self) {
         self.channel.stop().await;
-        let client = redis::Client::open(self.url.as_str()).expect("the Redis URL");
-        let mut connection = client.get_multiplexed_async_connection().await.expect("Redis");
-        let pattern = format!("{}*", self.prefix);
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut connection)
-                .await
-                .expect("SCAN");
-            if !keys.is_empty() {
-                let _: i64 =
-                    redis::cmd("DEL").arg(&keys).query_async(&mut connection).await.expect("DEL");
-            }
-            cursor = next;
-            if cursor == 0 {
-                break;
-            }
-        }
+        crate::redis::delete_keys_under(&self.url, &self.prefix).await;
     }
 }
 

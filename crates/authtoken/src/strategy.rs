@@ -371,13 +371,19 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// Whether `row`, found under the key at `key_index` for `token`, may authenticate: never
     /// when it is dated in the future, or (with bound rows) when the token's tag does not match
     /// its fields or it slid past the cap. Each refusal is a logged security event.
-    fn row_is_sound(&self, token: &str, key_index: usize, row: &AccessToken<S::UserId>) -> bool {
+    fn row_is_sound(
+        &self,
+        token: &str,
+        key_index: usize,
+        row: &AccessToken<S::UserId>,
+        live: &Liveness,
+    ) -> bool {
         let warn = |what: &str| {
             tracing::warn!(target: "authtoken::security", user_id = ?row.user_id, "{what}");
         };
         // In plain mode (fastapi-users' rows, or Redis keys whose creation is read from their
         // TTL) anyone who can write to the table can plant any token anyway: dates prove nothing.
-        if self.mode == StorageMode::Hashed && self.liveness().is_dated_in_the_future(row) {
+        if self.mode == StorageMode::Hashed && live.is_dated_in_the_future(row) {
             warn("a token row is dated in the future: written by hand, refused");
             return false;
         }
@@ -648,10 +654,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                     continue;
                 };
                 op.user(&row.user_id);
-                if !self.row_is_sound(token, index, &row) {
+                let live = self.liveness();
+                if !self.row_is_sound(token, index, &row, &live) {
                     break;
                 }
-                if !self.is_live(&row) {
+                if !live.is_live(&row) {
                     refused = Outcome::Expired;
                     break;
                 }
@@ -702,10 +709,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 continue;
             };
             op.user(&row.user_id);
-            if !self.row_is_sound(token, index, &row) {
+            let live = self.liveness();
+            if !self.row_is_sound(token, index, &row, &live) {
                 return Ok(Lookup::Refused(Outcome::Unknown));
             }
-            if !self.is_live(&row) {
+            if !live.is_live(&row) {
                 return Ok(Lookup::Refused(Outcome::Expired));
             }
             return Ok(Lookup::Found(row));
@@ -738,10 +746,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             let Some(row) = row.filter(|row| row.token == key.as_str()) else {
                 continue;
             };
-            if !self.row_is_sound(token, index, &row) {
+            let live = self.liveness();
+            if !self.row_is_sound(token, index, &row, &live) {
                 return Ok(TokenStatus::Tampered(row));
             }
-            let live = self.is_live(&row);
+            let live = live.is_live(&row);
             return Ok(if live { TokenStatus::Valid(row) } else { TokenStatus::Expired(row) });
         }
         Ok(TokenStatus::Unknown)

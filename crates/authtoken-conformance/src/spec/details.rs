@@ -188,15 +188,7 @@ pub async fn last_use_is_written_at_most_once_per_interval<B: Backend>(b: &B) {
 /// Sliding expiry: an idle session ends `idle` after its last use; one in use lives on, but never
 /// past the cap; a use never revives an expired token.
 pub async fn sliding_expiry_extends_on_use_up_to_the_cap<B: Backend>(b: &B) {
-    let h = hashed(b);
-    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(2 * 3600));
-    let strategy = h
-        .strategy
-        .with_sliding_expiry(idle, cap)
-        .unwrap()
-        .with_last_use_tracking(Duration::from_secs(60))
-        .unwrap();
-    let h = Harness { strategy, ..h };
+    let h = sliding(hashed(b), 2 * 3600);
     let user = b.create_user(true).await;
     let busy = login::<B, _>(&h, &user).await;
     let idle_token = login::<B, _>(&h, &user).await;
@@ -227,15 +219,7 @@ pub async fn sliding_expiry_extends_on_use_up_to_the_cap<B: Backend>(b: &B) {
 /// L2: a token issued with its own, shorter expiry keeps it under sliding expiry: a use within
 /// it is recorded but moves nothing (a 10-minute token used every 5 minutes still ends at 10).
 pub async fn sliding_never_extends_a_tokens_own_expiry<B: Backend>(b: &B) {
-    let h = hashed(b);
-    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(7 * 24 * 3600));
-    let strategy = h
-        .strategy
-        .with_sliding_expiry(idle, cap)
-        .unwrap()
-        .with_last_use_tracking(Duration::from_secs(60))
-        .unwrap();
-    let h = Harness { strategy, ..h };
+    let h = sliding(hashed(b), 7 * 24 * 3600);
     let user = b.create_user(true).await;
     let options = IssueOptions::new().lifetime(Duration::from_secs(10 * 60));
     let own = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
@@ -260,15 +244,8 @@ pub async fn sliding_never_extends_a_tokens_own_expiry<B: Backend>(b: &B) {
 pub async fn bound_rows_slide_only_sliding_sessions<B: Backend>(b: &B) {
     let h = hashed(b);
     let keys = authtoken::HashKeys::new(&[5u8; 32]).unwrap();
-    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(2 * 3600));
-    let strategy = h
-        .strategy
-        .with_hash_keys(keys.clone())
-        .with_sliding_expiry(idle, cap)
-        .unwrap()
-        .with_last_use_tracking(Duration::from_secs(60))
-        .unwrap();
-    let h = Harness { strategy, ..h };
+    let h = Harness { strategy: h.strategy.with_hash_keys(keys.clone()), ..h };
+    let h = sliding(h, 2 * 3600);
     let user = b.create_user(true).await;
     let session = login::<B, _>(&h, &user).await;
     let options = IssueOptions::new().lifetime(Duration::from_secs(90 * 86400));
@@ -291,4 +268,17 @@ pub async fn bound_rows_slide_only_sliding_sessions<B: Backend>(b: &B) {
     plain.clock.set(super::start_time() + TimeDelta::minutes(61));
     assert_eq!(reader(b, &plain, &session).await.as_ref(), Some(user.id()), "no sliding config");
     assert_eq!(reader(b, &plain, &api).await.as_ref(), Some(user.id()), "no sliding config");
+}
+
+/// `h` with sliding expiry (30 minutes idle, `cap_seconds` at most) and last use written at most
+/// once a minute.
+fn sliding<S: authtoken::AccessTokenStore>(h: Harness<S>, cap_seconds: u64) -> Harness<S> {
+    let (idle, cap) = (Duration::from_secs(30 * 60), Duration::from_secs(cap_seconds));
+    let strategy = h
+        .strategy
+        .with_sliding_expiry(idle, cap)
+        .unwrap()
+        .with_last_use_tracking(Duration::from_secs(60))
+        .unwrap();
+    Harness { strategy, ..h }
 }
