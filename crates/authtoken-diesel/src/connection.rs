@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::query::StoreQuery;
-use crate::row::{Count, TokenRow};
+use crate::row::{Count, OwnerRowOf, TokenRow};
 use crate::sql_types::UserIdSql;
 
 mod sealed {
@@ -220,6 +220,13 @@ pub trait IdOn<S: UserIdSql>: StoreConnection {
         query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send;
 
+    /// Runs a query of token rows and reads only their keys and owners; how many rows.
+    #[doc(hidden)]
+    fn owner_rows(
+        &mut self,
+        query: StoreQuery<S>,
+    ) -> impl Future<Output = QueryResult<usize>> + Send;
+
     /// Runs a `SELECT COUNT(*) AS expired …`; its count.
     #[doc(hidden)]
     fn count(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<i64>> + Send;
@@ -231,6 +238,7 @@ where
     S: UserIdSql,
     StoreQuery<S>: QueryFragment<C::Backend>,
     TokenRow<S>: QueryableByName<C::Backend>,
+    OwnerRowOf<S>: QueryableByName<C::Backend>,
     Count: QueryableByName<C::Backend>,
 {
     fn run(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<usize>> + Send {
@@ -242,6 +250,11 @@ where
         query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<Vec<TokenRow<S>>>> + Send {
         diesel_async::RunQueryDsl::load(query, self)
+    }
+
+    async fn owner_rows(&mut self, query: StoreQuery<S>) -> QueryResult<usize> {
+        let rows: Vec<OwnerRowOf<S>> = diesel_async::RunQueryDsl::load(query, self).await?;
+        Ok(rows.len())
     }
 
     async fn count(&mut self, query: StoreQuery<S>) -> QueryResult<i64> {

@@ -45,6 +45,25 @@ where
     }
 }
 
+/// The key and the owner of a token row, and nothing else: what the table check reads, so
+/// that one row with a garbage time stops no command that never needs that time.
+#[doc(hidden)]
+pub struct OwnerRowOf<S>(std::marker::PhantomData<S>);
+
+impl<S, DB> QueryableByName<DB> for OwnerRowOf<S>
+where
+    S: UserIdSql,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    S::Id: FromSql<S, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+        NamedRow::get::<Text, String>(row, "token")?;
+        NamedRow::get::<S, S::Id>(row, "user_id")?;
+        Ok(OwnerRowOf(std::marker::PhantomData))
+    }
+}
+
 /// The one row of a `SELECT COUNT(*) AS expired`.
 #[doc(hidden)]
 #[derive(QueryableByName)]

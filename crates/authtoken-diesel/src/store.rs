@@ -171,7 +171,9 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         };
         let statement = self.statement(&self.sql.probe, vec![]);
         let mut conn = self.conn().await?;
-        self.bounded(conn.token_rows(statement)).await?.map_err(|e| match e {
+        // Only the key and the owner: one row with a garbage time must not stop every
+        // command (a revoke, a purge) that never needs to read it.
+        self.bounded(conn.owner_rows(statement)).await?.map_err(|e| match e {
             DieselError::DeserializationError(e) => misread(e.to_string()),
             e => Error::Schema(format!("cannot read table `{table}`: {e}")),
         })?;
