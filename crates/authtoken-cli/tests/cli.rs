@@ -986,7 +986,7 @@ async fn database_text_cannot_drive_the_terminal() {
         let Some(f) = Fixture::with_orm(Engine::Sqlite, orm).await else { return };
         let insert = "INSERT INTO access_token (token, user_id, created_at, name, scopes) \
                       VALUES (?, ?, ?, ?, ?)";
-        let created = Utc::now().format(authtoken::sql::SQLITE_TIMESTAMP).to_string();
+        let created = Utc::now().format(authtoken_sql::SQLITE_TIMESTAMP).to_string();
         let values: [Value; 5] = [
             authtoken_tests::spec::foreign_token().into(),
             f.user.into(),

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use authtoken::sql::Dialect;
+use authtoken_sql::Dialect;
 use diesel::QueryResult;
 use diesel::deserialize::QueryableByName;
 use diesel::query_builder::QueryFragment;
@@ -227,7 +227,7 @@ pub trait IdOn<S: UserIdSql>: StoreConnection {
         query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<usize>> + Send;
 
-    /// Runs a `SELECT COUNT(*) AS expired …`; its count.
+    /// Runs a `SELECT COUNT(*) AS total …`; its count.
     #[doc(hidden)]
     fn count(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<i64>> + Send;
 }
@@ -259,6 +259,6 @@ where
 
     async fn count(&mut self, query: StoreQuery<S>) -> QueryResult<i64> {
         let rows: Vec<Count> = diesel_async::RunQueryDsl::load(query, self).await?;
-        rows.first().map(|row| row.expired).ok_or(diesel::result::Error::NotFound)
+        rows.first().map(|row| row.total).ok_or(diesel::result::Error::NotFound)
     }
 }

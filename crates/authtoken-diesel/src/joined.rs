@@ -5,9 +5,9 @@
 
 use std::future::Future;
 
-use authtoken::sql::CAUSAL_READ;
 use authtoken::store::{AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
+use authtoken_sql::CAUSAL_READ;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::backend::Backend;

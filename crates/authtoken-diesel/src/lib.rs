@@ -259,9 +259,9 @@ macro_rules! __if_sqlite {
 pub mod __private {
     pub use crate::joined::CausalRead;
     pub use authtoken::User;
-    pub use authtoken::sql::{CAUSAL_READ, split_scopes};
-    use authtoken::sql::{Dialect, quote};
     pub use authtoken::{AccessToken, TokenDetails};
+    pub use authtoken_sql::{CAUSAL_READ, split_scopes};
+    use authtoken_sql::{Dialect, quote};
     pub use chrono::{DateTime, Utc};
     pub use diesel;
     pub use diesel_async::RunQueryDsl;

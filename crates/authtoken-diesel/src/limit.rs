@@ -12,10 +12,10 @@
 //! transaction.
 
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::sql::{Dialect, SqlParam};
-use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{AccessToken, LimitTokens};
 use authtoken::{Error, Result};
+use authtoken_sql::retrying_conflicts;
+use authtoken_sql::{Dialect, SqlParam};
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::{AsyncConnection, TransactionManager};
@@ -46,23 +46,15 @@ where
         limit: TokenLimit,
         live: Liveness,
     ) -> Result<Vec<String>> {
-        let mut attempt = 0;
-        loop {
-            let outcome = {
-                let mut conn = self.conn().await?;
-                self.bounded(self.limited_insert(&mut conn, &row, limit, &live)).await?
-            };
-            match outcome {
-                Ok(Attempt::Stored(evicted)) => return Ok(evicted),
-                Ok(Attempt::Refused) => return Err(Error::TokenLimitReached),
-                Ok(Attempt::Failed(error)) => return Err(error),
-                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %error, "authtoken: limited login lost a race, retrying");
-                    tokio::time::sleep(retry_pause(attempt)).await;
-                }
-                Err(error) => return Err(store_error(error)),
-            }
+        let attempt = || async {
+            let mut conn = self.conn().await?;
+            self.bounded(self.limited_insert(&mut conn, &row, limit, &live)).await
+        };
+        match retrying_conflicts(attempt, is_serialization_failure).await? {
+            Ok(Attempt::Stored(evicted)) => Ok(evicted),
+            Ok(Attempt::Refused) => Err(Error::TokenLimitReached),
+            Ok(Attempt::Failed(error)) => Err(error),
+            Err(error) => Err(store_error(error)),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! fixed text with placeholders, so it is safe to cache, and Diesel's statement cache keys it by
 //! that text.
 
-use authtoken::sql::SqlParam;
+use authtoken_sql::SqlParam;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::backend::Backend;
@@ -16,7 +16,7 @@ use diesel::sql_types::{BigInt, HasSqlType, Untyped};
 
 use crate::sql_types::{Nullable, Text, TokenTime, UserIdSql};
 
-/// A statement of [`authtoken::sql`] with its values, for a table whose user ids have SQL type
+/// A statement of [`authtoken_sql`] with its values, for a table whose user ids have SQL type
 /// `S`.
 #[doc(hidden)]
 pub struct StoreQuery<S: UserIdSql> {

@@ -1,7 +1,7 @@
 //! A token row as the store's raw SQL returns it.
 
-use authtoken::sql::split_scopes;
 use authtoken::store::{AccessToken, TokenDetails};
+use authtoken_sql::split_scopes;
 use chrono::{DateTime, Utc};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, QueryableByName};
@@ -64,10 +64,10 @@ where
     }
 }
 
-/// The one row of a `SELECT COUNT(*) AS expired`.
+/// The one row of a `SELECT COUNT(*) AS total`.
 #[doc(hidden)]
 #[derive(QueryableByName)]
 pub struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub expired: i64,
+    pub total: i64,
 }

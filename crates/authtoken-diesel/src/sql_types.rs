@@ -94,7 +94,7 @@ mod sqlite {
 
     impl ToSql<TokenTime, Sqlite> for DateTime<Utc> {
         fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-            out.set_value(self.format(authtoken::sql::SQLITE_TIMESTAMP).to_string());
+            out.set_value(self.format(authtoken_sql::SQLITE_TIMESTAMP).to_string());
             Ok(IsNull::No)
         }
     }

@@ -6,13 +6,11 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use authtoken::sql::{
-    Dialect, SqlParam, Statements, WRITE_RETRIES, is_missing_column_or_table, quote, retry_pause,
-};
 use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
 use authtoken::{Error, Result};
+use authtoken_sql::{Dialect, SqlParam, Statements, quote, retrying_conflicts};
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -28,7 +26,7 @@ const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Token rows in table `T` (declared with [`access_token_table!`](crate::access_token_table)),
 /// over a deadpool pool of connections `C`.
 ///
-/// Each operation is one statement of [`authtoken::sql`], rendered once when the store is made
+/// Each operation is one statement of [`authtoken_sql`], rendered once when the store is made
 /// (the same SQL the SeaORM store runs, so both read and write the same rows in the same forms).
 /// A lookup is a primary-key `SELECT`; the expiry check happens on the row it returns, exactly,
 /// whatever form a timestamp was written in.
@@ -122,8 +120,9 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         self.causal_reads
     }
 
-    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
-    /// It asks by selecting them: a table without them is not an error. A store failure is.
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns, as
+    /// the database's catalog lists them. A table without them is not an error; one with only
+    /// some of them is [`Error::Schema`]; a store failure is an error.
     pub async fn detect_details(self) -> Result<Self>
     where
         C: IdOn<T::UserIdSql>,
@@ -131,17 +130,11 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         if self.sql.details {
             return Ok(self);
         }
-        // Counted, so that no row has to read as a token row.
-        let sql =
-            format!("SELECT COUNT(*) AS expired FROM ({}) AS probe", self.sql.details_probe());
-        let probed = {
-            let mut conn = self.conn().await?;
-            self.bounded(conn.count(self.statement(&sql, vec![]))).await?
-        };
-        match probed {
-            Ok(_) => Ok(self.with_details()),
-            Err(e) if is_missing_column_or_table(&e.to_string()) => Ok(self),
-            Err(e) => Err(store_error(e)),
+        let (sql, values) = self.sql.detail_columns();
+        let count = self.count(self.statement(&sql, values)).await?;
+        match self.sql.has_detail_columns(count)? {
+            true => Ok(self.with_details()),
+            false => Ok(self),
         }
     }
 
@@ -181,7 +174,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
             // SQLite reads any value as any type; its storage class tells a misdeclared id.
             let storage = <T::UserIdSql as UserIdSql>::SQLITE_STORAGE;
             let sql = format!(
-                "SELECT COUNT(*) AS expired FROM (SELECT 1 FROM {} WHERE typeof(user_id) <> ? LIMIT 1)",
+                "SELECT COUNT(*) AS total FROM (SELECT 1 FROM {} WHERE typeof(user_id) <> ? LIMIT 1)",
                 quote(Dialect::Sqlite, table)
             );
             let check = self.statement(&sql, vec![SqlParam::Text(storage.to_owned())]);
@@ -223,22 +216,12 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     where
         C: IdOn<T::UserIdSql>,
     {
-        let mut attempt = 0;
-        loop {
-            let outcome = {
-                let mut conn = self.conn().await?;
-                self.bounded(conn.run(statement())).await?
-            };
-            match outcome {
-                Ok(changed) => return Ok(changed as u64),
-                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %error, "authtoken: write conflict, retrying");
-                    tokio::time::sleep(retry_pause(attempt)).await;
-                }
-                Err(error) => return Err(store_error(error)),
-            }
-        }
+        let attempt = || async {
+            let mut conn = self.conn().await?;
+            self.bounded(conn.run(statement())).await
+        };
+        let outcome = retrying_conflicts(attempt, is_serialization_failure).await?;
+        outcome.map(|changed| changed as u64).map_err(store_error)
     }
 
     /// Runs a query of token rows.
@@ -251,7 +234,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         Ok(rows.into_iter().map(|row| row.0).collect())
     }
 
-    /// Runs a `SELECT COUNT(*) AS expired …`.
+    /// Runs a `SELECT COUNT(*) AS total …`.
     async fn count(&self, statement: StoreQuery<T::UserIdSql>) -> Result<u64>
     where
         C: IdOn<T::UserIdSql>,

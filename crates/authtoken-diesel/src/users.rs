@@ -62,7 +62,7 @@ impl<U, C: StoreConnection> DieselUsers<U, C> {
     /// or deactivated through one node is then seen so through every node). Other databases
     /// ignore it.
     pub fn with_causal_reads(mut self) -> Self {
-        self.causal_reads = C::DIALECT == authtoken::sql::Dialect::MySql;
+        self.causal_reads = C::DIALECT == authtoken_sql::Dialect::MySql;
         self
     }
 

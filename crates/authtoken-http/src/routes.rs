@@ -114,19 +114,19 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             match throttle.reserve(&keys).await {
                 Ok(Reservation::Granted) => {}
                 Ok(Reservation::Locked(wait)) => return too_many_attempts(wait),
-                Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
+                Err(error) => return self.fail(authtoken::Error::Throttle(error)),
             }
         }
         let verified = self.credentials.verify(&username, &password).await;
         let user = match verified {
             Ok(Some(user)) if user.is_active() => user,
             Ok(_) => return no_store(detail(StatusCode::BAD_REQUEST, "LOGIN_BAD_CREDENTIALS")),
-            Err(error) => return self.fail(authtoken::Error::UserLoader(error)),
+            Err(error) => return self.fail(authtoken::Error::Credentials(error)),
         };
         if let Some(throttle) = &self.throttle
             && let Err(error) = throttle.succeeded(&keys).await
         {
-            return self.fail(authtoken::Error::UserLoader(error));
+            return self.fail(authtoken::Error::Throttle(error));
         }
         match self.strategy().write(&user).await {
             Ok(token) => self.transport().login_response(token),

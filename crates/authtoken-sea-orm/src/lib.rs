@@ -41,5 +41,5 @@ pub mod __private {
     pub use chrono::{DateTime, Utc};
     pub use sea_orm;
 
-    pub use authtoken::sql::{join_scopes, split_scopes};
+    pub use authtoken_sql::{join_scopes, split_scopes};
 }

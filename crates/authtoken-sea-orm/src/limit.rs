@@ -12,9 +12,9 @@
 //! - SQLite: `BEGIN IMMEDIATE` takes the database's one write lock before the read.
 
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{AccessToken, LimitTokens};
 use authtoken::{Error, Result};
+use authtoken_sql::retrying_conflicts;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, IsolationLevel,
@@ -47,19 +47,12 @@ where
         limit: TokenLimit,
         live: Liveness,
     ) -> Result<Vec<String>> {
-        let mut attempt = 0;
-        loop {
-            match self.timed(self.limited_insert(&row, limit, &live)).await? {
-                Ok(Attempt::Stored(evicted)) => return Ok(evicted),
-                Ok(Attempt::Refused) => return Err(Error::TokenLimitReached),
-                Ok(Attempt::Failed(error)) => return Err(error),
-                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %error, "authtoken: limited login lost a race, retrying");
-                    tokio::time::sleep(retry_pause(attempt)).await;
-                }
-                Err(error) => return Err(store_error(error)),
-            }
+        let attempt = || self.timed(self.limited_insert(&row, limit, &live));
+        match retrying_conflicts(attempt, is_serialization_failure).await? {
+            Ok(Attempt::Stored(evicted)) => Ok(evicted),
+            Ok(Attempt::Refused) => Err(Error::TokenLimitReached),
+            Ok(Attempt::Failed(error)) => Err(error),
+            Err(error) => Err(store_error(error)),
         }
     }
 }

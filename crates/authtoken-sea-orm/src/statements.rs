@@ -1,16 +1,16 @@
-//! The SQL of every store operation ([`authtoken::sql`]), with its values as SeaORM binds them.
+//! The SQL of every store operation ([`authtoken_sql`]), with its values as SeaORM binds them.
 //!
 //! Rendering at construction keeps query building off the per-request path, and lets the driver
 //! reuse one prepared statement per operation (sqlx caches them by SQL text).
 
 use std::ops::Deref;
 
-use authtoken::sql::{self, Dialect, SqlParam};
+use authtoken_sql::{self as sql, Dialect, SqlParam};
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseBackend, Value};
 
 /// Pre-rendered statements for one token table on one backend; the SQL text is
-/// [`authtoken::sql::Statements`]'s (reached through `Deref`).
+/// [`authtoken_sql::Statements`]'s (reached through `Deref`).
 #[derive(Debug, Clone)]
 pub(crate) struct Statements {
     pub backend: DatabaseBackend,

@@ -8,12 +8,12 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use authtoken::sql::{WRITE_RETRIES, retry_pause};
 use authtoken::store::{
     AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
     TokenColumns, TokenDetails, TokenUse,
 };
 use authtoken::{Error, Result, User};
+use authtoken_sql::retrying_conflicts;
 use chrono::{DateTime, Utc};
 use sea_orm::query::{SelectA, SelectB};
 use sea_orm::{
@@ -99,18 +99,16 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         self
     }
 
-    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns.
-    /// A table without them is not an error; a store failure is.
-    ///
-    /// It asks by selecting them: call it on a pool, not on a store bound to a PostgreSQL
-    /// transaction, where the failed probe of a table without them would abort the transaction
-    /// (use `with_details` there).
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns, as
+    /// the database's catalog lists them (works inside a transaction too). A table without them
+    /// is not an error; one with only some of them is [`Error::Schema`]; a store failure is an
+    /// error.
     pub async fn detect_details(self) -> Result<Self> {
-        let probe = self.sql.details_probe();
-        match self.timed(self.conn.query_one_raw(self.statement(&probe, vec![]))).await? {
-            Ok(_) => Ok(self.with_details()),
-            Err(e) if authtoken::sql::is_missing_column_or_table(&e.to_string()) => Ok(self),
-            Err(e) => Err(store_error(e)),
+        let (sql, values) = self.sql.detail_columns();
+        let count = self.count(&sql, crate::statements::values(values)).await?;
+        match self.sql.has_detail_columns(count)? {
+            true => Ok(self.with_details()),
+            false => Ok(self),
         }
     }
 
@@ -221,20 +219,9 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// to a concurrent one through another node (both SQLSTATE 40001: nothing was committed),
     /// is retried with back-off; the error surfaces only when the retries are spent.
     async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let mut attempt = 0;
-        loop {
-            let statement = self.statement(sql, values.clone());
-            let outcome = self.timed(self.conn.execute_raw(statement)).await?;
-            match outcome {
-                Ok(result) => return Ok(result.rows_affected()),
-                Err(error) if attempt < WRITE_RETRIES && is_serialization_failure(&error) => {
-                    attempt += 1;
-                    tracing::debug!(attempt, %error, "authtoken: write conflict, retrying");
-                    tokio::time::sleep(retry_pause(attempt)).await;
-                }
-                Err(error) => return Err(store_error(error)),
-            }
-        }
+        let run = || self.timed(self.conn.execute_raw(self.statement(sql, values.clone())));
+        let outcome = retrying_conflicts(run, is_serialization_failure).await?;
+        outcome.map(|result| result.rows_affected()).map_err(store_error)
     }
 
     async fn query_one(&self, sql: &str, values: Vec<Value>) -> Result<Option<QueryResult>> {
@@ -254,9 +241,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             token.details = TokenDetails {
                 expires_at: row.try_get(prefix, "expires_at").map_err(store_error)?,
                 name: get("name").map_err(store_error)?,
-                scopes: authtoken::sql::split_scopes(
-                    get("scopes").map_err(store_error)?.as_deref(),
-                ),
+                scopes: authtoken_sql::split_scopes(get("scopes").map_err(store_error)?.as_deref()),
                 last_used_at: row.try_get(prefix, "last_used_at").map_err(store_error)?,
             };
         }
@@ -447,13 +432,13 @@ where
 }
 
 impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
-    /// Runs a `SELECT COUNT(*) AS expired …`.
+    /// Runs a `SELECT COUNT(*) AS total …`.
     async fn count(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
         let row = self
             .query_one(sql, values)
             .await?
             .ok_or_else(|| Error::store("COUNT(*) returned no row"))?;
-        let count: i64 = row.try_get("", "expired").map_err(store_error)?;
+        let count: i64 = row.try_get("", "total").map_err(store_error)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
 }
@@ -514,7 +499,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
         let statement = self.sql.backend.build(QuerySelect::query(&mut select));
         let sql: Arc<str> = if self.causal_reads {
-            format!("{}{}", authtoken::sql::CAUSAL_READ, statement.sql).into()
+            format!("{}{}", authtoken_sql::CAUSAL_READ, statement.sql).into()
         } else {
             statement.sql.into()
         };

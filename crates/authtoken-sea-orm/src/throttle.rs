@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use authtoken::sql::{Dialect, quote};
 use authtoken::throttle::{LoginThrottle, Reservation, ThrottleCount, ThrottleKey, ThrottlePolicy};
 use authtoken::{BoxError, Clock, SystemClock};
+use authtoken_sql::{Dialect, quote};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
 
 /// The table [`SeaOrmThrottle::new`] counts in, made by `authtoken_migration::CreateLoginThrottleTable`.

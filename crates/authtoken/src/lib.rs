@@ -33,7 +33,6 @@ pub mod observe;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;
 mod row_binding;
-pub mod sql;
 pub mod store;
 mod strategy;
 pub mod throttle;

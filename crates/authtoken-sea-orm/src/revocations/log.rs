@@ -170,7 +170,7 @@ impl Poller {
         // On a Galera cluster every read of the log waits for what the cluster has certified
         // (as the store's own reads do): a delete committed through another node is read.
         let galera = backend == DatabaseBackend::MySql && wsrep_on(&db).await?;
-        let causal = if galera { authtoken::sql::CAUSAL_READ } else { "" };
+        let causal = if galera { authtoken_sql::CAUSAL_READ } else { "" };
         let select = format!(
             "{causal}SELECT id, token, user_id FROM {table} WHERE id > {} ORDER BY id LIMIT {PAGE}",
             placeholder(backend, 1)

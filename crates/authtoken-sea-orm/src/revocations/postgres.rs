@@ -180,7 +180,7 @@ impl Wiring {
     fn new(pool: PgPool, table: &str, channel: &str) -> Self {
         Self {
             pool,
-            table: authtoken::sql::quote(authtoken::sql::Dialect::Postgres, table),
+            table: authtoken_sql::quote(authtoken_sql::Dialect::Postgres, table),
             call: format!("pg_notify('{channel}'"),
             wired: Arc::new(AtomicBool::new(false)),
         }

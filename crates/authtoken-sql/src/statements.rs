@@ -1,106 +1,13 @@
-//! The SQL of every token-table operation, for stores built on an ORM's raw-SQL path.
-//!
-//! Both SQL stores (`authtoken-sea-orm`, `authtoken-diesel`) render these statements once per
-//! table when they are made, and bind the values this module lists in order: the text and the
-//! order are the contract, each ORM only maps a [`SqlParam`] to its own bind. One copy keeps the
-//! two ORMs reading and writing the same rows in the same forms (a token written through one is
-//! read through the other).
-//!
-//! ```
-//! use authtoken::sql::{Dialect, Statements};
-//! let sql = Statements::new(Dialect::Postgres, "access_token", false);
-//! assert_eq!(sql.get, r#"SELECT token, user_id, created_at FROM "access_token" WHERE token = $1"#);
-//! ```
+//! [`Statements`]: every token-table statement of one table on one dialect, and its values.
 
+use authtoken::store::TokenDetails;
 use chrono::{DateTime, Utc};
 
-use crate::store::TokenDetails;
-
-/// The SQL database a statement is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    /// SQLite: `?` placeholders, timestamps as text.
-    Sqlite,
-    /// PostgreSQL: numbered placeholders (`$1`), `timestamptz`.
-    Postgres,
-    /// MySQL or MariaDB: `?` placeholders, `DATETIME(6)` in UTC.
-    MySql,
-}
-
-/// SQLite keeps timestamps as text. Written in one fixed-width form, text order is time order;
-/// this form (`2026-01-01 12:00:00.000000`) is also what SQLAlchemy writes, so a table shared with
-/// fastapi-users compares correctly from both sides.
-pub const SQLITE_TIMESTAMP: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
-/// The RFC 3339 form sqlx writes when a SeaORM `ActiveModel` inserts a row on SQLite.
-pub const SQLITE_RFC3339_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%S%.6f+00:00";
-
-/// The API-token columns, in the order the statements list them.
-pub const DETAIL_COLUMNS: &str = "expires_at, name, scopes, last_used_at";
-
-/// Makes a MariaDB Galera node apply every write the cluster has certified before it answers:
-/// a read through any node then sees every commit that returned through any other.
-pub const CAUSAL_READ: &str = "SET STATEMENT wsrep_sync_wait=1 FOR ";
-
-/// The same for a `DELETE` or an `UPDATE` (bit 2 of `wsrep_sync_wait`): a logout, "log out
-/// everywhere" or a purge through one node then reaches every row whose insert returned through
-/// any other (without it, a token issued through node A a moment before "log out everywhere"
-/// through node B could survive it).
-pub const CAUSAL_WRITE: &str = "SET STATEMENT wsrep_sync_wait=2 FOR ";
-
-/// How many times a SQL store runs again a write that lost to a concurrent one (a deadlock, a
-/// serialization failure or a lost Galera certification: nothing was committed), with
-/// [`retry_pause`] between attempts; about 1.5 s in all.
-pub const WRITE_RETRIES: u32 = 15;
-
-/// Whether a database's error message says a column or a table is missing (PostgreSQL's
-/// "does not exist", MySQL's and MariaDB's "Unknown column" and "doesn't exist", SQLite's "no
-/// such column" and "no such table"): what a probe of optional columns may meet. Any other
-/// error (a timeout, a lost connection, a refused permission) is a store failure, never "the
-/// columns are not there", which would ignore each token's own expiry.
-///
-/// ```
-/// use authtoken::sql::is_missing_column_or_table;
-/// assert!(is_missing_column_or_table(r#"column "expires_at" does not exist"#));
-/// assert!(is_missing_column_or_table("Unknown column 'expires_at' in 'field list'"));
-/// assert!(is_missing_column_or_table("no such column: expires_at"));
-/// assert!(!is_missing_column_or_table("canceling statement due to statement timeout"));
-/// ```
-pub fn is_missing_column_or_table(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    ["does not exist", "doesn't exist", "unknown column", "no such column", "no such table"]
-        .iter()
-        .any(|missing| message.contains(missing))
-}
-
-/// The pause before retry `attempt` (1-based): back-off doubling from 4 ms to at most 128 ms,
-/// half fixed, half random, so that two losers do not collide again.
-///
-/// ```
-/// let pause = authtoken::sql::retry_pause(1);
-/// assert!(pause >= std::time::Duration::from_millis(2) && pause <= std::time::Duration::from_millis(4));
-/// ```
-pub fn retry_pause(attempt: u32) -> std::time::Duration {
-    let ceiling = 2u64 << attempt.min(6);
-    let mut byte = [0u8; 1];
-    getrandom::fill(&mut byte).unwrap_or_default();
-    std::time::Duration::from_millis(ceiling / 2 + u64::from(byte[0]) * ceiling / 2 / 255)
-}
-
-/// One value to bind, in the form the dialect stores it (SQLite's times arrive as text).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SqlParam {
-    /// A text value.
-    Text(String),
-    /// A nullable text value.
-    OptText(Option<String>),
-    /// A UTC time (PostgreSQL `timestamptz`, MySQL `DATETIME(6)`).
-    Time(DateTime<Utc>),
-    /// A nullable UTC time.
-    OptTime(Option<DateTime<Utc>>),
-    /// An integer (a batch size).
-    Int(i64),
-}
+use crate::dialect::{placeholder, time_before, time_parameter_count};
+use crate::{
+    CAUSAL_READ, CAUSAL_WRITE, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP, SQLITE_TIMESTAMP,
+    SqlParam, join_scopes, quote,
+};
 
 /// Pre-rendered statements for one token table on one dialect.
 ///
@@ -205,12 +112,12 @@ impl Statements {
             },
             delete_created_before: bounded_delete(dialect, &t, &created_expired, created_params),
             count_created_before: format!(
-                "SELECT COUNT(*) AS expired FROM {t} WHERE {}",
+                "SELECT COUNT(*) AS total FROM {t} WHERE {}",
                 created_expired(1)
             ),
             details,
             delete_expired: bounded_delete(dialect, &t, &any_expired, created_params * 2),
-            count_expired: format!("SELECT COUNT(*) AS expired FROM {t} WHERE {}", any_expired(1)),
+            count_expired: format!("SELECT COUNT(*) AS total FROM {t} WHERE {}", any_expired(1)),
             limit_rows: match dialect {
                 Dialect::MySql => format!("SELECT {columns} FROM {t} WHERE user_id = ? FOR UPDATE"),
                 _ => format!("SELECT {columns} FROM {t} WHERE user_id = {}", p(1)),
@@ -257,9 +164,69 @@ impl Statements {
         }
     }
 
-    /// A `SELECT` of the API-token columns, to ask whether the table has them.
-    pub fn details_probe(&self) -> String {
-        format!("SELECT {DETAIL_COLUMNS} FROM {} LIMIT 1", quote(self.dialect, &self.table))
+    /// How many of the four API-token columns the table has (`SELECT COUNT(*) AS total`), asked
+    /// of the database's catalog: 4 with them, 0 without them or without the table. Never by
+    /// selecting them and reading the error's text, which a server may write in another
+    /// language, and which aborts a PostgreSQL transaction.
+    ///
+    /// ```
+    /// use authtoken_sql::{Dialect, SqlParam, Statements};
+    /// let sql = Statements::new(Dialect::MySql, "auth.access_token", false);
+    /// let (_, values) = sql.detail_columns();
+    /// assert_eq!(values, [SqlParam::OptText(Some("auth".into())), SqlParam::Text("access_token".into())]);
+    /// ```
+    pub fn detail_columns(&self) -> (String, Vec<SqlParam>) {
+        let names = "'expires_at', 'name', 'scopes', 'last_used_at'";
+        let (schema, table) = match self.table.split_once('.') {
+            Some((schema, table)) => (Some(schema.to_owned()), table.to_owned()),
+            None => (None, self.table.clone()),
+        };
+        match (self.dialect, schema) {
+            // `to_regclass` resolves the name as a query would (search_path included), and is
+            // NULL for a table that is not there.
+            (Dialect::Postgres, _) => (
+                format!(
+                    "SELECT COUNT(*) AS total FROM pg_catalog.pg_attribute \
+                     WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped \
+                     AND attname IN ({names})"
+                ),
+                vec![SqlParam::Text(quote(Dialect::Postgres, &self.table))],
+            ),
+            (Dialect::MySql, schema) => (
+                format!(
+                    "SELECT COUNT(*) AS total FROM information_schema.columns \
+                     WHERE table_schema = COALESCE(?, DATABASE()) AND table_name = ? \
+                     AND column_name IN ({names})"
+                ),
+                vec![SqlParam::OptText(schema), SqlParam::Text(table)],
+            ),
+            (Dialect::Sqlite, None) => (
+                format!(
+                    "SELECT COUNT(*) AS total FROM pragma_table_info(?) WHERE name IN ({names})"
+                ),
+                vec![SqlParam::Text(table)],
+            ),
+            (Dialect::Sqlite, Some(schema)) => (
+                format!(
+                    "SELECT COUNT(*) AS total FROM pragma_table_info(?, ?) WHERE name IN ({names})"
+                ),
+                vec![SqlParam::Text(table), SqlParam::Text(schema)],
+            ),
+        }
+    }
+
+    /// What [`detail_columns`](Self::detail_columns) counted means: whether the table has the
+    /// API-token columns, or a schema error when it has only some of them.
+    pub fn has_detail_columns(&self, count: u64) -> authtoken::Result<bool> {
+        match count {
+            0 => Ok(false),
+            4 => Ok(true),
+            n => Err(authtoken::Error::Schema(format!(
+                "`{}` has {n} of the 4 API-token columns ({DETAIL_COLUMNS}): \
+                 a migration was applied in part",
+                self.table
+            ))),
+        }
     }
 
     /// A time as this dialect stores it.
@@ -413,131 +380,5 @@ fn bounded_delete(
             condition(1),
             condition(1)
         ),
-    }
-}
-
-/// `column` strictly before a time, with placeholders numbered from `first`.
-///
-/// On SQLite a row may hold either text form (ours, or RFC 3339 from a SeaORM `ActiveModel`); each
-/// is compared with the time written in its own form, since the two do not order against each
-/// other (`' '` sorts before `'T'`): two placeholders there, one elsewhere.
-fn time_before(dialect: Dialect, column: &str, first: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => format!(
-            "((substr({column}, 11, 1) = ' ' AND {column} < {}) \
-             OR (substr({column}, 11, 1) = 'T' AND {column} < {}))",
-            placeholder(dialect, first),
-            placeholder(dialect, first + 1)
-        ),
-        _ => format!("{column} < {}", placeholder(dialect, first)),
-    }
-}
-
-fn time_parameter_count(dialect: Dialect) -> usize {
-    if dialect == Dialect::Sqlite { 2 } else { 1 }
-}
-
-fn placeholder(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    }
-}
-
-/// Quotes a table name, each part of a `schema.table` name on its own.
-///
-/// ```
-/// use authtoken::sql::{Dialect, quote};
-/// assert_eq!(quote(Dialect::Postgres, "auth.access_token"), r#""auth"."access_token""#);
-/// assert_eq!(quote(Dialect::MySql, "weird`name"), "`weird``name`");
-/// ```
-pub fn quote(dialect: Dialect, name: &str) -> String {
-    let (open, close) = if dialect == Dialect::MySql { ('`', "``") } else { ('"', "\"\"") };
-    name.split('.')
-        .map(|part| format!("{open}{}{open}", part.replace(open, close)))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// The `scopes` column's text as a list (space-separated; `NULL` or empty: none).
-///
-/// ```
-/// assert_eq!(authtoken::sql::split_scopes(Some("read  write")), ["read", "write"]);
-/// assert!(authtoken::sql::split_scopes(None).is_empty());
-/// ```
-pub fn split_scopes(column: Option<&str>) -> Vec<String> {
-    column.unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()
-}
-
-/// A list of scopes as the `scopes` column keeps it (`NULL` for none).
-pub fn join_scopes(scopes: &[String]) -> Option<String> {
-    (!scopes.is_empty()).then(|| scopes.join(" "))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_quoted_per_dialect() {
-        assert_eq!(quote(Dialect::Postgres, "auth.access_token"), r#""auth"."access_token""#);
-        assert_eq!(quote(Dialect::MySql, "weird`name"), "`weird``name`");
-        assert_eq!(quote(Dialect::Sqlite, r#"a"b"#), r#""a""b""#);
-    }
-
-    #[test]
-    fn placeholders_are_numbered_on_postgres_only() {
-        let pg = Statements::new(Dialect::Postgres, "t", false);
-        assert_eq!(pg.delete, r#"DELETE FROM "t" WHERE token = $1 AND user_id = $2"#);
-        assert!(pg.delete_created_before.ends_with("LIMIT $2) AND created_at < $1"));
-        let sqlite = Statements::new(Dialect::Sqlite, "t", false);
-        assert!(sqlite.delete_created_before.contains("LIMIT ?) AND ((substr"));
-        let cutoff = Utc::now();
-        assert_eq!(sqlite.purge_values(cutoff, 10).len(), 5);
-        assert_eq!(pg.purge_values(cutoff, 10).len(), 2);
-        let mysql = Statements::new(Dialect::MySql, "t", false);
-        assert_eq!(
-            mysql.delete_created_before,
-            "DELETE FROM `t` WHERE created_at < ? ORDER BY created_at LIMIT ?"
-        );
-    }
-
-    #[test]
-    fn sqlite_timestamps_are_fixed_width_and_ordered() {
-        let s = Statements::new(Dialect::Sqlite, "t", false);
-        let whole: DateTime<Utc> = "2026-01-01T12:00:00Z".parse().unwrap();
-        let later = whole + chrono::TimeDelta::microseconds(1);
-        let text = |v: SqlParam| match v {
-            SqlParam::Text(s) => s,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(text(s.timestamp(whole)), "2026-01-01 12:00:00.000000");
-        assert_eq!(text(s.timestamp(later)), "2026-01-01 12:00:00.000001");
-        assert!(text(s.timestamp(whole)) < text(s.timestamp(later)));
-    }
-
-    #[test]
-    fn details_statements_bind_what_they_name() {
-        let now = Utc::now();
-        for dialect in [Dialect::Postgres, Dialect::MySql, Dialect::Sqlite] {
-            let s = Statements::new(dialect, "t", true);
-            let marks = |sql: &str| match dialect {
-                Dialect::Postgres => (1..=9).filter(|n| sql.contains(&format!("${n}"))).count(),
-                _ => sql.matches('?').count(),
-            };
-            assert_eq!(marks(&s.delete_expired), s.purge_expired_values(now, now, 1).len());
-            assert_eq!(marks(&s.count_expired), s.any_expired_values(now, now).len());
-            assert_eq!(marks(&s.record_use), s.record_use_values("k", now, None, now).len());
-            // The token and the user id, then the rest.
-            assert_eq!(marks(&s.insert), 2 + s.insert_values(now, &TokenDetails::default()).len());
-        }
-    }
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        let pg = Statements::new(Dialect::Postgres, "t", false);
-        assert_eq!(pg.key_prefix_pattern("a_b%"), "a!_b!%%");
-        let sqlite = Statements::new(Dialect::Sqlite, "t", false);
-        assert_eq!(sqlite.key_prefix_pattern("a_b"), "a_b*");
     }
 }
