@@ -18,12 +18,12 @@
 //! The table comes from the `authtoken-migration` crate.
 
 pub mod access_token;
+mod binds;
 mod entity;
 mod limit;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod revocations;
-mod statements;
 mod store;
 mod throttle;
 pub mod tls;

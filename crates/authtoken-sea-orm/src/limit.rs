@@ -67,8 +67,8 @@ impl<E: AccessTokenEntity> SeaOrmStore<E, DatabaseConnection> {
     ) -> Result<Attempt, DbErr> {
         let sql = self.sql();
         let owner = || row.user_id.clone().into();
-        let txn = self.connection().begin_with_options(transaction_options(sql.backend)).await?;
-        if sql.backend == DatabaseBackend::Postgres {
+        let txn = self.connection().begin_with_options(transaction_options(self.backend())).await?;
+        if self.backend() == DatabaseBackend::Postgres {
             let key = self.statement(&sql.lock_user, vec![sql.table.clone().into(), owner()]);
             txn.query_one_raw(key).await?;
         }

@@ -24,7 +24,8 @@ use sea_orm::{
 
 use crate::AccessTokenEntity;
 use crate::access_token;
-use crate::statements::Statements;
+use crate::binds::{as_values, dialect};
+use authtoken_sql::Statements;
 
 /// Token rows in the table of entity `E` (any entity
 /// [`access_token_entity!`](crate::access_token_entity) made), over a SeaORM connection `C`.
@@ -48,6 +49,11 @@ pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
 }
 
 impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
+    /// The database the connection talks to.
+    pub(crate) fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
     /// A store over `conn`, on `E`'s table.
     pub fn new(conn: C) -> Self {
         let entity = E::default();
@@ -55,7 +61,8 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             Some(schema) => format!("{schema}.{}", entity.table_name()),
             None => entity.table_name().to_owned(),
         };
-        let sql = Arc::new(Statements::new(conn.get_database_backend(), &table, E::DETAILS));
+        let sql =
+            Arc::new(Statements::new(dialect(conn.get_database_backend()), &table, E::DETAILS));
         Self {
             conn,
             sql,
@@ -80,7 +87,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
 
     /// Renders the statements for table `name`, with or without the API-token columns.
     fn render(&mut self, name: &str, details: bool) {
-        let sql = Statements::new(self.conn.get_database_backend(), name, details);
+        let sql = Statements::new(dialect(self.conn.get_database_backend()), name, details);
         self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
         self.joined_sql = Arc::default();
     }
@@ -105,7 +112,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// error.
     pub async fn detect_details(self) -> Result<Self> {
         let (sql, values) = self.sql.detail_columns();
-        let count = self.count(&sql, crate::statements::values(values)).await?;
+        let count = self.count(&sql, as_values(values)).await?;
         match self.sql.has_detail_columns(count)? {
             true => Ok(self.with_details()),
             false => Ok(self),
@@ -123,7 +130,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// of the cluster's group communication); logins are unchanged. Other databases ignore it.
     /// [`detect_galera`](Self::detect_galera) turns it on by itself.
     pub fn with_causal_reads(mut self) -> Self {
-        if self.sql.backend == DatabaseBackend::MySql && !self.causal_reads {
+        if self.backend() == DatabaseBackend::MySql && !self.causal_reads {
             self.sql = Arc::new(self.sql.with_causal_reads());
             self.causal_reads = true;
             self.joined_sql = Arc::default();
@@ -135,7 +142,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// ([`with_causal_reads`](Self::with_causal_reads)). A database without the variable
     /// (PostgreSQL, SQLite, MySQL) is not one.
     pub async fn detect_galera(self) -> Result<Self> {
-        if self.sql.backend != DatabaseBackend::MySql {
+        if self.backend() != DatabaseBackend::MySql {
             return Ok(self);
         }
         let statement = self.statement("SHOW VARIABLES LIKE 'wsrep_on'", vec![]);
@@ -193,7 +200,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     }
 
     pub(crate) fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
-        Statement::from_sql_and_values(self.sql.backend, sql, values)
+        Statement::from_sql_and_values(self.backend(), sql, values)
     }
 
     /// Runs one database call under the store's timeout, if it has one.
@@ -254,7 +261,7 @@ impl<E: AccessTokenEntity, C> SeaOrmStore<E, C> {
     pub(crate) fn insert_values(&self, row: AccessToken<E::UserId>) -> Vec<Value> {
         let mut values = vec![row.token.into(), row.user_id.into()];
         let rest = self.sql.insert_values(row.created_at, &row.details);
-        values.extend(crate::statements::values(rest));
+        values.extend(as_values(rest));
         values
     }
 
@@ -287,7 +294,7 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeaOrmStore")
             .field("entity", &std::any::type_name::<E>())
-            .field("backend", &self.sql.backend)
+            .field("dialect", &self.sql.dialect)
             .finish_non_exhaustive()
     }
 }
@@ -353,7 +360,12 @@ where
         if !self.sql.details {
             return Ok(());
         }
-        let values = self.sql.record_use_values(token, used.at, used.extend_to, used.unless_since);
+        let values = as_values(self.sql.record_use_values(
+            token,
+            used.at,
+            used.extend_to,
+            used.unless_since,
+        ));
         self.execute(&self.sql.record_use, values).await.map(drop)
     }
 
@@ -402,12 +414,12 @@ where
     C: ConnectionTrait + Send + Sync,
 {
     async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        let values = self.sql.purge_values(cutoff, limit.get());
+        let values = as_values(self.sql.purge_values(cutoff, limit.get()));
         self.execute(&self.sql.delete_created_before, values).await
     }
 
     async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.count(&self.sql.count_created_before, self.sql.expired_values(cutoff)).await
+        self.count(&self.sql.count_created_before, as_values(self.sql.expired_values(cutoff))).await
     }
 
     async fn delete_expired(
@@ -419,7 +431,7 @@ where
         if !self.sql.details {
             return self.delete_created_before(cutoff, limit).await;
         }
-        let values = self.sql.purge_expired_values(now, cutoff, limit.get());
+        let values = as_values(self.sql.purge_expired_values(now, cutoff, limit.get()));
         self.execute(&self.sql.delete_expired, values).await
     }
 
@@ -427,7 +439,8 @@ where
         if !self.sql.details {
             return self.count_created_before(cutoff).await;
         }
-        self.count(&self.sql.count_expired, self.sql.any_expired_values(now, cutoff)).await
+        self.count(&self.sql.count_expired, as_values(self.sql.any_expired_values(now, cutoff)))
+            .await
     }
 }
 
@@ -497,7 +510,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
                 select = select.column_as(expr, format!("{}{column}", SelectA.as_str()));
             }
         }
-        let statement = self.sql.backend.build(QuerySelect::query(&mut select));
+        let statement = self.backend().build(QuerySelect::query(&mut select));
         let sql: Arc<str> = if self.causal_reads {
             format!("{}{}", authtoken_sql::CAUSAL_READ, statement.sql).into()
         } else {
