@@ -8,7 +8,6 @@ pub mod cached;
 pub mod ci_script;
 pub mod diesel;
 pub mod galera;
-pub mod http_spec;
 pub mod interop;
 pub mod logs;
 pub mod outage;

@@ -1,11 +1,11 @@
-//! The shared HTTP spec (`authtoken_tests::http_spec`) against an actix-web app configured like
+//! The shared HTTP spec (`authtoken_conformance::http`) against an actix-web app configured like
 //! the axum one, plus what only the actix adapter can get wrong.
 
 use actix_web::{App, HttpServer, web};
 use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken_actix::*;
-use authtoken_tests::http_spec::{Account, Deploy, Fixture, Passwords};
+use authtoken_conformance::http::{Account, Deploy, Fixture, Passwords};
 
 async fn who(CurrentUser(user, ..): CurrentUser<Account>) -> String {
     user.name.to_owned()
@@ -76,7 +76,7 @@ async fn serve(fixture: Fixture) -> String {
     base
 }
 
-authtoken_tests::http_spec!(serve);
+authtoken_conformance::http_spec!(serve);
 
 #[test]
 fn an_unknown_backend_is_a_start_up_error() {
@@ -92,8 +92,8 @@ fn an_unknown_backend_is_a_start_up_error() {
 
 #[test]
 fn current_user_token_debug_hides_the_token() {
-    let token = authtoken_tests::spec::foreign_token();
-    let user = authtoken_tests::http_spec::ACCOUNTS[0].clone();
+    let token = authtoken_conformance::spec::foreign_token();
+    let user = authtoken_conformance::http::ACCOUNTS[0].clone();
     let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
     let shown = format!("{current:?}");
     assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");

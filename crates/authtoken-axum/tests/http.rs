@@ -1,10 +1,10 @@
-//! The shared HTTP spec (`authtoken_tests::http_spec`) against an axum app, plus what only the
+//! The shared HTTP spec (`authtoken_conformance::http`) against an axum app, plus what only the
 //! axum adapter can get wrong.
 
 use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken_axum::*;
-use authtoken_tests::http_spec::{Account, Deploy, Fixture, Passwords};
+use authtoken_conformance::http::{Account, Deploy, Fixture, Passwords};
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -69,7 +69,7 @@ async fn serve(fixture: Fixture) -> String {
     base
 }
 
-authtoken_tests::http_spec!(serve);
+authtoken_conformance::http_spec!(serve);
 
 #[test]
 fn duplicate_or_unknown_backends_are_start_up_errors() {
@@ -93,8 +93,8 @@ fn duplicate_or_unknown_backends_are_start_up_errors() {
 
 #[test]
 fn current_user_token_debug_hides_the_token() {
-    let token = authtoken_tests::spec::foreign_token();
-    let user = authtoken_tests::http_spec::ACCOUNTS[0].clone();
+    let token = authtoken_conformance::spec::foreign_token();
+    let user = authtoken_conformance::http::ACCOUNTS[0].clone();
     let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
     let shown = format!("{current:?}");
     assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");

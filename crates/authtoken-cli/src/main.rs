@@ -5,9 +5,10 @@
 
 mod app;
 mod args;
+mod backends;
 mod commands;
 mod connect;
-mod diesel_store;
+mod context;
 mod display;
 mod secret_file;
 
@@ -34,8 +35,8 @@ async fn main() -> ExitCode {
         secrets.extend(connect::secrets_of(&url));
     }
     match app::run(cli).await {
-        Ok(app::Outcome::Done) => ExitCode::SUCCESS,
-        Ok(app::Outcome::No) => ExitCode::from(1),
+        Ok(context::Outcome::Done) => ExitCode::SUCCESS,
+        Ok(context::Outcome::No) => ExitCode::from(1),
         Err(error) => {
             // A driver's message may quote what the database holds (a value it could not
             // decode) or sent (the server's own text).

@@ -85,9 +85,20 @@
 //! The setup expression runs once per test and evaluates to a future of `Option<backend>`:
 //! `None` means "this backend is not configured here" (the test prints nothing and passes), so
 //! return `None` only outside CI, and fail loudly when CI expects the backend.
+//!
+//! # Proving a web adapter
+//!
+//! With the feature `http`, the module `http` is the black-box spec every web adapter runs: build
+//! the app its `http::Fixture` describes (the same backends, users and clock for every
+//! framework), serve it on 127.0.0.1, and one line, `authtoken_conformance::http_spec!(serve);`,
+//! turns each of its checks (logins, cookies, CSRF, policies, throttling, scopes, a failing
+//! store as 500) into a `#[tokio::test]` over real TCP.
 
 mod backend;
 pub mod faults;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 pub mod memory;
 pub mod spec;
 

@@ -3,7 +3,7 @@
 use anyhow::anyhow;
 use authtoken::{Error, IssueOptions, User};
 
-use crate::app::{CliStore, Context, Outcome};
+use crate::context::{CliStore, Context, Outcome};
 use crate::display::safe;
 
 /// The id a token is issued for: `write_token` takes a user, the CLI has only its id.

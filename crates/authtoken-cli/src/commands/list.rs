@@ -3,7 +3,7 @@
 use authtoken::token::fingerprint;
 
 use super::{expiry, when};
-use crate::app::{CliStore, Context, Outcome};
+use crate::context::{CliStore, Context, Outcome};
 use crate::display::safe;
 
 /// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires,

@@ -9,7 +9,7 @@ use authtoken::PurgeExpired;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::when;
-use crate::app::{CliStore, Context, Outcome};
+use crate::context::{CliStore, Context, Outcome};
 
 /// Deletes expired rows in batches: a progress bar on a terminal, a line per batch otherwise.
 pub async fn purge<S: CliStore + PurgeExpired>(

@@ -6,7 +6,7 @@ use anyhow::bail;
 use authtoken::StorageMode;
 use authtoken::token::fingerprint;
 
-use crate::app::{CliStore, Context, Outcome};
+use crate::context::{CliStore, Context, Outcome};
 use crate::display::safe;
 
 /// Revokes one token, whoever owns it.

@@ -3,7 +3,7 @@
 use authtoken::TokenStatus;
 
 use super::{expiry, when};
-use crate::app::{CliStore, Context, Outcome};
+use crate::context::{CliStore, Context, Outcome};
 use crate::display::safe;
 
 /// Says whether the token is valid and for whom, or why not.

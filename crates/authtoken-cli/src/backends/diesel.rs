@@ -10,9 +10,10 @@ use authtoken_diesel::{
     SqliteConnection, StoreConnection,
 };
 
-use crate::app::{CliUserId, Outcome, lifetime_for, run_purgeable};
 use crate::args::{Command, TableOptions, UserIdType};
+use crate::commands::run_purgeable;
 use crate::connect;
+use crate::context::{CliUserId, Outcome, lifetime_for};
 
 /// The token table for each user id type; `--table` names the real one.
 mod tables {

@@ -1,5 +1,6 @@
-//! One black-box HTTP spec for every web adapter: requests over real TCP on 127.0.0.1 and the
-//! statuses, headers and bodies they must get back.
+//! One black-box HTTP spec for every web adapter (feature `http`): requests over real TCP on
+//! 127.0.0.1 and the statuses, headers and bodies they must get back. A third framework's
+//! adapter proves itself with one line, `authtoken_conformance::http_spec!(serve);`.
 //!
 //! An adapter's test file builds its app from a [`Fixture`] (the same backends, users and clock
 //! for every framework) with the routes listed on [`Fixture`], serves it, and runs
@@ -299,8 +300,8 @@ macro_rules! http_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let server = $crate::http_spec::Server::start($start).await;
-                $crate::http_spec::$name(&server).await;
+                let server = $crate::http::Server::start($start).await;
+                $crate::http::$name(&server).await;
             }
         )*
     };
