@@ -53,12 +53,8 @@ pub struct CrossNodeStore<S> {
 impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
     type UserId = S::UserId;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<S::UserId>>> {
-        self.reader.get(token, not_before).await
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<S::UserId>>> {
+        self.reader.get(token).await
     }
 
     async fn create(

@@ -277,7 +277,7 @@ async fn purge_spares_a_row_refreshed_while_it_waited(b: &SqlBackend<UuidUsers>)
     }
     refresh.commit().await.unwrap();
     assert_eq!(purge.await.unwrap().unwrap(), 0, "the refreshed row was purged");
-    let kept = b.store().get(&key, None).await.unwrap().expect("the refreshed row");
+    let kept = b.store().get(&key).await.unwrap().expect("the refreshed row");
     assert!(kept.created_at > cutoff);
     refresher.close().await.unwrap();
     observer.close().await.unwrap();

@@ -108,7 +108,7 @@ async fn details_written_by_seaorm_compare_as_times(engine: Engine) {
         .unwrap();
     let get = |key: &'static str| {
         let store = store.clone();
-        async move { store.get(key, None).await.unwrap().expect(key).details }
+        async move { store.get(key).await.unwrap().expect(key).details }
     };
 
     let use_at_noon = |extend: Option<TimeDelta>| TokenUse {
@@ -138,7 +138,7 @@ async fn details_written_by_seaorm_compare_as_times(engine: Engine) {
     assert_eq!(store.count_expired(later, later - TimeDelta::hours(10)).await.unwrap(), 1);
     let batch = std::num::NonZeroU32::new(10).unwrap();
     assert_eq!(store.delete_expired(later, later - TimeDelta::hours(10), batch).await.unwrap(), 1);
-    assert!(store.get("expired-this-morning", None).await.unwrap().is_none(), "purge missed it");
+    assert!(store.get("expired-this-morning").await.unwrap().is_none(), "purge missed it");
     b.cleanup().await;
 }
 

@@ -82,13 +82,13 @@ impl Sides {
         // The library has no update: the row is deleted and written again, backdated.
         if self.db.engine == Engine::Postgres {
             let store = SeaOrmStore::<access_token::Entity>::new(conn).with_table("accesstoken");
-            let row = store.get(token, None).await.unwrap().expect("the row");
+            let row = store.get(token).await.unwrap().expect("the row");
             assert!(store.delete(token, &row.user_id).await.unwrap());
             store.create(AccessToken { created_at, ..row }, None).await.unwrap();
         } else {
             let store =
                 SeaOrmStore::<access_token::Entity<String>>::new(conn).with_table("accesstoken");
-            let row = store.get(token, None).await.unwrap().expect("the row");
+            let row = store.get(token).await.unwrap().expect("the row");
             assert!(store.delete(token, &row.user_id).await.unwrap());
             store.create(AccessToken { created_at, ..row }, None).await.unwrap();
         }

@@ -4,10 +4,10 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
 use authtoken::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
-    RowWithUser,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
 };
 use authtoken::{BoxError, Error, Result, User, UserLoader};
 use chrono::{DateTime, Utc};
@@ -67,13 +67,9 @@ impl<S> FaultyStore<S> {
 impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
     type UserId = S::UserId;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<S::UserId>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<S::UserId>>> {
         self.probe.enter()?;
-        self.inner.get(token, not_before).await
+        self.inner.get(token).await
     }
 
     async fn create(
@@ -178,13 +174,9 @@ where
     S: AccessTokenUserStore<U>,
     U: User<Id = S::UserId>,
 {
-    async fn get_with_user(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<RowWithUser<S::UserId, U>>> {
+    async fn get_with_user(&self, token: &str) -> Result<Option<RowWithUser<S::UserId, U>>> {
         self.probe.enter()?;
-        self.inner.get_with_user(token, not_before).await
+        self.inner.get_with_user(token).await
     }
 }
 

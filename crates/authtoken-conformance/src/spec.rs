@@ -116,7 +116,7 @@ async fn row_of<S: AccessTokenStore>(
         StorageMode::Hashed => sha256_base64url(token),
         StorageMode::Plain => token.to_owned(),
     };
-    h.strategy.store().get(&key, None).await.expect("get")
+    h.strategy.store().get(&key).await.expect("get")
 }
 
 /// Strings that cannot be tokens: each must be refused before any query.

@@ -15,13 +15,8 @@ struct MapStore(Arc<Mutex<HashMap<String, AccessToken<u64>>>>);
 impl AccessTokenStore for MapStore {
     type UserId = u64;
 
-    async fn get(
-        &self,
-        key: &str,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<u64>>> {
-        let rows = self.0.lock().unwrap();
-        Ok(rows.get(key).filter(|r| since.is_none_or(|t| r.created_at >= t)).cloned())
+    async fn get(&self, key: &str) -> Result<Option<AccessToken<u64>>> {
+        Ok(self.0.lock().unwrap().get(key).cloned())
     }
 
     async fn create(&self, row: AccessToken<u64>, _: Option<DateTime<Utc>>) -> Result<()> {

@@ -8,13 +8,12 @@ use std::future::Future;
 use authtoken::store::{AccessTokenUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use authtoken_sql::CAUSAL_READ;
-use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel::backend::Backend;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
 use crate::connection::{IdOn, StoreConnection};
-use crate::store::{DieselStore, is_live, store_error};
+use crate::store::{DieselStore, store_error};
 use crate::table::{AccessTokenTable, IdOf};
 
 /// A token table joined to the users of model `U` (over connections `C`), as
@@ -57,11 +56,7 @@ where
     C: IdOn<T::UserIdSql>,
     U: User<Id = IdOf<T>> + Send + 'static,
 {
-    async fn get_with_user(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<RowWithUser<IdOf<T>, U>>> {
+    async fn get_with_user(&self, token: &str) -> Result<Option<RowWithUser<IdOf<T>, U>>> {
         if let Some(refusal) = self.joined_read_refusal() {
             return Err(Error::Config(refusal));
         }
@@ -72,7 +67,7 @@ where
             return Ok(None);
         };
         let row = T::into_access_token(row);
-        Ok(is_live(&row, not_before).then_some((row, user)))
+        Ok(Some((row, user)))
     }
 }
 

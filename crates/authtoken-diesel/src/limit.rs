@@ -11,8 +11,9 @@
 //! half-way leaves a connection the pool sees as broken and drops, never one inside a
 //! transaction.
 
+use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::store::{AccessToken, LimitTokens};
+use authtoken::store::AccessToken;
 use authtoken::{Error, Result};
 use authtoken_sql::retrying_conflicts;
 use authtoken_sql::{Dialect, SqlParam};

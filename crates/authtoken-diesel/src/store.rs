@@ -333,11 +333,6 @@ pub(crate) fn store_error(error: DieselError) -> Error {
     }
 }
 
-/// Whether a row is still live for a lookup with this `not_before`.
-pub(crate) fn is_live<Id>(row: &AccessToken<Id>, not_before: Option<DateTime<Utc>>) -> bool {
-    not_before.is_none_or(|oldest| row.created_at >= oldest)
-}
-
 impl<T, C> AccessTokenStore for DieselStore<T, C>
 where
     T: AccessTokenTable,
@@ -345,14 +340,9 @@ where
 {
     type UserId = IdOf<T>;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<IdOf<T>>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<IdOf<T>>>> {
         let statement = self.statement(&self.sql.get, vec![SqlParam::Text(token.to_owned())]);
-        let row = self.rows(statement).await?.into_iter().next();
-        Ok(row.filter(|row| is_live(row, not_before)))
+        Ok(self.rows(statement).await?.into_iter().next())
     }
 
     // Expiry is the strategy's check on every read (a row's own `expires_at` included), and

@@ -14,8 +14,9 @@ use std::future::IntoFuture;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
+use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::store::{AccessToken, AccessTokenStore, LimitTokens, ListTokens};
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
 use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
 use mongodb::Collection;

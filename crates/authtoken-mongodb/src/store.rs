@@ -249,18 +249,14 @@ impl<Id: MongoUserId> MongoStore<Id> {
 impl<Id: MongoUserId> AccessTokenStore for MongoStore<Id> {
     type UserId = Id;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<Id>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<Id>>> {
         let found =
             self.bounded(self.collection.find_one(self.by_key(token)).into_future()).await?;
         let Some(document) = found else { return Ok(None) };
         let row = from_document::<Id>(&self.layout, &document)?;
         // Exact, whatever collation the collection has.
         let exact = row.token == token;
-        Ok((exact && not_before.is_none_or(|oldest| row.created_at >= oldest)).then_some(row))
+        Ok(exact.then_some(row))
     }
 
     async fn create(&self, row: AccessToken<Id>, expires_at: Option<DateTime<Utc>>) -> Result<()> {

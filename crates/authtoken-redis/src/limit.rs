@@ -15,8 +15,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::str::FromStr;
 use std::time::Duration;
 
+use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::store::{AccessToken, AccessTokenStore, LimitTokens};
+use authtoken::store::{AccessToken, AccessTokenStore};
 use authtoken::{Error, Result, UserId};
 use chrono::{DateTime, Utc};
 use redis::Script;

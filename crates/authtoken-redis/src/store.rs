@@ -453,16 +453,11 @@ where
 {
     type UserId = Id;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<Id>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<Id>>> {
         let key = token_key(&self.prefix, token);
         let now = Utc::now();
         // The lifetime the key was written with, as far as this store can tell.
-        let lifetime = self.lifetime.or_else(|| not_before.map(|oldest| now - oldest));
-        let row = match (self.format, lifetime) {
+        let row = match (self.format, self.lifetime) {
             // A bare user id has no creation time: the key's remaining TTL gives the time the
             // token was made, if it was made with the strategy's lifetime, so that the lifetime
             // check (and a cache in front) ends the token when Redis drops the key.
@@ -478,7 +473,7 @@ where
                 found.and_then(|v| self.format.row::<Id>(token, &v, now))
             }
         };
-        Ok(row.filter(|r| not_before.is_none_or(|oldest| r.created_at >= oldest)))
+        Ok(row)
     }
 
     async fn create(&self, row: AccessToken<Id>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
@@ -549,7 +544,7 @@ where
                 // Relative to the use, as a new key's TTL is to its creation: the strategy's
                 // clock, never this machine's against Redis's.
                 let ttl = ttl_millis(used.at, Some(to)).to_string();
-                if let Some(row) = self.get(token, None).await? {
+                if let Some(row) = self.get(token).await? {
                     let index = index_key(&self.prefix, &row.user_id);
                     self.script::<i64>(&self.index_add, &index, &[key.clone(), ttl.clone()])
                         .await?;

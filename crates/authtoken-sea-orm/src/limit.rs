@@ -11,8 +11,9 @@
 //!   back and it runs again;
 //! - SQLite: `BEGIN IMMEDIATE` takes the database's one write lock before the read.
 
+use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::store::{AccessToken, LimitTokens};
+use authtoken::store::AccessToken;
 use authtoken::{Error, Result};
 use authtoken_sql::retrying_conflicts;
 use chrono::{DateTime, Utc};

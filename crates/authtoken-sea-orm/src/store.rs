@@ -271,11 +271,6 @@ impl<E: AccessTokenEntity, C> SeaOrmStore<E, C> {
     }
 }
 
-/// Whether a row is still live for a lookup with this `not_before`.
-fn is_live<Id>(row: &AccessToken<Id>, not_before: Option<DateTime<Utc>>) -> bool {
-    not_before.is_none_or(|oldest| row.created_at >= oldest)
-}
-
 impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
     fn clone(&self) -> Self {
         Self {
@@ -329,16 +324,11 @@ where
 {
     type UserId = E::UserId;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<E::UserId>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<E::UserId>>> {
         let Some(row) = self.query_one(&self.sql.get, vec![token.into()]).await? else {
             return Ok(None);
         };
-        let row = self.decode(&row)?;
-        Ok(is_live(&row, not_before).then_some(row))
+        Ok(Some(self.decode(&row)?))
     }
 
     // Expiry is the strategy's check on every read (a row's own `expires_at` included), and
@@ -463,11 +453,7 @@ where
     M: ModelTrait + FromQueryResult + User<Id = E::UserId> + 'static,
     M::Entity: EntityTrait<Model = M>,
 {
-    async fn get_with_user(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<RowWithUser<E::UserId, M>>> {
+    async fn get_with_user(&self, token: &str) -> Result<Option<RowWithUser<E::UserId, M>>> {
         if self.custom_table {
             return Err(Error::Config(
                 "the joined read uses the entity's own table, not with_table",
@@ -479,7 +465,7 @@ where
         };
         let token_row = self.decode_prefixed(&row, SelectA.as_str())?;
         let user = M::from_query_result_optional(&row, SelectB.as_str()).map_err(store_error)?;
-        Ok(is_live(&token_row, not_before).then_some((token_row, user)))
+        Ok(Some((token_row, user)))
     }
 }
 

@@ -45,9 +45,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use issue::{IssueOptions, MAX_NAME_CHARS};
+pub use limit::LimitTokens;
 pub use store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
-    TokenColumns, TokenDetails, TokenUse,
+    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
+    TokenDetails, TokenUse,
 };
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode, TokenFormat};

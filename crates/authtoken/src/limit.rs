@@ -1,15 +1,16 @@
 //! A cap on how many live tokens one user may hold (django-rest-knox's `TOKEN_LIMIT_PER_USER`):
 //! beyond it a new login is refused, or the user's oldest tokens are revoked to make room.
 //!
-//! The strategy asks a [`LimitTokens`](crate::store::LimitTokens) store to store the new row and
+//! The strategy asks a [`LimitTokens`] store to store the new row and
 //! apply the limit as one step per user, so that concurrent logins of one user (16 browser tabs
 //! at once) never leave more than the limit standing.
 
+use std::future::Future;
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::AccessToken;
+use crate::store::{AccessToken, AccessTokenStore};
 use crate::{Error, Result};
 
 /// What happens to a login when its user already holds the most live tokens allowed.
@@ -127,6 +128,26 @@ impl Liveness {
             None => self.created_since.is_none_or(|oldest| row.created_at >= oldest),
         }
     }
+}
+
+/// A store that can keep each user under a [`TokenLimit`]: it stores a new row and revokes or
+/// refuses per the limit as one step per user, so that concurrent logins of one user never leave
+/// more than the limit standing (a lock per user, or the database's own serialisation).
+///
+/// Used by [`DatabaseStrategy::with_token_limit`](crate::DatabaseStrategy::with_token_limit).
+pub trait LimitTokens: AccessTokenStore {
+    /// Stores `row` as [`create`](AccessTokenStore::create) does, unless its user already holds
+    /// `limit.max()` tokens live under `live`: then, per the limit, fails with
+    /// [`Error::TokenLimitReached`](crate::Error::TokenLimitReached) and stores nothing, or
+    /// deletes the user's oldest live rows first (see [`TokenLimit::make_room`]). Returns the
+    /// keys it deleted, so that a cache in front can forget them.
+    fn create_within_limit(
+        &self,
+        row: AccessToken<Self::UserId>,
+        expires_at: Option<DateTime<Utc>>,
+        limit: TokenLimit,
+        live: Liveness,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
 
 #[cfg(test)]

@@ -9,9 +9,10 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 
+use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
 use crate::store::{
-    AccessToken, AccessTokenStore, LimitTokens, ListTokens, PurgeExpired, TokenColumns, TokenUse,
+    AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
 use crate::{BoxError, Error, Result, User, UserId, UserLoader};
 
@@ -69,16 +70,9 @@ impl<Id> Clone for MemoryStore<Id> {
 impl<Id: UserId> AccessTokenStore for MemoryStore<Id> {
     type UserId = Id;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<Id>>> {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<Id>>> {
         let rows = self.read();
-        Ok(rows
-            .get(token)
-            .filter(|row| not_before.is_none_or(|oldest| row.created_at >= oldest))
-            .cloned())
+        Ok(rows.get(token).cloned())
     }
 
     // Expiry is the strategy's check on every read; expired rows wait for a purge, as in SQL.

@@ -8,14 +8,14 @@
 //! - [`PurgeExpired`]: delete expired rows in bounded batches (a store whose keys expire by
 //!   themselves, such as Redis with a TTL, has no need of it);
 //! - [`AccessTokenUserStore`]: the token and its user in one query (a join);
-//! - [`LimitTokens`]: store a token and keep its user under a per-user limit, as one step.
+//! - [`LimitTokens`](crate::limit::LimitTokens) (beside [`TokenLimit`](crate::limit::TokenLimit)):
+//!   store a token and keep its user under a per-user limit, as one step.
 
 use std::future::Future;
 use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::limit::{Liveness, TokenLimit};
 use crate::{Result, StorageMode, User, UserId};
 
 /// One row of the token table.
@@ -136,12 +136,11 @@ pub trait AccessTokenStore: Send + Sync {
     /// The user id type of the `user_id` column.
     type UserId: UserId;
 
-    /// The row for `token`, if it exists and, when `not_before` is given, was created at or after
-    /// it.
+    /// The row for `token`, if it exists. Whether it is still live is the strategy's check,
+    /// on the row itself.
     fn get(
         &self,
         token: &str,
-        not_before: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Option<AccessToken<Self::UserId>>>> + Send;
 
     /// Inserts a row. An existing row with the same token is
@@ -275,26 +274,5 @@ pub trait AccessTokenUserStore<U: User<Id = Self::UserId>>: AccessTokenStore {
     fn get_with_user(
         &self,
         token: &str,
-        not_before: Option<DateTime<Utc>>,
     ) -> impl Future<Output = Result<Option<RowWithUser<Self::UserId, U>>>> + Send;
-}
-
-/// A store that can keep each user under a [`TokenLimit`]: it stores a new row and revokes or
-/// refuses per the limit as one step per user, so that concurrent logins of one user never leave
-/// more than the limit standing (a lock per user, or the database's own serialisation).
-///
-/// Used by [`DatabaseStrategy::with_token_limit`](crate::DatabaseStrategy::with_token_limit).
-pub trait LimitTokens: AccessTokenStore {
-    /// Stores `row` as [`create`](AccessTokenStore::create) does, unless its user already holds
-    /// `limit.max()` tokens live under `live`: then, per the limit, fails with
-    /// [`Error::TokenLimitReached`](crate::Error::TokenLimitReached) and stores nothing, or
-    /// deletes the user's oldest live rows first (see [`TokenLimit::make_room`]). Returns the
-    /// keys it deleted, so that a cache in front can forget them.
-    fn create_within_limit(
-        &self,
-        row: AccessToken<Self::UserId>,
-        expires_at: Option<DateTime<Utc>>,
-        limit: TokenLimit,
-        live: Liveness,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 }

@@ -40,10 +40,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
-use crate::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, LimitTokens, ListTokens, PurgeExpired,
-};
+use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
 use crate::{Result, StorageMode, User};
 use freshness::Freshness;
 use sink::Invalidate;
@@ -141,10 +140,9 @@ impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
     }
 
     /// The live entry for `key` when hits may be served.
-    fn hit(&self, key: &str, not_before: Option<DateTime<Utc>>) -> Option<Arc<Entry<Id>>> {
-        let found = self.may_serve().then(|| self.entries.get(key)).flatten();
-        // Never past the token's own expiry, which the caller states as `not_before`.
-        found.filter(|e| not_before.is_none_or(|oldest| e.row.created_at >= oldest))
+    /// (Its expiry is the strategy's check, on the row handed back.)
+    fn hit(&self, key: &str) -> Option<Arc<Entry<Id>>> {
+        self.may_serve().then(|| self.entries.get(key)).flatten()
     }
 
     fn count(&self, hit: bool) {
@@ -368,18 +366,14 @@ where
 {
     type UserId = S::UserId;
 
-    async fn get(
-        &self,
-        token: &str,
-        not_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<AccessToken<S::UserId>>> {
-        if let Some(entry) = self.shared.hit(token, not_before) {
+    async fn get(&self, token: &str) -> Result<Option<AccessToken<S::UserId>>> {
+        if let Some(entry) = self.shared.hit(token) {
             self.shared.count(true);
             return Ok(Some(entry.row.clone()));
         }
         self.shared.count(false);
         let generation = self.shared.freshness.generation();
-        let found = self.inner.get(token, not_before).await?;
+        let found = self.inner.get(token).await?;
         if let Some(row) = &found {
             self.shared.fill(token, Self::entry(row, None), generation);
         }
@@ -449,9 +443,8 @@ where
     async fn get_with_user(
         &self,
         token: &str,
-        not_before: Option<DateTime<Utc>>,
     ) -> Result<Option<(AccessToken<S::UserId>, Option<U>)>> {
-        if let Some(entry) = self.shared.hit(token, not_before)
+        if let Some(entry) = self.shared.hit(token)
             && let Some(user) = entry.user.as_ref().and_then(|u| u.downcast_ref::<U>())
         {
             self.shared.count(true);
@@ -459,7 +452,7 @@ where
         }
         self.shared.count(false);
         let generation = self.shared.freshness.generation();
-        let found = self.inner.get_with_user(token, not_before).await?;
+        let found = self.inner.get_with_user(token).await?;
         // A row whose user is gone is not kept: the next read asks again.
         if let Some((row, Some(user))) = &found {
             let user: Arc<dyn Any + Send + Sync> = Arc::new(user.clone());

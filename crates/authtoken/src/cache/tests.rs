@@ -23,8 +23,8 @@ async fn store_with(key: &str, user: u64) -> CachedStore<MemoryStore<u64>> {
 
 /// Reads `key` twice: the first fills, the second hits if the cache serves.
 async fn read_twice(store: &CachedStore<MemoryStore<u64>>, key: &str) -> Option<u64> {
-    store.get(key, None).await.unwrap();
-    store.get(key, None).await.unwrap().map(|r| r.user_id)
+    store.get(key).await.unwrap();
+    store.get(key).await.unwrap().map(|r| r.user_id)
 }
 
 #[tokio::test]
@@ -63,7 +63,7 @@ async fn resubscribing_drops_everything_cached() {
     sink.withdraw();
     sink.resubscribed();
     sink.caught_up_to(Instant::now());
-    assert_eq!(store.get("a", None).await.unwrap(), None);
+    assert_eq!(store.get("a").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -95,12 +95,12 @@ async fn revocations_from_the_channel_drop_entries() {
         store.inner().delete(key, &user).await.unwrap();
     }
     sink.apply(&Revocation::Tokens(vec!["a".into()])).await;
-    assert_eq!(store.get("a", None).await.unwrap(), None);
-    assert!(store.get("b", None).await.unwrap().is_some(), "b is still cached");
+    assert_eq!(store.get("a").await.unwrap(), None);
+    assert!(store.get("b").await.unwrap().is_some(), "b is still cached");
     sink.apply(&Revocation::User("2".into())).await;
-    assert_eq!(store.get("b", None).await.unwrap(), None);
+    assert_eq!(store.get("b").await.unwrap(), None);
     sink.apply(&Revocation::All).await;
-    assert_eq!(store.get("c", None).await.unwrap(), None);
+    assert_eq!(store.get("c").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -115,13 +115,32 @@ async fn a_fill_that_raced_an_invalidation_is_not_kept() {
     assert!(store.shared.entries.get("a").is_none());
 }
 
+struct Owner(u64);
+
+impl crate::User for Owner {
+    type Id = u64;
+
+    fn id(&self) -> &u64 {
+        &self.0
+    }
+}
+
+/// The cache hands back the row it holds; the strategy judges its expiry on that row, so a
+/// cached token past its lifetime authenticates nobody.
 #[tokio::test]
 async fn expired_entries_are_never_served() {
-    let store = store_with("a", 1).await;
+    let clock = crate::ManualClock::new(Utc::now());
+    let store = CachedStore::new(MemoryStore::<u64>::new(), options()).unwrap();
     store.revocation_sink().caught_up_to(Instant::now());
-    read_twice(&store, "a").await;
-    let later = Utc::now() + chrono::TimeDelta::seconds(1);
-    assert_eq!(store.get("a", Some(later)).await.unwrap(), None);
+    let strategy = crate::DatabaseStrategy::new(store, Some(Duration::from_secs(60)))
+        .unwrap()
+        .with_clock(clock.clone());
+    let token = strategy.write_token(&Owner(7)).await.unwrap().into_secret();
+    assert!(strategy.read_token_row(Some(&token)).await.unwrap().is_some());
+    assert!(strategy.read_token_row(Some(&token)).await.unwrap().is_some());
+    assert!(strategy.store().stats().hits >= 1, "the second read was a hit");
+    clock.advance(chrono::TimeDelta::seconds(61));
+    assert_eq!(strategy.read_token_row(Some(&token)).await.unwrap(), None);
 }
 
 /// M7: durations that would panic in the cache (moka refuses a time to live over 1,000 years)

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use crate::limit::LimitTokens;
 use crate::limit::TokenLimit;
-use crate::store::{AccessTokenStore, LimitTokens};
+use crate::store::AccessTokenStore;
 use crate::token::{StorageMode, TokenFormat};
 use crate::{Clock, Error, HashKeys, Result};
 

@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
+use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
-use crate::store::{AccessToken, AccessTokenStore, LimitTokens};
+use crate::store::{AccessToken, AccessTokenStore};
 use crate::token::{StorageMode, TokenFormat};
 use crate::{Clock, Error, HashKeys, Result, SystemClock};
 

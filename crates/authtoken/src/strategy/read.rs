@@ -87,7 +87,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let op = Operation::start::<S>("read_token");
         let work = async {
             let fetch = |key: StoredKey| async move {
-                let found = self.store.get_with_user(key.as_str(), None).await?;
+                let found = self.store.get_with_user(key.as_str()).await?;
                 Ok(found)
             };
             Ok(match self.find_live(token, &op, fetch).await? {
@@ -133,7 +133,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         op: &Operation,
     ) -> Result<Lookup<AccessToken<S::UserId>>> {
         let fetch = |key: StoredKey| async move {
-            Ok(self.store.get(key.as_str(), None).await?.map(|row| (row, ())))
+            Ok(self.store.get(key.as_str()).await?.map(|row| (row, ())))
         };
         Ok(match self.find_live(token, op, fetch).await? {
             Lookup::Found((row, ())) => Lookup::Found(row),
@@ -198,7 +198,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             return Ok(TokenStatus::Malformed);
         }
         for (index, key) in self.stored_keys(token).enumerate() {
-            let row = self.store.get(key.as_str(), None).await?;
+            let row = self.store.get(key.as_str()).await?;
             let Some(row) = row.filter(|row| row.token == key.as_str()) else {
                 continue;
             };
