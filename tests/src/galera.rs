@@ -107,18 +107,6 @@ impl<S: ListTokens> ListTokens for CrossNodeStore<S> {
 }
 
 impl<S: PurgeExpired> PurgeExpired for CrossNodeStore<S> {
-    async fn delete_created_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: std::num::NonZeroU32,
-    ) -> Result<u64> {
-        self.writer.delete_created_before(cutoff, limit).await
-    }
-
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.reader.count_created_before(cutoff).await
-    }
-
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use authtoken::DatabaseStrategy;
 use authtoken::cache::CachedStore;
-use authtoken::{DatabaseStrategy, PurgeExpired};
 use authtoken_sea_orm::revocations::PgRevocations;
 use authtoken_sea_orm::{SeaOrmStore, access_token};
 use authtoken_tests::Backend;

@@ -227,7 +227,6 @@ async fn deleted_user_is_never_returned(b: &SqlBackend<UuidUsers>) {
 /// its lock: one connection refreshes an expired row and holds the transaction open, the purge
 /// blocks on the row, the refresh commits, and the row survives (PostgreSQL; see below).
 async fn purge_spares_a_row_refreshed_while_it_waited(b: &SqlBackend<UuidUsers>) {
-    use authtoken::PurgeExpired;
     use authtoken::store::{AccessToken, AccessTokenStore};
     use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
 

@@ -50,7 +50,6 @@ async fn a_login_and_a_revocation_through_one_node_hold_at_once_through_another(
 /// login's token works until a later log-out-everywhere, and after the last one none does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_race_logout_everywhere_and_purges_across_nodes() {
-    use authtoken::PurgeExpired;
     use authtoken_sea_orm::SeaOrmStore;
 
     let Some(backend) = GaleraBackend::<I64Users>::setup().await else { return };

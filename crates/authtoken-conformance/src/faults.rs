@@ -139,18 +139,6 @@ impl<S: ListTokens> ListTokens for FaultyStore<S> {
 }
 
 impl<S: PurgeExpired> PurgeExpired for FaultyStore<S> {
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        self.probe.enter()?;
-        let deleted = self.inner.delete_created_before(cutoff, limit).await?;
-        self.probe.purge_batches.lock().unwrap().push((limit.get(), deleted));
-        Ok(deleted)
-    }
-
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.probe.enter()?;
-        self.inner.count_created_before(cutoff).await
-    }
-
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

@@ -405,21 +405,34 @@ where
     }
 }
 
+impl<T, C> DieselStore<T, C>
+where
+    T: AccessTokenTable,
+    C: IdOn<T::UserIdSql>,
+{
+    /// Deletes at most `limit` rows created strictly before `cutoff` that carry no expiry of
+    /// their own, oldest first (the part of a purge by the strategy's lifetime).
+    pub async fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        let values = || self.sql.purge_values(cutoff, limit.get());
+        self.execute(|| self.statement(&self.sql.delete_created_before, values())).await
+    }
+
+    /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
+    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        let values = self.sql.expired_values(cutoff);
+        self.count(self.statement(&self.sql.count_created_before, values)).await
+    }
+}
+
 impl<T, C> PurgeExpired for DieselStore<T, C>
 where
     T: AccessTokenTable,
     C: IdOn<T::UserIdSql>,
 {
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        let values = || self.sql.purge_values(cutoff, limit.get());
-        self.execute(|| self.statement(&self.sql.delete_created_before, values())).await
-    }
-
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        let values = self.sql.expired_values(cutoff);
-        self.count(self.statement(&self.sql.count_created_before, values)).await
-    }
-
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

@@ -333,16 +333,25 @@ impl<Id: MongoUserId> ListTokens for MongoStore<Id> {
     }
 }
 
-impl<Id: MongoUserId> PurgeExpired for MongoStore<Id> {
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+impl<Id: MongoUserId> MongoStore<Id> {
+    /// Deletes at most `limit` rows created strictly before `cutoff` that carry no expiry of
+    /// their own, oldest first (the part of a purge by the strategy's lifetime).
+    pub async fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
         self.delete_batch(self.created_before(cutoff), limit).await
     }
 
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+    /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
+    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         let count = self.collection.count_documents(self.created_before(cutoff));
         self.bounded(count.into_future()).await
     }
+}
 
+impl<Id: MongoUserId> PurgeExpired for MongoStore<Id> {
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

@@ -398,20 +398,33 @@ where
     }
 }
 
+impl<E, C> SeaOrmStore<E, C>
+where
+    E: AccessTokenEntity,
+    C: ConnectionTrait + Send + Sync,
+{
+    /// Deletes at most `limit` rows created strictly before `cutoff` that carry no expiry of
+    /// their own, oldest first (the part of a purge by the strategy's lifetime).
+    pub async fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
+        let values = as_values(self.sql.purge_values(cutoff, limit.get()));
+        self.execute(&self.sql.delete_created_before, values).await
+    }
+
+    /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
+    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+        self.count(&self.sql.count_created_before, as_values(self.sql.expired_values(cutoff))).await
+    }
+}
+
 impl<E, C> PurgeExpired for SeaOrmStore<E, C>
 where
     E: AccessTokenEntity,
     C: ConnectionTrait + Send + Sync,
 {
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
-        let values = as_values(self.sql.purge_values(cutoff, limit.get()));
-        self.execute(&self.sql.delete_created_before, values).await
-    }
-
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.count(&self.sql.count_created_before, as_values(self.sql.expired_values(cutoff))).await
-    }
-
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

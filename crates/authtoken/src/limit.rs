@@ -138,7 +138,7 @@ impl Liveness {
 pub trait LimitTokens: AccessTokenStore {
     /// Stores `row` as [`create`](AccessTokenStore::create) does, unless its user already holds
     /// `limit.max()` tokens live under `live`: then, per the limit, fails with
-    /// [`Error::TokenLimitReached`](crate::Error::TokenLimitReached) and stores nothing, or
+    /// [`Error::TokenLimitReached`] and stores nothing, or
     /// deletes the user's oldest live rows first (see [`TokenLimit::make_room`]). Returns the
     /// keys it deleted, so that a cache in front can forget them.
     fn create_within_limit(

@@ -187,21 +187,28 @@ fn is_expired<Id>(row: &AccessToken<Id>, now: DateTime<Utc>, cutoff: DateTime<Ut
     }
 }
 
-impl<Id: UserId> PurgeExpired for MemoryStore<Id> {
+impl<Id: UserId> MemoryStore<Id> {
     /// Rows with their own expiry are left to [`delete_expired`](Self::delete_expired).
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>, limit: NonZeroU32) -> Result<u64> {
+    pub async fn delete_created_before(
+        &self,
+        cutoff: DateTime<Utc>,
+        limit: NonZeroU32,
+    ) -> Result<u64> {
         Ok(self.delete_oldest(limit, |row| {
             row.details.expires_at.is_none() && row.created_at < cutoff
         }))
     }
 
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
+    /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
+    pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
         let rows = self.read();
         let expired =
             rows.values().filter(|r| r.details.expires_at.is_none() && r.created_at < cutoff);
         Ok(expired.count() as u64)
     }
+}
 
+impl<Id: UserId> PurgeExpired for MemoryStore<Id> {
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,

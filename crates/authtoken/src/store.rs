@@ -220,46 +220,25 @@ pub trait ListTokens: AccessTokenStore {
 /// Used by [`DatabaseStrategy::purge_expired`](crate::DatabaseStrategy::purge_expired), the
 /// background purge task and the operator CLI's `purge`.
 pub trait PurgeExpired: AccessTokenStore {
-    /// Deletes at most `limit` rows created strictly before `cutoff`, returning how many went.
+    /// Deletes at most `limit` expired rows, oldest first, returning how many went: those with
+    /// their own `expires_at` before `now`, and those without one created strictly before
+    /// `cutoff` (a 90-day token created before the cutoff is still live). A store without the
+    /// `expires_at` column has only the second kind.
     ///
     /// Bounded so that a purge of a large backlog is many short statements, never one long lock.
-    fn delete_created_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: NonZeroU32,
-    ) -> impl Future<Output = Result<u64>> + Send;
-
-    /// How many rows were created strictly before `cutoff` (what a purge would delete).
-    fn count_created_before(
-        &self,
-        cutoff: DateTime<Utc>,
-    ) -> impl Future<Output = Result<u64>> + Send;
-
-    /// Deletes at most `limit` expired rows: those with their own `expires_at` before `now`, and
-    /// those without one created strictly before `cutoff`. A store without the `expires_at`
-    /// column has only the second kind: the default is
-    /// [`delete_created_before`](Self::delete_created_before). A store that keeps the column
-    /// overrides both, and its `delete_created_before` must leave rows with their own expiry
-    /// alone (a 90-day token created before the cutoff is still live).
     fn delete_expired(
         &self,
         now: DateTime<Utc>,
         cutoff: DateTime<Utc>,
         limit: NonZeroU32,
-    ) -> impl Future<Output = Result<u64>> + Send {
-        let _ = now;
-        self.delete_created_before(cutoff, limit)
-    }
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     /// How many rows [`delete_expired`](Self::delete_expired) would delete.
     fn count_expired(
         &self,
         now: DateTime<Utc>,
         cutoff: DateTime<Utc>,
-    ) -> impl Future<Output = Result<u64>> + Send {
-        let _ = now;
-        self.count_created_before(cutoff)
-    }
+    ) -> impl Future<Output = Result<u64>> + Send;
 }
 
 /// A token's row with its owner joined in: `None` for the owner when the user no longer exists.

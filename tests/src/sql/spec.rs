@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
 use authtoken::{DatabaseStrategy, ManualClock, User};
 use chrono::{DateTime, TimeDelta, Utc};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, EntityTrait, QueryFilter, Statement};

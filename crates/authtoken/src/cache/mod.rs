@@ -483,20 +483,6 @@ impl<S: PurgeExpired> PurgeExpired for CachedStore<S>
 where
     S::UserId: Display,
 {
-    /// Purged rows are expired, which no hit serves (the expiry is checked on every hit), so
-    /// nothing cached needs dropping.
-    async fn delete_created_before(
-        &self,
-        cutoff: DateTime<Utc>,
-        limit: std::num::NonZeroU32,
-    ) -> Result<u64> {
-        self.inner.delete_created_before(cutoff, limit).await
-    }
-
-    async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.inner.count_created_before(cutoff).await
-    }
-
     async fn delete_expired(
         &self,
         now: DateTime<Utc>,
