@@ -23,7 +23,8 @@
 //!    users: [`memory::MemoryBackend::with_store`] keeps the users in memory; a store whose
 //!    tokens reference a real user table implements [`Backend`] (create and delete users;
 //!    deleting a user must take its tokens with it, as a cascade does).
-//! 4. Run the suite, naming the capability groups your store has (`listing`, `purging`):
+//! 4. Run the suite, naming the capability groups your store has (`listing`, `purging`,
+//!    `details`, `details_purging`, `limiting`):
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -107,8 +108,10 @@ pub use backend::Backend;
 ///
 /// `conformance_suite!(setup)` runs the groups every store must pass (reading, revoking, storage
 /// modes, the storage contract, failures); add capability groups after the setup:
-/// `conformance_suite!(setup, listing, purging)` also runs the [`ListTokens`](authtoken::ListTokens)
-/// and [`PurgeExpired`](authtoken::PurgeExpired) specs.
+/// `listing` ([`ListTokens`](authtoken::ListTokens)), `purging`
+/// ([`PurgeExpired`](authtoken::PurgeExpired)), `details` (the API-token columns: own expiry,
+/// name, scopes, last use), `details_purging` (a purge by each row's own expiry) and `limiting`
+/// ([`LimitTokens`](authtoken::LimitTokens)), e.g. `conformance_suite!(setup, listing, purging)`.
 #[macro_export]
 macro_rules! conformance_suite {
     ($setup:expr $(, $group:ident)* $(,)?) => {

@@ -15,8 +15,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use authtoken::LimitTokens;
-use authtoken::limit::{Liveness, TokenLimit};
-use authtoken::store::{AccessToken, AccessTokenStore, ListTokens};
+use authtoken::limit::{Liveness, TokenLimit, create_under_lock};
+use authtoken::store::{AccessToken, ListTokens};
 use authtoken::{Error, Result};
 use chrono::{DateTime, Utc};
 use mongodb::Collection;
@@ -49,24 +49,13 @@ impl<Id: MongoUserId> LimitTokens for MongoStore<Id> {
         limit: TokenLimit,
         live: Liveness,
     ) -> Result<Vec<String>> {
-        let lock = UserLock::acquire(self, &row.user_id.to_string()).await?;
-        let steps = async {
-            let rows = self.list_of_user(&row.user_id).await?;
-            let evicted = limit.make_room(&rows, &live)?;
-            for key in &evicted {
-                self.delete(key, &row.user_id).await?;
-            }
-            self.create(row, expires_at).await?;
-            Ok(evicted)
-        };
+        let user = row.user_id.clone();
+        let lock = UserLock::acquire(self, &user.to_string()).await?;
         // Counted from before the call that took the lock: the steps end (or are abandoned)
         // well before the lock can expire, however long that call took to answer.
-        let outcome =
-            tokio::time::timeout_at(lock.sent + HOLD_LIMIT, steps).await.unwrap_or_else(|_| {
-                Err(Error::store(
-                    "a login under the per-user limit took longer than its lock allows",
-                ))
-            });
+        let held_until = lock.sent + HOLD_LIMIT;
+        let rows = self.list_of_user(&user);
+        let outcome = create_under_lock(self, row, expires_at, limit, live, held_until, rows).await;
         lock.release().await;
         outcome
     }

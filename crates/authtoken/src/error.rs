@@ -42,7 +42,8 @@ pub enum Error {
     Random(String),
     /// The user already holds as many live tokens as the strategy's per-user limit allows,
     /// and the limit refuses new ones ([`WhenFull::Refuse`](crate::limit::WhenFull::Refuse)).
-    /// A web layer answers it as a refused login (e.g. 409 or 429), not as a server fault.
+    /// A refused login, not a server fault: `authtoken-http` answers it 403
+    /// `LOGIN_TOKEN_LIMIT_REACHED`.
     #[error("the user already holds the most live tokens allowed")]
     TokenLimitReached,
     /// The strategy was configured in a way that cannot work.

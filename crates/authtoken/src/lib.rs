@@ -7,10 +7,11 @@
 //! [`DatabaseStrategy::destroy_all_tokens`].
 //!
 //! This crate holds the policy, the storage contract ([`AccessTokenStore`] and its capability
-//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`], [`LimitTokens`]) with an in-memory store, and
-//! [`AuthStrategy`], the object-safe trait web layers (`authtoken-http`, `authtoken-axum`,
-//! `authtoken-actix`) talk to. `authtoken-sea-orm` stores the rows on SQLite, PostgreSQL or
-//! MySQL/MariaDB.
+//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`], [`LimitTokens`]) with an
+//! in-memory store, and [`AuthStrategy`], the object-safe trait web layers (`authtoken-http`,
+//! `authtoken-axum`, `authtoken-actix`) talk to. The stores live in crates of their own:
+//! `authtoken-sea-orm` and `authtoken-diesel` (SQLite, PostgreSQL, MySQL/MariaDB, over the SQL of
+//! `authtoken-sql`), `authtoken-redis` (Redis and Redis Cluster) and `authtoken-mongodb`.
 //!
 //! Tokens are hashed at rest by default, a store failure is an error rather than a silent
 //! logout, malformed tokens never reach the store, logout cannot delete another user's token, and

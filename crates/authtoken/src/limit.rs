@@ -150,6 +150,50 @@ pub trait LimitTokens: AccessTokenStore {
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
 }
 
+/// The steps of a limited login under a per-user lock a store holds outside any transaction
+/// (Redis and MongoDB take a lease): read the user's rows with `rows`, make room per `limit`,
+/// delete what goes, store `row`; all before `held_until` (well inside the lease's expiry), or
+/// an error and nothing more is done. Returns the deleted keys.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+/// use std::num::NonZeroU32;
+/// use authtoken::limit::{Liveness, TokenLimit, WhenFull, create_under_lock};
+/// use authtoken::memory::MemoryStore;
+/// use authtoken::store::{AccessToken, AccessTokenStore};
+/// let store = MemoryStore::<u64>::new();
+/// let limit = TokenLimit::new(NonZeroU32::new(1).unwrap(), WhenFull::Refuse);
+/// let live = Liveness { now: chrono::Utc::now(), created_since: None };
+/// let until = tokio::time::Instant::now() + std::time::Duration::from_secs(4);
+/// let row = AccessToken::new("k1".into(), 7, chrono::Utc::now());
+/// let none = async { Ok(Vec::new()) };
+/// assert!(create_under_lock(&store, row, None, limit, live, until, none).await.unwrap().is_empty());
+/// assert!(store.get("k1").await.unwrap().is_some());
+/// # });
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn create_under_lock<S: AccessTokenStore>(
+    store: &S,
+    row: AccessToken<S::UserId>,
+    expires_at: Option<DateTime<Utc>>,
+    limit: TokenLimit,
+    live: Liveness,
+    held_until: tokio::time::Instant,
+    rows: impl Future<Output = Result<Vec<AccessToken<S::UserId>>>>,
+) -> Result<Vec<String>> {
+    let steps = async {
+        let evicted = limit.make_room(&rows.await?, &live)?;
+        for key in &evicted {
+            store.delete(key, &row.user_id).await?;
+        }
+        store.create(row, expires_at).await?;
+        Ok(evicted)
+    };
+    tokio::time::timeout_at(held_until, steps).await.unwrap_or_else(|_| {
+        Err(Error::store("a login under the per-user limit took longer than its lock allows"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeDelta;
