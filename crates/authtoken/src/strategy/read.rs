@@ -141,9 +141,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         })
     }
 
-    /// The one read path: tries each key `token` may be stored under, through `fetch` (the
-    /// store's plain or joined read, with whatever else it returns beside the row), and keeps
-    /// the row only if it is the exact key's, sound (bound, not dated in the future) and live.
+    /// The one read path: the row [`find_row`](Self::find_row) finds, kept only if it is sound
+    /// (bound, not dated in the future) and live.
     async fn find_live<T, F, Fut>(
         &self,
         token: &str,
@@ -154,27 +153,49 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         F: Fn(StoredKey) -> Fut,
         Fut: Future<Output = Result<Option<(AccessToken<S::UserId>, T)>>>,
     {
+        let Some((index, row, more)) = self.find_row(token, Some(op), fetch).await? else {
+            return Ok(Lookup::Refused(Outcome::Unknown));
+        };
+        let live = self.liveness();
+        if !self.row_is_sound(token, index, &row, &live) {
+            return Ok(Lookup::Refused(Outcome::Unknown));
+        }
+        if !live.is_live(&row) {
+            return Ok(Lookup::Refused(Outcome::Expired));
+        }
+        Ok(Lookup::Found((row, more)))
+    }
+
+    /// Tries each key `token` may be stored under, through `fetch` (the store's plain or joined
+    /// read, with whatever else it returns beside the row): the first row stored under exactly
+    /// that key, and the key's index. Whether the row may be believed is the caller's check.
+    async fn find_row<T, F, Fut>(
+        &self,
+        token: &str,
+        op: Option<&Operation>,
+        fetch: F,
+    ) -> Result<Option<(usize, AccessToken<S::UserId>, T)>>
+    where
+        F: Fn(StoredKey) -> Fut,
+        Fut: Future<Output = Result<Option<(AccessToken<S::UserId>, T)>>>,
+    {
         for (index, key) in self.stored_keys(token).enumerate() {
-            op.key(key.as_str(), self.mode == StorageMode::Hashed);
+            if let Some(op) = op {
+                op.key(key.as_str(), self.mode == StorageMode::Hashed);
+            }
             let exact = key.as_str().to_owned();
-            // Expiry is checked here rather than by the store, so that an expired token is told
-            // from an unknown one (the lookup is the same primary-key SELECT either way).
-            // Defence in depth: a store on a case-insensitive collation could match a key that
-            // differs in case; only the exact key authenticates.
+            // Expiry is checked on the row rather than by the store, so that an expired token
+            // is told from an unknown one. Defence in depth: a store on a case-insensitive
+            // collation could match a key that differs in case; only the exact key counts.
             let Some((row, more)) = fetch(key).await?.filter(|(row, _)| row.token == exact) else {
                 continue;
             };
-            op.user(&row.user_id);
-            let live = self.liveness();
-            if !self.row_is_sound(token, index, &row, &live) {
-                return Ok(Lookup::Refused(Outcome::Unknown));
+            if let Some(op) = op {
+                op.user(&row.user_id);
             }
-            if !live.is_live(&row) {
-                return Ok(Lookup::Refused(Outcome::Expired));
-            }
-            return Ok(Lookup::Found((row, more)));
+            return Ok(Some((index, row, more)));
         }
-        Ok(Lookup::Refused(Outcome::Unknown))
+        Ok(None)
     }
 
     /// Whether `row` is within its lifetime now: its own `expires_at` if it carries one, else
@@ -197,19 +218,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         if self.shape(Some(token)).is_err() {
             return Ok(TokenStatus::Malformed);
         }
-        for (index, key) in self.stored_keys(token).enumerate() {
-            let row = self.store.get(key.as_str()).await?;
-            let Some(row) = row.filter(|row| row.token == key.as_str()) else {
-                continue;
-            };
-            let live = self.liveness();
-            if !self.row_is_sound(token, index, &row, &live) {
-                return Ok(TokenStatus::Tampered(row));
-            }
-            let live = live.is_live(&row);
-            return Ok(if live { TokenStatus::Valid(row) } else { TokenStatus::Expired(row) });
+        let fetch = |key: StoredKey| async move {
+            Ok(self.store.get(key.as_str()).await?.map(|row| (row, ())))
+        };
+        let Some((index, row, ())) = self.find_row(token, None, fetch).await? else {
+            return Ok(TokenStatus::Unknown);
+        };
+        let live = self.liveness();
+        if !self.row_is_sound(token, index, &row, &live) {
+            return Ok(TokenStatus::Tampered(row));
         }
-        Ok(TokenStatus::Unknown)
+        let live = live.is_live(&row);
+        Ok(if live { TokenStatus::Valid(row) } else { TokenStatus::Expired(row) })
     }
 
     /// When `row` expires: its own `expires_at` if it carries one, else its creation plus the
