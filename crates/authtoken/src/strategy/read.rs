@@ -37,13 +37,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         L: UserLoader,
         L::User: User<Id = S::UserId>,
     {
-        let token = match self.shape(token) {
-            Ok(token) => token,
-            Err(outcome) => {
-                Operation::refused_early("read_token", outcome);
-                return Ok(None);
-            }
-        };
+        let Some(token) = self.well_formed(token, "read_token") else { return Ok(None) };
         let op = Operation::start::<S>("read_token");
         let work = async {
             let row = match self.lookup(token, &op).await? {
@@ -77,13 +71,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         U: User<Id = S::UserId>,
         S: AccessTokenUserStore<U>,
     {
-        let token = match self.shape(token) {
-            Ok(token) => token,
-            Err(outcome) => {
-                Operation::refused_early("read_token", outcome);
-                return Ok(None);
-            }
-        };
+        let Some(token) = self.well_formed(token, "read_token") else { return Ok(None) };
         let op = Operation::start::<S>("read_token");
         let work = async {
             let fetch = |key: StoredKey| async move {
@@ -108,13 +96,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         &self,
         token: Option<&str>,
     ) -> Result<Option<AccessToken<S::UserId>>> {
-        let token = match self.shape(token) {
-            Ok(token) => token,
-            Err(outcome) => {
-                Operation::refused_early("read_token_row", outcome);
-                return Ok(None);
-            }
-        };
+        let Some(token) = self.well_formed(token, "read_token_row") else { return Ok(None) };
         let op = Operation::start::<S>("read_token_row");
         let work = async {
             let found = self.lookup(token, &op).await?;
@@ -183,11 +165,11 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             if let Some(op) = op {
                 op.key(key.as_str(), self.mode == StorageMode::Hashed);
             }
-            let exact = key.as_str().to_owned();
             // Expiry is checked on the row rather than by the store, so that an expired token
             // is told from an unknown one. Defence in depth: a store on a case-insensitive
             // collation could match a key that differs in case; only the exact key counts.
-            let Some((row, more)) = fetch(key).await?.filter(|(row, _)| row.token == exact) else {
+            let found = fetch(key).await?;
+            let Some((row, more)) = found.filter(|(row, _)| row.token == key.as_str()) else {
                 continue;
             };
             if let Some(op) = op {
@@ -270,6 +252,16 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             ),
             _ => StoredKeys::One(self.mode.stored_key(token)),
         }
+    }
+
+    /// `token` if it has a token's shape; otherwise `None`, and `operation` is recorded as
+    /// refused before it reached the store.
+    pub(super) fn well_formed<'t>(
+        &self,
+        token: Option<&'t str>,
+        operation: &'static str,
+    ) -> Option<&'t str> {
+        self.shape(token).map_err(|outcome| Operation::refused_early(operation, outcome)).ok()
     }
 
     /// The presented token, if it has the shape of one this strategy accepts; else why it cannot

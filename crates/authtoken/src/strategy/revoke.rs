@@ -38,8 +38,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         token: &str,
         user: &U,
     ) -> Result<bool> {
-        if let Err(outcome) = self.shape(Some(token)) {
-            Operation::refused_early("destroy_token", outcome);
+        if self.well_formed(Some(token), "destroy_token").is_none() {
             return Ok(false);
         }
         let op = Operation::start::<S>("destroy_token");
