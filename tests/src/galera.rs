@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
-use authtoken::{Result, StorageMode};
+use authtoken::Result;
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Schema};
@@ -73,15 +73,6 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
         self.writer.delete_all_of_user(owner).await
     }
 
-    fn use_storage_mode(&mut self, mode: StorageMode) {
-        self.writer.use_storage_mode(mode);
-        self.reader.use_storage_mode(mode);
-    }
-
-    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
-        self.writer.use_lifetime(lifetime);
-        self.reader.use_lifetime(lifetime);
-    }
 
     fn columns(&self) -> authtoken::TokenColumns {
         self.writer.columns()

@@ -198,10 +198,11 @@ async fn redis_section() -> Result {
 async fn redis_fastapi_users_section() -> Result {
     use std::time::Duration;
     use authtoken::{DatabaseStrategy, StorageMode};
-    use authtoken_redis::RedisStore;
+    use authtoken_redis::{RedisStore, ValueFormat};
     use uuid::Uuid;
 
-    let store = RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?.with_prefix("fastapi_users_token:");
+    let store = RedisStore::<Uuid>::connect("redis://127.0.0.1:6379").await?
+        .with_prefix("fastapi_users_token:").with_value_format(ValueFormat::UserIdOnly);
     let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?.with_storage_mode(StorageMode::Plain);
     Ok(())
 }

@@ -156,7 +156,8 @@ pub enum MongoLayout {
 pub enum Storage {
     /// Rows hold the SHA-256 of the token.
     Hashed,
-    /// Rows hold the token itself (fastapi-users compatibility).
+    /// Rows hold the token itself (fastapi-users compatibility; on Redis, in fastapi-users'
+    /// value format, the user id alone, unless `--redis-details`).
     Plain,
 }
 

@@ -91,13 +91,6 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.inner.delete_all_of_user(owner).await
     }
 
-    fn use_storage_mode(&mut self, mode: authtoken::StorageMode) {
-        self.inner.use_storage_mode(mode);
-    }
-
-    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
-        self.inner.use_lifetime(lifetime);
-    }
 
     fn columns(&self) -> authtoken::TokenColumns {
         self.inner.columns()

@@ -17,10 +17,9 @@ pub(crate) fn index_key(prefix: &str, user: &impl Display) -> String {
     format!("{prefix}user:{user}")
 }
 
-/// What a token key's value holds. Unless fixed with
-/// [`RedisStore::with_value_format`](crate::RedisStore::with_value_format), it follows the
-/// strategy's storage mode: plain mode (kept for fastapi-users) writes [`ValueFormat::UserIdOnly`],
-/// hashed mode [`ValueFormat::Native`].
+/// What a token key's value holds: chosen with
+/// [`RedisStore::with_value_format`](crate::RedisStore::with_value_format), [`ValueFormat::Native`]
+/// unless chosen.
 ///
 /// ```
 /// use authtoken_redis::ValueFormat;
@@ -33,10 +32,12 @@ pub enum ValueFormat {
     #[default]
     Native,
     /// The user id alone, as fastapi-users' `RedisStrategy` writes it: the key's TTL is the only
-    /// expiry. Redis does not know when the key was written, so a token read back carries as
-    /// its `created_at` the time its remaining TTL implies under the strategy's lifetime (one
-    /// pipelined `PTTL` beside the `GET`): the lifetime check then ends it exactly when Redis
-    /// drops the key, a cache in front included. Listings show the time they were read.
+    /// expiry. A token read back carries the key's remaining TTL as its own expiry (one
+    /// pipelined `PTTL` beside the `GET`), so the strategy, and a cache in front, end it exactly
+    /// when Redis drops the key. Redis does not know when the key was written: listings show
+    /// the time they were read as its creation. Meant for plain mode (keys shared with
+    /// fastapi-users); bound rows (hashed mode with server keys) refuse its tokens, whose tag
+    /// cannot match a read-time date.
     UserIdOnly,
     /// A JSON object with the API-token fields beside the creation time and the user:
     /// `{"c":"{created_at µs}","u":"{user id}","e":…,"n":…,"s":…,"l":…}` (`e` its own expiry,

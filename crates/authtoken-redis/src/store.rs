@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, TokenColumns, TokenUse};
-use authtoken::{Error, Result, StorageMode, UserId};
+use authtoken::{Error, Result, UserId};
 use chrono::{DateTime, TimeDelta, Utc};
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster_async::ClusterConnection;
@@ -115,11 +115,6 @@ pub struct RedisStore<Id> {
     timeout: Option<std::time::Duration>,
     prefix: Arc<str>,
     format: ValueFormat,
-    /// The strategy's token lifetime (see `use_lifetime`).
-    lifetime: Option<TimeDelta>,
-    /// Whether [`with_value_format`](Self::with_value_format) fixed the format; otherwise it
-    /// follows the strategy's storage mode.
-    format_fixed: bool,
     index_add: Arc<Script>,
     delete_owned: Arc<Script>,
     record_use: Arc<Script>,
@@ -141,8 +136,6 @@ impl<Id> RedisStore<Id> {
             timeout: self.timeout,
             prefix: Arc::clone(&self.prefix),
             format: self.format,
-            lifetime: self.lifetime,
-            format_fixed: self.format_fixed,
             index_add: Arc::clone(&self.index_add),
             delete_owned: Arc::clone(&self.delete_owned),
             record_use: Arc::clone(&self.record_use),
@@ -161,7 +154,6 @@ impl<Id> std::fmt::Debug for RedisStore<Id> {
             .field("redis", &kind)
             .field("prefix", &self.prefix)
             .field("format", &self.format)
-            .field("format_fixed", &self.format_fixed)
             .finish()
     }
 }
@@ -202,8 +194,6 @@ impl<Id> RedisStore<Id> {
             timeout: None,
             prefix: Arc::from(DEFAULT_PREFIX),
             format: ValueFormat::Native,
-            lifetime: None,
-            format_fixed: false,
             index_add: Arc::new(Script::new(INDEX_ADD)),
             delete_owned: Arc::new(Script::new(DELETE_OWNED)),
             record_use: Arc::new(Script::new(RECORD_USE)),
@@ -235,31 +225,28 @@ impl<Id> RedisStore<Id> {
         format!("{}revocations", self.prefix)
     }
 
-    /// Writes and reads values in `format`, whatever the storage mode. Without this call the
-    /// format follows the strategy's [`StorageMode`](authtoken::StorageMode): plain mode (kept
-    /// for fastapi-users) writes fastapi-users' [`ValueFormat::UserIdOnly`], hashed mode
-    /// [`ValueFormat::Native`]. A store reads only its own format: switching logs out the
-    /// tokens written in the other.
+    /// Writes and reads values in `format` (default [`ValueFormat::Native`]). A store reads
+    /// only its own format: switching logs out the tokens written in the other.
     ///
-    /// Sharing keys with a fastapi-users service (its `RedisStrategy`) takes plain mode and its
-    /// prefix:
+    /// Sharing keys with a fastapi-users service (its `RedisStrategy`) takes its format, its
+    /// prefix and plain storage mode:
     ///
     /// ```no_run
     /// use std::time::Duration;
     /// use authtoken::{DatabaseStrategy, StorageMode};
-    /// use authtoken_redis::RedisStore;
+    /// use authtoken_redis::{RedisStore, ValueFormat};
     ///
     /// # async fn run() -> authtoken::Result<()> {
     /// let store = RedisStore::<uuid::Uuid>::connect("redis://127.0.0.1:6379")
     ///     .await?
-    ///     .with_prefix("fastapi_users_token:");
+    ///     .with_prefix("fastapi_users_token:")
+    ///     .with_value_format(ValueFormat::UserIdOnly);
     /// let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?
     ///     .with_storage_mode(StorageMode::Plain);
     /// # Ok(()) }
     /// ```
     pub fn with_value_format(mut self, format: ValueFormat) -> Self {
         self.format = format;
-        self.format_fixed = true;
         self
     }
 
@@ -383,14 +370,11 @@ async fn invoke<T: FromRedisValue>(
     invocation.invoke_async(connection).await.map_err(Error::store)
 }
 
-/// When a token in fastapi-users' format was made, as its key's remaining TTL (`ttl_ms`) tells
-/// under `lifetime`; `now` if the key has no TTL.
-fn made_at(now: DateTime<Utc>, ttl_ms: i64, lifetime: TimeDelta) -> DateTime<Utc> {
+/// When a key with `ttl_ms` left (as `PTTL` answers) at `now` expires; `None` for a key without
+/// a TTL (or gone meanwhile).
+fn key_expiry(now: DateTime<Utc>, ttl_ms: i64) -> Option<DateTime<Utc>> {
     // Checked: a hand-set TTL of centuries must not panic.
-    TimeDelta::try_milliseconds(ttl_ms)
-        .filter(|_| ttl_ms > 0)
-        .and_then(|ttl| now.checked_add_signed(ttl)?.checked_sub_signed(lifetime))
-        .unwrap_or(now)
+    TimeDelta::try_milliseconds(ttl_ms).filter(|_| ttl_ms > 0).and_then(|ttl| now.checked_add_signed(ttl))
 }
 
 /// Milliseconds from `created_at` to `expires_at`, at least 1; 0 for "never".
@@ -417,6 +401,30 @@ where
         ]
     }
 
+    /// The row under the token key `key` (its stored key `stored_key`), read at `now`.
+    ///
+    /// fastapi-users' values hold the user id alone: the key's remaining TTL (one `PTTL`
+    /// pipelined beside the `GET`) becomes the row's own expiry, so the strategy, and a cache in
+    /// front, end the token exactly when Redis drops the key; its creation reads as `now`.
+    async fn read_row(
+        &self,
+        key: &str,
+        stored_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AccessToken<Id>>> {
+        if self.format != ValueFormat::UserIdOnly {
+            let found: Option<String> = self.query(redis::cmd("GET").arg(key)).await?;
+            return Ok(found.and_then(|v| self.format.row(stored_key, &v, now)));
+        }
+        let (found, ttl_ms): (Option<String>, i64) =
+            self.query_pipeline(redis::pipe().cmd("GET").arg(key).cmd("PTTL").arg(key)).await?;
+        let mut row = found.and_then(|v| self.format.row::<Id>(stored_key, &v, now));
+        if let Some(row) = &mut row {
+            row.details.expires_at = key_expiry(now, ttl_ms);
+        }
+        Ok(row)
+    }
+
     /// The rows a user's index names, removing members whose token is gone when `prune` (never
     /// under the per-user limit's lock: a login outside the limit may have added its member and
     /// not yet its token, and pruning it would hide that token from "log out everywhere").
@@ -424,16 +432,12 @@ where
         let index = index_key(&self.prefix, owner);
         let members: Vec<String> = self.query(redis::cmd("SMEMBERS").arg(&index)).await?;
         let mut rows = Vec::with_capacity(members.len());
+        // One reading time for the whole list: values without a creation time of their own
+        // (fastapi-users') are then ordered by their expiry alone.
+        let now = Utc::now();
         for member in members {
-            let (found, ttl_ms): (Option<String>, i64) = self
-                .query_pipeline(redis::pipe().cmd("GET").arg(&member).cmd("PTTL").arg(&member))
-                .await?;
             let stored_key = member.strip_prefix(&*self.prefix).unwrap_or(&member);
-            // Only fastapi-users' format needs the TTL: it keeps no creation time (the oldest
-            // token of a user goes first under a per-user limit).
-            let now = Utc::now();
-            let made = self.lifetime.map_or(now, |lifetime| made_at(now, ttl_ms, lifetime));
-            let found = found.and_then(|v| self.format.row::<Id>(stored_key, &v, made));
+            let found = self.read_row(&member, stored_key, now).await?;
             match found.filter(|r| r.user_id == *owner) {
                 Some(row) => rows.push(row),
                 None if !prune => {}
@@ -454,26 +458,7 @@ where
     type UserId = Id;
 
     async fn get(&self, token: &str) -> Result<Option<AccessToken<Id>>> {
-        let key = token_key(&self.prefix, token);
-        let now = Utc::now();
-        // The lifetime the key was written with, as far as this store can tell.
-        let row = match (self.format, self.lifetime) {
-            // A bare user id has no creation time: the key's remaining TTL gives the time the
-            // token was made, if it was made with the strategy's lifetime, so that the lifetime
-            // check (and a cache in front) ends the token when Redis drops the key.
-            (ValueFormat::UserIdOnly, Some(lifetime)) => {
-                let (found, ttl_ms): (Option<String>, i64) = self
-                    .query_pipeline(redis::pipe().cmd("GET").arg(&key).cmd("PTTL").arg(&key))
-                    .await?;
-                let made = made_at(now, ttl_ms, lifetime);
-                found.and_then(|v| self.format.row::<Id>(token, &v, made))
-            }
-            _ => {
-                let found: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
-                found.and_then(|v| self.format.row::<Id>(token, &v, now))
-            }
-        };
-        Ok(row)
+        self.read_row(&token_key(&self.prefix, token), token, Utc::now()).await
     }
 
     async fn create(&self, row: AccessToken<Id>, expires_at: Option<DateTime<Utc>>) -> Result<()> {
@@ -520,10 +505,6 @@ where
         Ok(deleted)
     }
 
-    fn use_lifetime(&mut self, lifetime: Option<TimeDelta>) {
-        self.lifetime = lifetime;
-    }
-
     fn columns(&self) -> TokenColumns {
         match self.format {
             ValueFormat::Detailed => TokenColumns::ALL,
@@ -556,15 +537,6 @@ where
         let args = [micros(used.at), micros(used.unless_since), extend_to, ttl_ms];
         self.script::<i64>(&self.record_use, &key, &args).await.map(drop)
     }
-
-    fn use_storage_mode(&mut self, mode: StorageMode) {
-        if !self.format_fixed {
-            self.format = match mode {
-                StorageMode::Plain => ValueFormat::UserIdOnly,
-                _ => ValueFormat::Native,
-            };
-        }
-    }
 }
 
 impl<Id> ListTokens for RedisStore<Id>
@@ -573,7 +545,13 @@ where
 {
     async fn list_of_user(&self, owner: &Id) -> Result<Vec<AccessToken<Id>>> {
         let mut rows = self.rows_of(owner, true).await?;
-        rows.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token)));
+        rows.sort_by(|a, b| {
+            (a.created_at, a.details.expires_at, &a.token).cmp(&(
+                b.created_at,
+                b.details.expires_at,
+                &b.token,
+            ))
+        });
         Ok(rows)
     }
 
@@ -605,10 +583,7 @@ where
             for key in keys {
                 let stored_key = key.strip_prefix(&*self.prefix).unwrap_or(&key).to_owned();
                 if stored_key.starts_with(prefix) && !stored_key.contains(':') {
-                    let value: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
-                    found.extend(
-                        value.and_then(|v| self.format.row::<Id>(&stored_key, &v, Utc::now())),
-                    );
+                    found.extend(self.read_row(&key, &stored_key, Utc::now()).await?);
                 }
             }
             cursor = next;

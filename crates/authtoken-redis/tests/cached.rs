@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use authtoken::cache::CachedStore;
 use authtoken::{DatabaseStrategy, StorageMode};
-use authtoken_redis::{RedisRevocations, RedisStore};
+use authtoken_redis::{RedisRevocations, RedisStore, ValueFormat};
 use authtoken_tests::Backend;
 use authtoken_tests::cached::{BOUND, options, until_serving};
 use authtoken_tests::memory::MemoryUser;
@@ -113,10 +113,11 @@ async fn every_way_a_token_dies_reaches_the_other_process(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_token_in_fastapi_users_format_dies_with_its_key() {
     let Some(a) = CachedRedisBackend::setup(SINGLE.0, SINGLE.1).await else { return };
+    let (store, channel) =
+        CachedRedisBackend::cache(a.redis.store().with_value_format(ValueFormat::UserIdOnly)).await;
     let lifetime = Duration::from_secs(4);
-    let strategy = DatabaseStrategy::new(a.store(), Some(lifetime))
-        .unwrap()
-        .with_storage_mode(StorageMode::Plain);
+    let strategy =
+        DatabaseStrategy::new(store, Some(lifetime)).unwrap().with_storage_mode(StorageMode::Plain);
     let user = a.create_user(true).await;
     let token = strategy.write_token(&user).await.unwrap().into_secret();
     let written = Instant::now();
@@ -133,6 +134,7 @@ async fn a_cached_token_in_fastapi_users_format_dies_with_its_key() {
         strategy.read_token(Some(&token), a.users()).await.unwrap().is_none(),
         "the cache served a token whose key had expired"
     );
+    channel.stop().await;
     a.cleanup().await;
 }
 

@@ -1,5 +1,6 @@
-//! The value a token key holds: `{created µs}:{user}` in hashed mode, fastapi-users' bare user id
-//! in plain mode unless a format is fixed, and each store reading only its own format.
+//! The value a token key holds: `{created µs}:{user}` unless another format is chosen,
+//! fastapi-users' bare user id in that format (whose TTL is the token's expiry), and each store
+//! reading only its own format.
 
 use std::time::Duration;
 
@@ -36,17 +37,22 @@ async fn single() -> Option<RedisBackend> {
 }
 
 #[tokio::test]
-async fn plain_mode_writes_the_bare_user_id_and_hashed_mode_the_native_value() {
+async fn the_fastapi_users_format_writes_the_bare_user_id_and_the_default_the_native_value() {
     let Some(backend) = single().await else { return };
     let store = backend.store();
+    let bare = store.clone().with_value_format(ValueFormat::UserIdOnly);
     let users = MemoryUsers::new();
     users.insert(MemoryUser { id: 7, is_active: true });
     let user = MemoryUser { id: 7u64, is_active: true };
 
     let plain =
-        DatabaseStrategy::new(store.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
+        DatabaseStrategy::new(bare.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
     let plain_token = plain.write_token(&user).await.unwrap();
     assert_eq!(value_of(&store, plain_token.expose_secret()).await.as_deref(), Some("7"));
+    let row = plain.read_token_row(Some(plain_token.expose_secret())).await.unwrap().unwrap();
+    // The key's TTL is the row's own expiry: within the hour from now, and past most of it.
+    let left = row.details.expires_at.expect("the TTL read as the expiry") - chrono::Utc::now();
+    assert!(left <= chrono::TimeDelta::hours(1) && left > chrono::TimeDelta::minutes(59), "{left}");
     assert!(plain.read_token(Some(plain_token.expose_secret()), &users).await.unwrap().is_some());
 
     let hashed = DatabaseStrategy::new(store.clone(), HOUR).unwrap();
@@ -83,7 +89,7 @@ async fn a_fixed_format_holds_whatever_the_mode_and_a_store_reads_only_its_own()
 #[tokio::test]
 async fn a_bare_value_is_deleted_only_by_its_owner() {
     let Some(backend) = single().await else { return };
-    let store = backend.store();
+    let store = backend.store().with_value_format(ValueFormat::UserIdOnly);
     let strategy =
         DatabaseStrategy::new(store.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
     let owner = MemoryUser { id: 9u64, is_active: true };

@@ -83,8 +83,14 @@ impl TokenLimit {
         match self.when_full {
             WhenFull::Refuse => Err(Error::TokenLimitReached),
             WhenFull::EvictOldest => {
+                // Oldest first; rows read with no creation time of their own (fastapi-users'
+                // Redis values, dated when read) are told apart by when they expire.
                 standing.sort_by(|a, b| {
-                    a.created_at.cmp(&b.created_at).then_with(|| a.token.cmp(&b.token))
+                    let expiry = |row: &AccessToken<Id>| row.details.expires_at;
+                    a.created_at
+                        .cmp(&b.created_at)
+                        .then_with(|| expiry(a).cmp(&expiry(b)))
+                        .then_with(|| a.token.cmp(&b.token))
                 });
                 let excess = standing.len() + 1 - max;
                 Ok(standing.into_iter().take(excess).map(|row| row.token.clone()).collect())

@@ -16,7 +16,7 @@ use std::num::NonZeroU32;
 
 use chrono::{DateTime, Utc};
 
-use crate::{Result, StorageMode, User, UserId};
+use crate::{Result, User, UserId};
 
 /// One row of the token table.
 #[derive(Clone, PartialEq, Eq)]
@@ -165,13 +165,6 @@ pub trait AccessTokenStore: Send + Sync {
     /// Deletes every row of `owner`, returning how many went.
     fn delete_all_of_user(&self, owner: &Self::UserId) -> impl Future<Output = Result<u64>> + Send;
 
-    /// Told which [`StorageMode`] the strategy over this store uses: when the strategy is built
-    /// and again when its mode is chosen. A store whose layout follows the mode adapts here (the
-    /// Redis store writes fastapi-users' value format in plain mode); the default ignores it.
-    fn use_storage_mode(&mut self, mode: StorageMode) {
-        let _ = mode;
-    }
-
     /// The optional columns this store keeps (default: none). The strategy refuses to issue a
     /// token whose details the store would drop, rather than lose them silently.
     fn columns(&self) -> TokenColumns {
@@ -186,14 +179,6 @@ pub trait AccessTokenStore: Send + Sync {
     fn record_use(&self, token: &str, used: &TokenUse) -> impl Future<Output = Result<()>> + Send {
         let _ = (token, used);
         std::future::ready(Ok(()))
-    }
-
-    /// Told the strategy's token lifetime (`None`: tokens never expire) when the strategy is
-    /// built. A store that keeps no creation time derives one here (the Redis store in
-    /// fastapi-users' format: from the key's remaining TTL, so that a cache in front stops
-    /// serving a token when its key expires); the default ignores it.
-    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
-        let _ = lifetime;
     }
 }
 

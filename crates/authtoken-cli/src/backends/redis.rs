@@ -1,9 +1,9 @@
 //! The commands on the Redis store (`redis://`, `rediss://`, and their `+cluster` forms).
 
 use anyhow::Context as _;
-use authtoken_redis::RedisStore;
+use authtoken_redis::{RedisStore, ValueFormat};
 
-use crate::args::{Command, TableOptions, UserIdType};
+use crate::args::{Command, Storage, TableOptions, UserIdType};
 use crate::commands;
 use crate::connect;
 use crate::context::{CliUserId, Context, Outcome, lifetime_for};
@@ -36,8 +36,11 @@ where
         .with_context(|| format!("cannot connect to {}", connect::shown(url)))?
         .with_prefix(&options.key_prefix)
         .with_timeout(std::time::Duration::from_secs(5));
+    // Plain storage on Redis is fastapi-users' layout: the user id alone in each value.
     if options.redis_details {
         store = store.with_details();
+    } else if options.storage == Storage::Plain {
+        store = store.with_value_format(ValueFormat::UserIdOnly);
     }
     let context = Context::new(store, lifetime, options)?;
     match command {

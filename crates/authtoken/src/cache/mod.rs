@@ -43,7 +43,7 @@ use chrono::{DateTime, Utc};
 use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
 use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
-use crate::{Result, StorageMode, User};
+use crate::{Result, User};
 use freshness::Freshness;
 use sink::Invalidate;
 pub use sink::{Revocation, RevocationPublisher, RevocationSink};
@@ -406,13 +406,6 @@ where
         Ok(deleted)
     }
 
-    fn use_storage_mode(&mut self, mode: StorageMode) {
-        self.inner.use_storage_mode(mode);
-    }
-
-    fn use_lifetime(&mut self, lifetime: Option<chrono::TimeDelta>) {
-        self.inner.use_lifetime(lifetime);
-    }
 
     fn columns(&self) -> crate::store::TokenColumns {
         self.inner.columns()

@@ -113,7 +113,6 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// Chooses how tokens are kept in rows; see [`StorageMode`].
     pub fn with_storage_mode(mut self, mode: StorageMode) -> Self {
-        self.store.use_storage_mode(mode);
         self.mode = mode;
         self
     }

@@ -131,10 +131,8 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     ///
     /// A zero lifetime is an [`Error::Config`]: it would make every token expire at birth
     /// ("forever" is spelled `None`); so is one over [`MAX_LIFETIME`].
-    pub fn new(mut store: S, lifetime: Option<Duration>) -> Result<Self> {
+    pub fn new(store: S, lifetime: Option<Duration>) -> Result<Self> {
         let lifetime = lifetime.map(checked_lifetime).transpose()?;
-        store.use_storage_mode(StorageMode::default());
-        store.use_lifetime(lifetime);
         Ok(Self {
             store,
             lifetime,
