@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
 use authtoken::Result;
+use authtoken::store::{AccessToken, AccessTokenStore, ListTokens, PurgeExpired};
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Schema};
@@ -72,7 +72,6 @@ impl<S: AccessTokenStore> AccessTokenStore for CrossNodeStore<S> {
     async fn delete_all_of_user(&self, owner: &S::UserId) -> Result<u64> {
         self.writer.delete_all_of_user(owner).await
     }
-
 
     fn columns(&self) -> authtoken::TokenColumns {
         self.writer.columns()

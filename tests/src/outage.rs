@@ -34,7 +34,7 @@ pub async fn outages_are_errors_and_the_store_recovers<S>(
     for mode in [Mode::Cut, Mode::Stall] {
         set_mode(mode);
         let started = Instant::now();
-        let read = strategy.read_token(Some(&token), &users).await;
+        let read = strategy.read_token(&token, &users).await;
         assert!(matches!(read, Err(Error::Store(_))), "{mode:?}: read gave {read:?}");
         assert!(started.elapsed() < BOUND, "{mode:?}: read took {:?}", started.elapsed());
         let login = strategy.write_token(&alice).await;
@@ -52,8 +52,8 @@ pub async fn outages_are_errors_and_the_store_recovers<S>(
         // The client reconnects in the background: the first calls may still fail.
         let deadline = Instant::now() + recovery;
         let recovered = loop {
-            match strategy.read_token(Some(&token), &users).await {
-                Ok(found) => break found,
+            match strategy.read_token(&token, &users).await {
+                Ok(found) => break found.map(|(user, _)| user),
                 Err(_) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(100)).await
                 }

@@ -7,17 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::Backend;
 use crate::cached::{options, until_serving};
-use crate::memory::{MemoryUser, MemoryUsers};
-use authtoken::AccessTokenStore;
+use crate::memory::{MemoryBackend, MemoryUser, MemoryUsers};
 use authtoken::cache::CachedStore;
 use authtoken_redis::{RedisRevocations, RedisStore};
 
-/// A fresh key prefix on one Redis or a cluster, with users in memory.
-pub struct RedisBackend {
-    store: RedisStore<u64>,
-    users: MemoryUsers<MemoryUser<u64>>,
-    nodes: Vec<String>,
-}
+/// A fresh key prefix on one Redis or a cluster, with users in memory; its keys are deleted at
+/// the end, node by node (SCAN sees one node).
+pub type RedisBackend = MemoryBackend<u64, RedisStore<u64>>;
 
 fn next_id() -> u64 {
     static NEXT: AtomicU64 = AtomicU64::new(1);
@@ -43,18 +39,21 @@ pub async fn setup(variable: &str, default: Option<&str>) -> Option<RedisBackend
         }
         Err(error) => panic!("connecting to {url}: {error}"),
     };
-    let nodes = match url.strip_prefix("redis+cluster://") {
+    let nodes: Vec<String> = match url.strip_prefix("redis+cluster://") {
         Some(nodes) => nodes.split(',').map(|n| format!("redis://{n}")).collect(),
         None => vec![url.clone()],
     };
-    Some(RedisBackend { store, users: MemoryUsers::new(), nodes })
+    let cleanup = || async move {
+        for node in &nodes {
+            delete_keys_under(node, &prefix).await;
+        }
+    };
+    Some(MemoryBackend::with_store(store, next_id).with_cleanup(cleanup))
 }
 
 /// Like [`setup`], with the store keeping the API-token fields ([`RedisStore::with_details`]).
 pub async fn setup_with_details(variable: &str, default: Option<&str>) -> Option<RedisBackend> {
-    let mut backend = setup(variable, default).await?;
-    backend.store = backend.store.with_details();
-    Some(backend)
+    Some(setup(variable, default).await?.map_store(RedisStore::with_details))
 }
 
 /// Whether a Redis answers at `url` (one server or `redis+cluster://…`): `Some(())` if so; `None`
@@ -67,50 +66,6 @@ pub async fn setup_url(url: &str) -> Option<()> {
             None
         }
         Err(error) => panic!("connecting to {url}: {error}"),
-    }
-}
-
-impl RedisBackend {
-    /// The test's key prefix.
-    pub fn prefix(&self) -> &str {
-        self.store.prefix()
-    }
-}
-
-impl Backend for RedisBackend {
-    type User = MemoryUser<u64>;
-    type Store = RedisStore<u64>;
-    type Users = MemoryUsers<MemoryUser<u64>>;
-
-    fn store(&self) -> RedisStore<u64> {
-        self.store.clone()
-    }
-
-    fn users(&self) -> &Self::Users {
-        &self.users
-    }
-
-    async fn create_user(&self, active: bool) -> MemoryUser<u64> {
-        let user = MemoryUser { id: next_id(), is_active: active };
-        self.users.insert(user.clone());
-        user
-    }
-
-    async fn delete_user(&self, user: &MemoryUser<u64>) {
-        // As a cascade would: the user's tokens go with it.
-        self.store.delete_all_of_user(&user.id).await.expect("deleting a user's tokens");
-        self.users.remove(&user.id);
-    }
-
-    fn is_active(user: &MemoryUser<u64>) -> bool {
-        user.is_active
-    }
-
-    /// Deletes every key under the test's prefix, node by node (SCAN sees one node).
-    async fn cleanup(self) {
-        for node in &self.nodes {
-            delete_keys_under(node, self.store.prefix()).await;
-        }
     }
 }
 

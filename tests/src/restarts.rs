@@ -238,7 +238,10 @@ pub async fn bounded(what: &str, test: impl Future<Output = ()>) {
 
 /// What a restart test drives: a writer with no cache, a reader behind a cache whose channel is
 /// serving, the reader's user loader, and [`ACCOUNTS`] users.
-pub struct Rig<W: AccessTokenStore, R: AccessTokenStore, L: UserLoader> {
+pub struct Rig<W: AccessTokenStore, R: AccessTokenStore, L: UserLoader>
+where
+    R::UserId: std::fmt::Display,
+{
     /// The server that is killed.
     pub server: Server,
     /// Logins and logouts, straight to the server.
@@ -261,7 +264,10 @@ struct Marks {
 }
 
 /// What the readers share.
-struct Load<R: AccessTokenStore, L: UserLoader> {
+struct Load<R: AccessTokenStore, L: UserLoader>
+where
+    R::UserId: std::fmt::Display,
+{
     reader: DatabaseStrategy<CachedStore<R>>,
     users: L,
     tokens: Vec<String>,
@@ -367,7 +373,7 @@ where
 
     async fn read_one(&self, index: usize, tally: &mut Tally) {
         let started = Instant::now();
-        let read = self.reader.read_token(Some(&self.tokens[index]), &self.users);
+        let read = self.reader.read_token(&self.tokens[index], &self.users);
         let outcome = tokio::time::timeout(READ_LIMIT, read).await;
         let ended = Instant::now();
         tally.reads += 1;
@@ -378,7 +384,7 @@ where
             tally.unanswered.push(format!("{name}, read at {at}, no answer within {READ_LIMIT:?}"));
             return;
         };
-        let Ok(found) = outcome else {
+        let Ok(found) = outcome.map(|found| found.map(|(user, _)| user)) else {
             if self.killed.get().is_none_or(|&killed| started < killed) {
                 tally.errors_before_kill += 1;
             } else if self.recovered.get().is_some_and(|&recovered| started >= recovered) {
@@ -438,9 +444,9 @@ where
     async fn answer(&self, index: usize) -> Option<L::User> {
         let mut attempts = 0;
         loop {
-            let read = self.reader.read_token(Some(&self.tokens[index]), &self.users);
+            let read = self.reader.read_token(&self.tokens[index], &self.users);
             let failure = match tokio::time::timeout(READ_LIMIT, read).await {
-                Ok(Ok(found)) => return found,
+                Ok(Ok(found)) => return found.map(|(user, _)| user),
                 Ok(Err(error)) => error.to_string(),
                 Err(_) => format!("no answer within {READ_LIMIT:?}"),
             };
@@ -503,7 +509,8 @@ where
     let hits = cache.stats().hits;
     for (token, account) in tokens.iter().zip(&accounts) {
         for _ in 0..2 {
-            let found = reader.read_token(Some(token), &users).await.expect("a read");
+            let found =
+                reader.read_token(token, &users).await.expect("a read").map(|(user, _)| user);
             assert_eq!(found.as_ref().map(User::id), Some(account.id()), "a fresh token");
         }
     }
@@ -572,7 +579,7 @@ where
     let reads_back = async {
         let live = LIVE.start;
         loop {
-            let read = load.reader.read_token(Some(&load.tokens[live]), &load.users);
+            let read = load.reader.read_token(&load.tokens[live], &load.users);
             let failure = match tokio::time::timeout(READ_LIMIT, read).await {
                 Ok(Ok(found)) => {
                     assert!(found.is_some(), "{label}: a live token refused after the restart");

@@ -66,7 +66,7 @@ async fn check_store<B: Backend<Store: ListTokens>>(backend: B) {
     let mut shaped = 0;
     for candidate in &inputs {
         let calls = h.probe.calls();
-        let read = h.strategy.read_token(Some(candidate), backend.users()).await;
+        let read = h.strategy.read_token(candidate, backend.users()).await;
         assert!(matches!(read, Ok(None)), "{candidate:?} read as {read:?}");
         let logout = h.strategy.destroy_token(candidate, &user).await;
         assert!(matches!(logout, Ok(false)), "{candidate:?} logout gave {logout:?}");
@@ -82,8 +82,8 @@ async fn check_store<B: Backend<Store: ListTokens>>(backend: B) {
     }
     let rows_after = h.strategy.store().list_of_user(user.id()).await.unwrap();
     assert_eq!(rows_after, rows_before, "bad input changed the table");
-    let still = h.strategy.read_token(Some(&valid), backend.users()).await.unwrap();
-    assert_eq!(still.map(|u| u.id().clone()), Some(user.id().clone()));
+    let still = h.strategy.read_token(&valid, backend.users()).await.unwrap();
+    assert_eq!(still.map(|(u, _)| u.id().clone()), Some(user.id().clone()));
     eprintln!(
         "{} bad inputs tried ({shaped} well-formed, {} refused without a query), {} store calls",
         inputs.len(),
@@ -147,7 +147,7 @@ async fn joined_read_refuses_bad_input() {
         .run(&any::<String>(), |candidate| {
             let read = tokio::task::block_in_place(|| {
                 tokio::runtime::Handle::current()
-                    .block_on(strategy.read_token_with_user::<user::Model>(Some(&candidate)))
+                    .block_on(strategy.read_token::<user::Model, _>(&candidate, &authtoken::Joined))
             });
             prop_assert!(matches!(read, Ok(None)), "{:?} gave {:?}", candidate, read);
             Ok(())

@@ -87,7 +87,7 @@ async fn cached_token(
     let token = writer.write_token(&user).await.unwrap().into_secret();
     let hits = reader_store.stats().hits;
     for _ in 0..2 {
-        let found = reader.read_token(Some(&token), a.users()).await.unwrap();
+        let found = reader.read_token(&token, a.users()).await.unwrap();
         assert!(found.is_some(), "a fresh token was refused");
     }
     assert_eq!(reader_store.stats().hits, hits + 1, "the second read was a hit");
@@ -102,7 +102,7 @@ async fn refused_after_the_bound(
     how: &str,
 ) {
     tokio::time::sleep(BOUND).await;
-    let found = reader.read_token(Some(token), a.users()).await.unwrap();
+    let found = reader.read_token(token, a.users()).await.unwrap();
     assert!(found.is_none(), "{how}: the other process still accepted the token after the bound");
 }
 
@@ -161,7 +161,7 @@ async fn every_way_a_token_dies_reaches_the_other_process(engine: Engine) {
     a.store().invalidate_user(&user.id).await.unwrap();
     tokio::time::sleep(BOUND).await;
     let misses = b_store.stats().misses;
-    assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_some());
+    assert!(reader.read_token(&token, a.users()).await.unwrap().is_some());
     assert_eq!(b_store.stats().misses, misses + 1, "the user's entry was dropped");
     b_channel.stop().await;
     a.cleanup().await;
@@ -194,8 +194,8 @@ async fn a_cut_or_stalled_channel_serves_no_hits_and_recovers() {
         assert_eq!(b_store.stats().hits, hits, "{mode:?}: a hit while the channel is down");
         proxy.set(Mode::Pass);
         until_serving(&b_store).await;
-        assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_none());
-        assert!(reader.read_token(Some(&other), a.users()).await.unwrap().is_some());
+        assert!(reader.read_token(&token, a.users()).await.unwrap().is_none());
+        assert!(reader.read_token(&other, a.users()).await.unwrap().is_some());
     }
     b_channel.stop().await;
     listen_via.close().await.unwrap();
@@ -211,7 +211,7 @@ async fn cached_token_without_hit_check(
     let user = a.create_user(true).await;
     let token = writer.write_token(&user).await.unwrap().into_secret();
     for _ in 0..2 {
-        assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_some());
+        assert!(reader.read_token(&token, a.users()).await.unwrap().is_some());
     }
     (user, token)
 }

@@ -58,7 +58,7 @@ async fn many_logins(b: &SqlBackend<UuidUsers>) {
     assert_eq!(distinct.len(), TASKS * EACH, "duplicate tokens");
     assert_eq!(stored_keys(b, &alice).await, distinct, "the rows are exactly the tokens issued");
     for token in tokens.iter().step_by(97) {
-        assert!(strategy.read_token_row(Some(token)).await.unwrap().is_some());
+        assert!(strategy.read_token_row(token).await.unwrap().is_some());
     }
     eprintln!("{} concurrent logins checked", tokens.len());
 }
@@ -99,7 +99,7 @@ async fn logins_race_logout_everywhere(b: &SqlBackend<UuidUsers>) {
     let revoked = logouts.await.unwrap();
     let mut valid = HashSet::new();
     for token in &tokens {
-        if strategy.read_token_row(Some(token)).await.unwrap().is_some() {
+        if strategy.read_token_row(token).await.unwrap().is_some() {
             valid.insert(sha256_base64url(token));
         }
     }
@@ -142,12 +142,12 @@ async fn purges_race_reads(b: &SqlBackend<UuidUsers>) {
             for i in 0..150 {
                 let old = &expired[(reader * 150 + i) % expired.len()];
                 assert!(
-                    strategy.read_token_row(Some(old)).await.unwrap().is_none(),
+                    strategy.read_token_row(old).await.unwrap().is_none(),
                     "an expired token read as valid"
                 );
                 let fresh = &live[(reader + i) % live.len()];
                 assert!(
-                    strategy.read_token_row(Some(fresh)).await.unwrap().is_some(),
+                    strategy.read_token_row(fresh).await.unwrap().is_some(),
                     "a live token was lost"
                 );
             }
@@ -201,9 +201,13 @@ async fn deleted_user_is_never_returned(b: &SqlBackend<UuidUsers>) {
                 let token = &tokens[i % tokens.len()];
                 let started = Instant::now();
                 let found = if i % 2 == 0 {
-                    strategy.read_token(Some(token), users.as_ref()).await.unwrap().is_some()
+                    strategy.read_token(token, users.as_ref()).await.unwrap().is_some()
                 } else {
-                    joined.read_token_with_user::<user::Model>(Some(token)).await.unwrap().is_some()
+                    joined
+                        .read_token::<user::Model, _>(token, &authtoken::Joined)
+                        .await
+                        .unwrap()
+                        .is_some()
                 };
                 reads.push((started, found));
                 i += 8;

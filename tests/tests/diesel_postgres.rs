@@ -112,8 +112,8 @@ mod postgres_tls {
             let strategy = DatabaseStrategy::new(store, None).unwrap();
             let user = b.create_user(true).await;
             let token = strategy.write_token(&user).await.unwrap();
-            let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
-            assert_eq!(read.map(|u| u.id), Some(user.id));
+            let read = strategy.read_token(token.expose_secret(), b.users()).await.unwrap();
+            assert_eq!(read.map(|(u, _)| u.id), Some(user.id));
             drop(strategy); // its pool first: PostgreSQL drops no database in use
             b.cleanup().await;
         });

@@ -54,7 +54,7 @@ async fn details_entity(engine: Engine) {
 
     // The joined read carries the details beside the user.
     let (found, row) = strategy
-        .read_token_with_user_and_row::<user::Model>(Some(&token))
+        .read_token::<user::Model, _>(&token, &authtoken::Joined)
         .await
         .unwrap()
         .expect("the joined read");
@@ -73,7 +73,7 @@ async fn details_entity(engine: Engine) {
     planted.details.scopes = vec!["read".into()];
     planted.details.expires_at = Some(strategy.now() + TimeDelta::days(30));
     api_token::Entity::active_model(planted).insert(&conn).await.expect("SeaORM's insert");
-    let read = strategy.read_token_row(Some(&plaintext)).await.unwrap().expect("the app's row");
+    let read = strategy.read_token_row(&plaintext).await.unwrap().expect("the app's row");
     assert_eq!(read.details.name.as_deref(), Some("inserted by the app"));
     assert_eq!(read.details.scopes, ["read"]);
     assert!(strategy.is_live(&read));

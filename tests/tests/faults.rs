@@ -61,16 +61,16 @@ async fn run(engine: Engine) {
         proxy.set(mode);
         faults += 1;
         let started = Instant::now();
-        let read = strategy.read_token(Some(&token), &users).await;
+        let read = strategy.read_token(&token, &users).await;
         assert!(matches!(read, Err(Error::Store(_))), "{mode:?}: read gave {read:?}");
         assert!(started.elapsed() < BOUND, "{mode:?}: read took {:?}", started.elapsed());
 
         let started = Instant::now();
-        let loaded = direct.read_token(Some(&token), &users).await;
+        let loaded = direct.read_token(&token, &users).await;
         assert!(matches!(loaded, Err(Error::UserLoader(_))), "{mode:?}: loader gave {loaded:?}");
         assert!(started.elapsed() < BOUND, "{mode:?}: loader took {:?}", started.elapsed());
 
-        let joined = strategy.read_token_with_user::<user::Model>(Some(&token)).await;
+        let joined = strategy.read_token::<user::Model, _>(&token, &authtoken::Joined).await;
         assert!(matches!(joined, Err(Error::Store(_))), "{mode:?}: joined read gave {joined:?}");
 
         let started = Instant::now();
@@ -88,8 +88,8 @@ async fn run(engine: Engine) {
         );
 
         proxy.set(Mode::Pass);
-        let recovered = strategy.read_token(Some(&token), &users).await;
-        assert_eq!(recovered.unwrap().map(|u| u.id), Some(alice.id), "{mode:?}: no recovery");
+        let recovered = strategy.read_token(&token, &users).await;
+        assert_eq!(recovered.unwrap().map(|(u, _)| u.id), Some(alice.id), "{mode:?}: no recovery");
         let again = strategy.write_token(&alice).await.expect("logins work again");
         assert!(strategy.destroy_token(again.expose_secret(), &alice).await.unwrap());
     }

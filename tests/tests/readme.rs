@@ -102,7 +102,7 @@ async fn use_section(db: DatabaseConnection, user: user::Model, presented: &str)
     let users = SeaOrmUsers::<user::Entity>::new(db.clone());  // your entity; its Model implements authtoken::User
 
     let token = strategy.write_token(&user).await?;                        // login: send token.expose_secret() once
-    let who = strategy.read_token(Some(presented), &users).await?;          // every request: Some(user) or None
+    let who = strategy.read_token(presented, &users).await?;          // every request: Some((user, row)) or None
     strategy.destroy_token(presented, &user).await?;                       // logout
     strategy.destroy_all_tokens(&user).await?;                             // log out everywhere
     strategy.purge_expired(NonZeroU32::new(1000).unwrap()).await?;         // delete expired rows, 1000 per statement
@@ -280,7 +280,7 @@ async fn api_tokens_section(db: DatabaseConnection, user: UuidUser) -> Result {
     let strategy = DatabaseStrategy::new(store, Some(Duration::from_secs(3600)))?;          // sessions: 1 hour
     let options = IssueOptions::new().name("CI deploy").scopes(["deploy", "read"]).lifetime(Duration::from_secs(90 * 24 * 3600));
     let token = strategy.issue_token(&user, &options).await?;                                  // this one: 90 days
-    let row = strategy.read_token_row(Some(token.expose_secret())).await?;                     // its name and scopes
+    let row = strategy.read_token_row(token.expose_secret()).await?;                     // its name and scopes
     Ok(())
 }
 
@@ -407,6 +407,7 @@ mod diesel_readme {
         let store = DieselStore::<schema::access_token::table, AsyncPgConnection>::new(pool);
         let strategy = authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
         let token = strategy.write_token(alice).await?;        // shown to Alice once
-        strategy.read_token_with_user(Some(presented)).await    // one query: token and user
+        let found = strategy.read_token(presented, &authtoken::Joined).await?; // one query: token and user
+    Ok(found.map(|(user, _row)| user))
     }
 }

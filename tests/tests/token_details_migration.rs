@@ -26,11 +26,11 @@ async fn up_down_up(engine: Engine) {
         let store = b.db_store().detect_details().await.unwrap();
         assert_eq!(store.columns(), TokenColumns::ALL, "{round}: the columns were not found");
         let strategy = DatabaseStrategy::new(store, HOUR).unwrap();
-        let found = strategy.read_token(Some(&old_token), b.users()).await.unwrap();
+        let found = strategy.read_token(&old_token, b.users()).await.unwrap();
         assert!(found.is_some(), "{round}: a token from before the columns stopped working");
         let named = IssueOptions::new().name("deploy").scopes(["read"]);
         let token = strategy.issue_token(&user, &named).await.unwrap().into_secret();
-        let row = strategy.read_token_row(Some(&token)).await.unwrap().expect("the named token");
+        let row = strategy.read_token_row(&token).await.unwrap().expect("the named token");
         assert_eq!(row.details.name.as_deref(), Some("deploy"), "{round}");
         assert_eq!(row.details.scopes, ["read"], "{round}");
         if round == "up" {
@@ -38,7 +38,7 @@ async fn up_down_up(engine: Engine) {
             let store = b.db_store().detect_details().await.unwrap();
             assert_eq!(store.columns(), TokenColumns::NONE, "down left the columns");
             let strategy = DatabaseStrategy::new(store, HOUR).unwrap();
-            let found = strategy.read_token(Some(&old_token), b.users()).await.unwrap();
+            let found = strategy.read_token(&old_token, b.users()).await.unwrap();
             assert!(found.is_some(), "down broke a token from before the columns");
         }
     }

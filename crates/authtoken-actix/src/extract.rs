@@ -5,16 +5,30 @@ use std::marker::PhantomData;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use authtoken_http::{
-    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy, Scopes,
+    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy,
+    PresentedToken, RequestMemo, Scopes,
 };
 use futures_core::future::LocalBoxFuture;
 
 use crate::{AuthRejection, convert};
 
-/// The result of authenticating a request, kept in its extensions so that a second extractor
-/// does not ask the store again.
+/// The answer of a request's first authentication, kept in its extensions.
 #[derive(Clone)]
 struct Authentication<U>(Option<Authenticated<U>>);
+
+/// A request's extensions as the place its authentication is remembered.
+struct Extensions<'a>(&'a HttpRequest);
+
+impl<U: AuthUser> RequestMemo<U> for Extensions<'_> {
+    fn recall(&self) -> Option<Option<Authenticated<U>>> {
+        let extensions = self.0.extensions();
+        extensions.get::<Authentication<U>>().map(|Authentication(found)| found.clone())
+    }
+
+    fn remember(&mut self, found: Option<Authenticated<U>>) {
+        self.0.extensions_mut().insert(Authentication(found));
+    }
+}
 
 /// The authenticator registered as app data, directly or as `web::Data`.
 fn authenticator<U: AuthUser>(request: &HttpRequest) -> Option<Authenticator<U>> {
@@ -39,29 +53,12 @@ async fn authenticate<U: AuthUser, P: Policy>(
         let missing = authtoken::Error::Config("no Authenticator registered for this user type");
         return Err((Refusal::Failed(missing), Vec::new()));
     };
-    let cached = request.extensions().get::<Authentication<U>>().cloned();
-    let found = match cached {
-        Some(Authentication(found)) => found,
-        None => match auth.authenticate(&convert::headers(request.headers())).await {
-            Ok(found) => {
-                request.extensions_mut().insert(Authentication(found.clone()));
-                found
-            }
-            // A failure is not kept: the next extractor asks again, and fails again or recovers.
-            Err(error) => return Err((error.into(), Vec::new())),
-        },
-    };
-    let challenges = || auth.challenges(&convert::headers(request.headers()));
-    let Some(found) = found else {
-        return Err((Refusal::Unauthorized, challenges()));
-    };
-    let allowed = match P::check(&found.user) {
-        Ok(()) if unscoped => auth.check_unscoped_route(&found),
-        checked => checked,
-    };
-    match allowed {
-        Ok(()) => Ok((found, auth)),
-        Err(refusal) => Err((refusal, challenges())),
+    let headers = convert::headers(request.headers());
+    match auth.admit::<P>(&headers, &mut Extensions(&request), unscoped).await {
+        Ok(found) => Ok((found, auth)),
+        // A failure (500) carries no challenge; a refusal carries the backends'.
+        Err(failure @ Refusal::Failed(_)) => Err((failure, Vec::new())),
+        Err(refusal) => Err((refusal, auth.challenges(&headers))),
     }
 }
 
@@ -135,25 +132,14 @@ impl<U: AuthUser, P: Policy> FromRequest for MaybeUser<U, P> {
 
 /// The active user together with the token it presented and the backend that accepted it: what
 /// a logout needs.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CurrentUserToken<U> {
     /// The user.
     pub user: U,
-    /// The token as presented.
-    pub token: String,
+    /// The token as presented (its `Debug` is redacted).
+    pub token: PresentedToken,
     /// The name of the backend that accepted it.
     pub backend: String,
-}
-
-impl<U: std::fmt::Debug> std::fmt::Debug for CurrentUserToken<U> {
-    // The token is a live credential: never in a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CurrentUserToken")
-            .field("user", &self.user)
-            .field("token", &"<redacted>")
-            .field("backend", &self.backend)
-            .finish()
-    }
 }
 
 impl<U: AuthUser> FromRequest for CurrentUserToken<U> {

@@ -32,7 +32,12 @@ async fn maybe(MaybeUser(user, ..): MaybeUser<Account>) -> String {
 }
 
 async fn token(current: CurrentUserToken<Account>) -> String {
-    format!("{} via {} ({} chars)", current.user.name, current.backend, current.token.len())
+    format!(
+        "{} via {} ({} chars)",
+        current.user.name,
+        current.backend,
+        current.token.expose_secret().len()
+    )
 }
 
 async fn twice(first: CurrentUser<Account>, second: CurrentUser<Account, AnyStatus>) -> String {
@@ -94,7 +99,8 @@ fn an_unknown_backend_is_a_start_up_error() {
 fn current_user_token_debug_hides_the_token() {
     let token = authtoken_conformance::spec::foreign_token();
     let user = authtoken_conformance::http::ACCOUNTS[0].clone();
-    let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
+    let presented = authtoken_http::PresentedToken::new(token.clone());
+    let current = CurrentUserToken { user, token: presented, backend: "bearer".to_owned() };
     let shown = format!("{current:?}");
     assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");
 }

@@ -3,17 +3,30 @@
 use std::marker::PhantomData;
 
 use authtoken_http::{
-    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy, Scopes,
+    Active, AuthRejection as Refusal, AuthUser, Authenticated, Authenticator, Policy,
+    PresentedToken, RequestMemo, Scopes,
 };
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 
 use crate::AuthRejection;
 
-/// The result of authenticating a request, kept in its extensions so that a second extractor
-/// does not ask the store again.
+/// The answer of a request's first authentication, kept in its extensions.
 #[derive(Clone)]
 struct Authentication<U>(Option<Authenticated<U>>);
+
+/// A request's extensions as the place its authentication is remembered.
+struct Extensions<'a>(&'a mut axum::http::Extensions);
+
+impl<U: AuthUser> RequestMemo<U> for Extensions<'_> {
+    fn recall(&self) -> Option<Option<Authenticated<U>>> {
+        self.0.get::<Authentication<U>>().map(|Authentication(found)| found.clone())
+    }
+
+    fn remember(&mut self, found: Option<Authenticated<U>>) {
+        self.0.insert(Authentication(found));
+    }
+}
 
 /// The request's user, who must pass policy `P`, and the authenticator.
 /// `unscoped`: the route declares no scope, so a scoped token is refused (unless its backend
@@ -29,26 +42,9 @@ where
     Authenticator<U>: FromRef<S>,
 {
     let auth = Authenticator::<U>::from_ref(state);
-    let found = match parts.extensions.get::<Authentication<U>>() {
-        Some(Authentication(found)) => found.clone(),
-        None => match auth.authenticate(&parts.headers).await {
-            Ok(found) => {
-                parts.extensions.insert(Authentication(found.clone()));
-                found
-            }
-            // A failure is not kept: the next extractor asks again, and fails again or recovers.
-            Err(error) => return Err((error.into(), auth)),
-        },
-    };
-    let Some(found) = found else {
-        return Err((Refusal::Unauthorized, auth));
-    };
-    let allowed = match P::check(&found.user) {
-        Ok(()) if unscoped => auth.check_unscoped_route(&found),
-        checked => checked,
-    };
-    match allowed {
-        Ok(()) => Ok((found, auth)),
+    let mut memo = Extensions(&mut parts.extensions);
+    match auth.admit::<P>(&parts.headers, &mut memo, unscoped).await {
+        Ok(found) => Ok((found, auth)),
         Err(refusal) => Err((refusal, auth)),
     }
 }
@@ -119,25 +115,14 @@ where
 
 /// The active user together with the token it presented and the backend that accepted it: what
 /// a logout needs.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct CurrentUserToken<U> {
     /// The user.
     pub user: U,
-    /// The token as presented.
-    pub token: String,
+    /// The token as presented (its `Debug` is redacted).
+    pub token: PresentedToken,
     /// The name of the backend that accepted it.
     pub backend: String,
-}
-
-impl<U: std::fmt::Debug> std::fmt::Debug for CurrentUserToken<U> {
-    // The token is a live credential: never in a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CurrentUserToken")
-            .field("user", &self.user)
-            .field("token", &"<redacted>")
-            .field("backend", &self.backend)
-            .finish()
-    }
 }
 
 impl<U, S> FromRequestParts<S> for CurrentUserToken<U>

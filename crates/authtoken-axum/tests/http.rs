@@ -32,7 +32,12 @@ async fn maybe(user: Option<CurrentUser<Account>>) -> String {
 }
 
 async fn token(current: CurrentUserToken<Account>) -> String {
-    format!("{} via {} ({} chars)", current.user.name, current.backend, current.token.len())
+    format!(
+        "{} via {} ({} chars)",
+        current.user.name,
+        current.backend,
+        current.token.expose_secret().len()
+    )
 }
 
 async fn deploy(Scoped(user, ..): Scoped<Account, Deploy>) -> String {
@@ -95,7 +100,8 @@ fn duplicate_or_unknown_backends_are_start_up_errors() {
 fn current_user_token_debug_hides_the_token() {
     let token = authtoken_conformance::spec::foreign_token();
     let user = authtoken_conformance::http::ACCOUNTS[0].clone();
-    let current = CurrentUserToken { user, token: token.clone(), backend: "bearer".to_owned() };
+    let presented = authtoken_http::PresentedToken::new(token.clone());
+    let current = CurrentUserToken { user, token: presented, backend: "bearer".to_owned() };
     let shown = format!("{current:?}");
     assert!(!shown.contains(&token) && shown.contains("ada"), "{shown}");
 }

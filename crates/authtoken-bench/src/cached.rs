@@ -73,7 +73,8 @@ pub async fn read_token_cached(
     let (store, channel) = cached_store(&db).await?;
     let bench = Bench::with_store(db, store.clone(), users)?;
     for token in tokens.iter() {
-        let _: Option<user::Model> = bench.strategy.read_token_with_user(Some(token)).await?;
+        let _: Option<(user::Model, _)> =
+            bench.strategy.read_token(token, &authtoken::Joined).await?;
     }
     let before = store.stats();
     let measured = bench.read_token("read_token_cached", concurrency, tokens).await?;
@@ -173,7 +174,7 @@ async fn peer_loop<S: AccessTokenStore<UserId = i64> + Clone>(
         let mut hit = false;
         while !hit {
             let hits = store.stats().hits;
-            let found = strategy.read_token_row(Some(&token)).await?;
+            let found = strategy.read_token_row(&token).await?;
             ensure!(found.is_some(), "the peer refused a live token");
             hit = store.stats().hits > hits;
         }
@@ -181,7 +182,7 @@ async fn peer_loop<S: AccessTokenStore<UserId = i64> + Clone>(
         let Some(Ok(revoked)) = input.next() else { break };
         ensure!(revoked == "revoked", "unexpected {revoked:?}");
         loop {
-            if strategy.read_token_row(Some(&token)).await?.is_none() {
+            if strategy.read_token_row(&token).await?.is_none() {
                 writeln!(out, "refused {}", now_micros())?;
                 break;
             }

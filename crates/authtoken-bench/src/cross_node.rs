@@ -185,8 +185,8 @@ async fn login_then_read(
         let (writer, reader) = (writer.clone(), reader.clone());
         async move {
             let token = writer.strategy.write_token(&writer.user(i)).await?.into_secret();
-            let found: Option<user::Model> =
-                reader.strategy.read_token_with_user(Some(&token)).await?;
+            let found: Option<(user::Model, _)> =
+                reader.strategy.read_token(&token, &authtoken::Joined).await?;
             Ok(found.is_none())
         }
     })
@@ -230,8 +230,8 @@ async fn revoke_then_read(
                 writer.strategy.destroy_token(&tokens[i], &writer.user(i)).await?,
                 "logout missed"
             );
-            let found: Option<user::Model> =
-                reader.strategy.read_token_with_user(Some(&tokens[i])).await?;
+            let found: Option<(user::Model, _)> =
+                reader.strategy.read_token(&tokens[i], &authtoken::Joined).await?;
             Ok(found.is_some())
         }
     })

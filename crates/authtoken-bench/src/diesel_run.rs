@@ -94,7 +94,7 @@ async fn run_on<C: Floor>(args: &Args, url: &str) -> anyhow::Result<Vec<Measurem
         }
         // Warm up both paths alike.
         for (i, token) in tokens.iter().enumerate() {
-            ops.strategy.read_token(Some(token), &crate::store_ops::IdUsers).await?;
+            ops.strategy.read_token(token, &crate::store_ops::IdUsers).await?;
             ensure!(C::select(&pool, floor_key(i)).await?, "the floor missed a row");
         }
         let floor_pool = pool.clone();

@@ -29,17 +29,13 @@ mod purge_load;
 mod redis_run;
 mod report;
 mod schema;
+mod sea_orm_run;
 mod store_ops;
 
 use clap::Parser;
-use sea_orm::{ConnectionTrait, Statement};
 
 use crate::database::FreshDatabase;
 use crate::measure::Measurement;
-use crate::ops::Bench;
-
-/// Operations for the malformed-token measurement: enough to time a path with no I/O.
-const MALFORMED_OPS: usize = 200_000;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -53,38 +49,63 @@ async fn main() -> anyhow::Result<()> {
     let sql =
         !args.database_url.starts_with("mongodb") && redis_backend(&args.database_url).is_none();
     anyhow::ensure!(sql || args.orm == args::Orm::SeaOrm, "--orm diesel is for SQL databases");
-    if args.database_url.starts_with("mongodb://")
-        || args.database_url.starts_with("mongodb+srv://")
-    {
-        let results = mongodb_run::run(&args).await?;
-        report_all(&args, "mongodb", &results, None)?;
-        return Ok(());
+    match Backend::for_url(&args.database_url, args.orm) {
+        Backend::MongoDb => {
+            let results = mongodb_run::run(&args).await?;
+            report_all(&args, "mongodb", &results, None)
+        }
+        Backend::Redis(name) => {
+            let results = redis_run::run(&args).await?;
+            report_all(&args, name, &results, None)
+        }
+        Backend::Sql(orm) => {
+            let fresh = FreshDatabase::create(&args.database_url).await?;
+            eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
+            match (orm, &args.read_url) {
+                (args::Orm::Diesel, _) => {
+                    let outcome = diesel_run::run(&args, &fresh).await;
+                    let backend = format!("{} (diesel)", fresh.backend);
+                    fresh.drop_database().await?;
+                    report_all(&args, &backend, &outcome?, None)
+                }
+                (args::Orm::SeaOrm, Some(read_url)) => {
+                    let outcome = cross_node::run(&args, &fresh, read_url).await;
+                    fresh.drop_database().await?;
+                    let results = outcome?;
+                    report_all(&args, "galera", &results, None)?;
+                    cross_node::check(&results)
+                }
+                (args::Orm::SeaOrm, None) => {
+                    let outcome = sea_orm_run::run(&args, &fresh).await;
+                    let backend = fresh.backend;
+                    fresh.drop_database().await?;
+                    let (results, purge) = outcome?;
+                    report_all(&args, backend, &results, purge.as_ref())
+                }
+            }
+        }
     }
-    if let Some(backend) = redis_backend(&args.database_url) {
-        let results = redis_run::run(&args).await?;
-        report_all(&args, backend, &results, None)?;
-        return Ok(());
+}
+
+/// Which run a URL asks for: one module per backend.
+enum Backend {
+    MongoDb,
+    /// One Redis or a cluster, by the name the report uses.
+    Redis(&'static str),
+    /// SQL through SeaORM or Diesel.
+    Sql(args::Orm),
+}
+
+impl Backend {
+    fn for_url(url: &str, orm: args::Orm) -> Self {
+        if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+            Backend::MongoDb
+        } else if let Some(name) = redis_backend(url) {
+            Backend::Redis(name)
+        } else {
+            Backend::Sql(orm)
+        }
     }
-    let fresh = FreshDatabase::create(&args.database_url).await?;
-    eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
-    if args.orm == args::Orm::Diesel {
-        let outcome = diesel_run::run(&args, &fresh).await;
-        let backend = format!("{} (diesel)", fresh.backend);
-        fresh.drop_database().await?;
-        return report_all(&args, &backend, &outcome?, None);
-    }
-    if let Some(read_url) = &args.read_url {
-        let outcome = cross_node::run(&args, &fresh, read_url).await;
-        fresh.drop_database().await?;
-        let results = outcome?;
-        report_all(&args, "galera", &results, None)?;
-        return cross_node::check(&results);
-    }
-    let outcome = run(&args, &fresh).await;
-    let backend = fresh.backend;
-    fresh.drop_database().await?;
-    let (results, purge) = outcome?;
-    report_all(&args, backend, &results, purge.as_ref())
 }
 
 /// The backend's name for a Redis URL; `None` for SQL.
@@ -115,97 +136,4 @@ fn report_all(
         eprintln!("chart written to {}", path.display());
     }
     Ok(())
-}
-
-async fn run(
-    args: &args::Args,
-    fresh: &FreshDatabase,
-) -> anyhow::Result<(Vec<Measurement>, Option<purge_load::PurgeReport>)> {
-    let setup = fresh.pool(1).await?;
-    schema::create(&setup, args.users).await?;
-    setup.close().await?;
-
-    let mut results = Vec::new();
-    for &concurrency in &args.concurrency {
-        eprintln!("concurrency {concurrency}");
-        let bench = Bench::new(fresh.pool(concurrency as u32).await?, args.users)?;
-        // Reads first, on a table no write has just disturbed, each beside the floor it is
-        // compared with; then the writes.
-        let tokens = bench.issue(args.ops).await?;
-        let floor_keys = bench.floor_rows(args.ops).await?;
-        bench.warm_up(&tokens, &floor_keys).await?;
-        results.push(bench.floor_select("floor_select", concurrency, floor_keys.clone()).await?);
-        results.push(bench.read_token("read_token", concurrency, tokens.clone()).await?);
-        let pool = fresh.pool(concurrency as u32).await?;
-        let cached = cached::read_token_cached(pool, args.users, concurrency, tokens.clone());
-        results.push(cached.await?);
-        results.push(bench.read_token_two_queries(concurrency, tokens.clone()).await?);
-        results.push(bench.read_token_unknown(concurrency, args.ops).await?);
-        results.push(bench.read_token_malformed(concurrency, MALFORMED_OPS.max(args.ops)).await?);
-        results.push(bench.floor_insert(concurrency, args.ops).await?);
-        results.push(bench.write_token(concurrency, args.ops).await?);
-        results.push(bench.destroy_token(concurrency, tokens).await?);
-        bench.issue(args.ops.min(args.users)).await?;
-        results.push(bench.destroy_all_tokens(concurrency, args.ops).await?);
-        bench.db.close().await?;
-    }
-
-    if args.revocations > 0 {
-        eprintln!("revocation propagation to a second process, {} times", args.revocations);
-        let store =
-            authtoken_sea_orm::SeaOrmStore::<schema::token::Entity>::new(fresh.pool(2).await?);
-        let strategy =
-            authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
-        let peer = [fresh.url.as_str()];
-        let propagation =
-            cached::revocation_propagation(strategy, &peer, args.users, args.revocations);
-        results.push(propagation.await?);
-    }
-
-    let widest = args.concurrency.iter().copied().max().unwrap_or(1);
-    if args.tokens > 0 {
-        let bench = Bench::new(fresh.pool(widest as u32).await?, args.users)?;
-        let tokens = bench.issue(args.ops).await?;
-        let floor_keys = bench.floor_rows(args.ops).await?;
-        let small = count_rows(&bench).await?;
-        // Measure at the small size, fill, measure again: the same tokens and keys each time.
-        for target in [small, args.tokens.max(small)] {
-            let rows = count_rows(&bench).await?;
-            if target > rows {
-                eprintln!("filling to {target} rows");
-                floor::fill(&bench.db, target - rows, args.users, chrono::Utc::now()).await?;
-            }
-            let rows = count_rows(&bench).await?;
-            bench.warm_up(&tokens, &floor_keys).await?;
-            for concurrency in [1, widest] {
-                let floor = format!("floor_select@{rows}");
-                results.push(bench.floor_select(&floor, concurrency, floor_keys.clone()).await?);
-                let read = format!("read_token@{rows}");
-                results.push(bench.read_token(&read, concurrency, tokens.clone()).await?);
-            }
-        }
-        bench.db.close().await?;
-    }
-
-    let mut purge = None;
-    if args.purge_rows > 0 {
-        let bench = Bench::new(fresh.pool(widest as u32 + 1).await?, args.users)?;
-        let tokens = bench.issue(args.ops).await?;
-        results.push(bench.read_token("read_token_before_purge", widest, tokens.clone()).await?);
-        eprintln!("purging {} expired rows under load", args.purge_rows);
-        let report = purge_load::purge_under_load(&bench, widest, args.purge_rows, tokens).await?;
-        results.push(report.reads_during.clone());
-        purge = Some(report);
-        bench.db.close().await?;
-    }
-    Ok((results, purge))
-}
-
-async fn count_rows(bench: &Bench) -> anyhow::Result<usize> {
-    let backend = bench.db.get_database_backend();
-    let statement = Statement::from_string(backend, "SELECT COUNT(*) AS n FROM access_token");
-    let row =
-        bench.db.query_one_raw(statement).await?.ok_or_else(|| anyhow::anyhow!("no count"))?;
-    let rows: i64 = row.try_get("", "n")?;
-    Ok(usize::try_from(rows)?)
 }

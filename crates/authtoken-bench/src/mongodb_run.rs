@@ -38,7 +38,7 @@ impl MongoBench {
         }
         // Warm up both paths alike.
         for (i, token) in tokens.iter().enumerate() {
-            self.ops.strategy.read_token(Some(token), &IdUsers).await?;
+            self.ops.strategy.read_token(token, &IdUsers).await?;
             self.floor.find_one(doc! { "_id": format!("read:{concurrency}:{i}") }).await?;
         }
         let floor = self.floor.clone();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use anyhow::{anyhow, ensure};
-use authtoken::{AccessTokenUserStore, DatabaseStrategy, PurgeExpired, User};
+use authtoken::{AccessTokenStore, DatabaseStrategy, JoinedUserStore, PurgeExpired, User};
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers};
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
@@ -14,19 +14,14 @@ use crate::schema::{token, user};
 
 /// What the benchmark needs of the store under test: the joined read and purging. The operations
 /// are written against these traits, so any store that has them can be measured.
-pub trait BenchStore:
-    AccessTokenUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static
-{
-}
+pub trait BenchStore: JoinedUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static {}
 
-impl<S> BenchStore for S where
-    S: AccessTokenUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static
-{
-}
+impl<S> BenchStore for S where S: JoinedUserStore<user::Model> + PurgeExpired<UserId = i64> + 'static
+{}
 
 /// What every operation works on: one pool (for the floor), and a strategy over the store under
 /// test (by default the SeaORM store over the same pool).
-pub struct Bench<S = SeaOrmStore<token::Entity>> {
+pub struct Bench<S: AccessTokenStore = SeaOrmStore<token::Entity>> {
     /// The pool (as many connections as tasks).
     pub db: DatabaseConnection,
     /// The strategy under test.
@@ -37,7 +32,7 @@ pub struct Bench<S = SeaOrmStore<token::Entity>> {
     pub user_count: usize,
 }
 
-impl<S> Clone for Bench<S> {
+impl<S: AccessTokenStore> Clone for Bench<S> {
     fn clone(&self) -> Self {
         Self {
             db: self.db.clone(),
@@ -118,9 +113,9 @@ impl<S: BenchStore> Bench<S> {
         measure(name, concurrency, tokens.len(), move |i| {
             let (bench, tokens) = (bench.clone(), Arc::clone(&tokens));
             async move {
-                let found: Option<user::Model> =
-                    bench.strategy.read_token_with_user(Some(&tokens[i])).await?;
-                let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
+                let found: Option<(user::Model, _)> =
+                    bench.strategy.read_token(&tokens[i], &authtoken::Joined).await?;
+                let (found, _) = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
                 ensure!(
                     found.id == bench.user(i).id && found.name == format!("user{}", found.id),
                     "the wrong user"
@@ -141,9 +136,8 @@ impl<S: BenchStore> Bench<S> {
         measure("read_token_2q", concurrency, tokens.len(), move |i| {
             let (bench, tokens) = (bench.clone(), Arc::clone(&tokens));
             async move {
-                let found =
-                    bench.strategy.read_token(Some(&tokens[i]), bench.users.as_ref()).await?;
-                ensure!(found.map(|u| *u.id()) == Some(bench.user(i).id), "the wrong user");
+                let found = bench.strategy.read_token(&tokens[i], bench.users.as_ref()).await?;
+                ensure!(found.map(|(u, _)| *u.id()) == Some(bench.user(i).id), "the wrong user");
                 Ok(())
             }
         })
@@ -161,8 +155,8 @@ impl<S: BenchStore> Bench<S> {
         measure("read_token_unknown", concurrency, ops, move |i| {
             let (bench, unknown) = (bench.clone(), Arc::clone(&unknown));
             async move {
-                let found: Option<user::Model> =
-                    bench.strategy.read_token_with_user(Some(&unknown[i])).await?;
+                let found: Option<(user::Model, _)> =
+                    bench.strategy.read_token(&unknown[i], &authtoken::Joined).await?;
                 ensure!(found.is_none(), "an unknown token authenticated someone");
                 Ok(())
             }
@@ -185,8 +179,8 @@ impl<S: BenchStore> Bench<S> {
                 } else {
                     "' OR 1=1 --                                 "
                 };
-                let found: Option<user::Model> =
-                    bench.strategy.read_token_with_user(Some(garbage)).await?;
+                let found: Option<(user::Model, _)> =
+                    bench.strategy.read_token(garbage, &authtoken::Joined).await?;
                 ensure!(found.is_none(), "garbage authenticated someone");
                 Ok(())
             }
@@ -207,7 +201,8 @@ impl<S: BenchStore> Bench<S> {
     /// cold caches and fresh connections that the other does not.
     pub async fn warm_up(&self, tokens: &[String], keys: &[String]) -> anyhow::Result<()> {
         for (token, key) in tokens.iter().zip(keys) {
-            let _: Option<user::Model> = self.strategy.read_token_with_user(Some(token)).await?;
+            let _: Option<(user::Model, _)> =
+                self.strategy.read_token(token, &authtoken::Joined).await?;
             floor::select(&self.db, key).await?;
         }
         Ok(())

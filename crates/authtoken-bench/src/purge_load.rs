@@ -43,11 +43,13 @@ pub async fn purge_under_load<S: BenchStore>(
             let mut i = task;
             while !done.load(Ordering::Relaxed) {
                 let start = Instant::now();
-                let found: Option<user::Model> =
-                    bench.strategy.read_token_with_user(Some(&tokens[i % tokens.len()])).await?;
+                let found: Option<(user::Model, _)> = bench
+                    .strategy
+                    .read_token(&tokens[i % tokens.len()], &authtoken::Joined)
+                    .await?;
                 latencies.push(start.elapsed());
                 ensure!(
-                    found.map(|u| u.id) == Some(bench.user(i % tokens.len()).id),
+                    found.map(|(u, _)| u.id) == Some(bench.user(i % tokens.len()).id),
                     "the wrong user during a purge"
                 );
                 i += concurrency;

@@ -101,7 +101,7 @@ impl RedisBench {
         }
         // Warm up both paths alike.
         for (i, token) in tokens.iter().enumerate() {
-            self.strategy.read_token(Some(token), &IdUsers).await?;
+            self.strategy.read_token(token, &IdUsers).await?;
             let _: Option<String> =
                 self.floor.query(redis::cmd("GET").arg(self.floor_key(i))).await?;
         }
@@ -137,7 +137,7 @@ impl RedisBench {
             crate::cached::redis_cached_store(self.strategy.store().clone()).await?;
         let strategy = Arc::new(DatabaseStrategy::new(store.clone(), Some(KEY_LIFETIME))?);
         for token in tokens.iter() {
-            strategy.read_token(Some(token), &IdUsers).await?;
+            strategy.read_token(token, &IdUsers).await?;
         }
         let before = store.stats();
         let bench = self.clone();
@@ -145,9 +145,9 @@ impl RedisBench {
             let (strategy, token, bench) =
                 (Arc::clone(&strategy), tokens[i].clone(), bench.clone());
             async move {
-                let found = strategy.read_token(Some(&token), &IdUsers).await?;
+                let found = strategy.read_token(&token, &IdUsers).await?;
                 let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
-                ensure!(found.id == bench.user(i).id, "the wrong user");
+                ensure!(found.0.id == bench.user(i).id, "the wrong user");
                 Ok(())
             }
         })

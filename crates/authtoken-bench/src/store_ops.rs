@@ -36,7 +36,7 @@ pub fn user(i: usize, users: usize) -> user::Model {
 }
 
 /// A strategy over a store with `i64` user ids, and how many users the run spreads over.
-pub struct TokenOps<S> {
+pub struct TokenOps<S: AccessTokenStore> {
     pub strategy: Arc<DatabaseStrategy<S>>,
     pub users: usize,
 }
@@ -76,9 +76,9 @@ where
         move |i| {
             let (strategy, token) = (Arc::clone(&strategy), read[i].clone());
             Box::pin(async move {
-                let found = strategy.read_token(Some(&token), &IdUsers).await?;
+                let found = strategy.read_token(&token, &IdUsers).await?;
                 let found = found.ok_or_else(|| anyhow!("a valid token was refused"))?;
-                ensure!(found.id == user(i, users).id, "the wrong user");
+                ensure!(found.0.id == user(i, users).id, "the wrong user");
                 Ok(())
             })
         }
@@ -99,7 +99,7 @@ where
         let refused = measure("read_token_unknown", concurrency, count, move |i| {
             let (strategy, token) = (Arc::clone(&strategy), unknown[i].clone());
             async move {
-                let found = strategy.read_token(Some(&token), &IdUsers).await?;
+                let found = strategy.read_token(&token, &IdUsers).await?;
                 ensure!(found.is_none(), "an unknown token authenticated someone");
                 Ok(())
             }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use authtoken::LimitTokens;
 use authtoken::limit::{Liveness, TokenLimit};
 use authtoken::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+    AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired, RowWithUser,
 };
 use authtoken::{BoxError, Error, Result, User, UserLoader};
 use chrono::{DateTime, Utc};
@@ -91,7 +91,6 @@ impl<S: AccessTokenStore> AccessTokenStore for FaultyStore<S> {
         self.inner.delete_all_of_user(owner).await
     }
 
-
     fn columns(&self) -> authtoken::TokenColumns {
         self.inner.columns()
     }
@@ -150,9 +149,9 @@ impl<S: PurgeExpired> PurgeExpired for FaultyStore<S> {
     }
 }
 
-impl<S, U> AccessTokenUserStore<U> for FaultyStore<S>
+impl<S, U> JoinedUserStore<U> for FaultyStore<S>
 where
-    S: AccessTokenUserStore<U>,
+    S: JoinedUserStore<U>,
     U: User<Id = S::UserId>,
 {
     async fn get_with_user(&self, token: &str) -> Result<Option<RowWithUser<S::UserId, U>>> {

@@ -16,7 +16,7 @@
 //!    [`Error::Store`](authtoken::Error::Store); "not found" is `None`, `false` or `0`.
 //! 2. Implement the capabilities your backend has: [`ListTokens`](authtoken::ListTokens) for an
 //!    operator's listing, [`PurgeExpired`](authtoken::PurgeExpired) if expired rows stay until
-//!    deleted, [`AccessTokenUserStore`](authtoken::AccessTokenUserStore) if you can join a token
+//!    deleted, [`JoinedUserStore`](authtoken::JoinedUserStore) if you can join a token
 //!    with its user in one query, [`LimitTokens`](authtoken::LimitTokens) if you can keep a user
 //!    under a per-user limit exactly (a lock per user).
 //! 3. Say how each test gets a fresh, isolated store (its own table, key prefix or database) and

@@ -1,6 +1,9 @@
 //! The in-memory backend: `MemoryStore` and `MemoryUsers` from the core crate, and a user type
 //! for backends that keep their users in memory.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use authtoken::memory::MemoryStore;
 pub use authtoken::memory::MemoryUsers;
 use authtoken::{AccessTokenStore, User};
@@ -27,12 +30,18 @@ impl<Id: authtoken::UserId> User for MemoryUser<Id> {
 /// A backend whose users live in memory, over any store: the in-memory store by default, or a
 /// store of your own whose users are not in a database ([`with_store`](Self::with_store)).
 ///
-/// Deleting a user deletes its tokens through the store, as a SQL cascade would.
+/// Deleting a user deletes its tokens through the store, as a SQL cascade would. A store on a
+/// server cleans up after the test with [`with_cleanup`](Self::with_cleanup) (its key prefix,
+/// its database).
 pub struct MemoryBackend<Id: authtoken::UserId, S = MemoryStore<Id>> {
     store: S,
     users: MemoryUsers<MemoryUser<Id>>,
     new_id: fn() -> Id,
+    cleanup: Option<Cleanup>,
 }
+
+/// What a backend drops at the end of its test.
+type Cleanup = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 impl<Id: authtoken::UserId> MemoryBackend<Id> {
     /// An empty in-memory store whose users get ids from `new_id`.
@@ -44,7 +53,35 @@ impl<Id: authtoken::UserId> MemoryBackend<Id> {
 impl<Id: authtoken::UserId, S> MemoryBackend<Id, S> {
     /// `store` (fresh for this test), with users in memory whose ids come from `new_id`.
     pub fn with_store(store: S, new_id: fn() -> Id) -> Self {
-        Self { store, users: MemoryUsers::new(), new_id }
+        Self { store, users: MemoryUsers::new(), new_id, cleanup: None }
+    }
+
+    /// Runs `cleanup` when the test ends ([`Backend::cleanup`]): what a store on a server left
+    /// behind (the test's key prefix, its database).
+    ///
+    /// ```
+    /// use authtoken_conformance::Backend;
+    /// use authtoken_conformance::memory::MemoryBackend;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let backend = MemoryBackend::<u64>::new(|| 1).with_cleanup(|| async { /* drop the database */ });
+    /// backend.cleanup().await;
+    /// # }
+    /// ```
+    pub fn with_cleanup<F, Fut>(mut self, cleanup: F) -> Self
+    where
+        F: FnOnce() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.cleanup = Some(Box::new(move || Box::pin(cleanup())));
+        self
+    }
+
+    /// The same backend over another handle on its store (a store configured differently
+    /// over the same rows); users and cleanup are kept.
+    pub fn map_store(self, change: impl FnOnce(S) -> S) -> Self {
+        Self { store: change(self.store), ..self }
     }
 }
 
@@ -79,5 +116,11 @@ where
 
     fn is_active(user: &MemoryUser<Id>) -> bool {
         user.is_active
+    }
+
+    async fn cleanup(self) {
+        if let Some(cleanup) = self.cleanup {
+            cleanup().await;
+        }
     }
 }

@@ -46,7 +46,7 @@ use crate::faults::{FaultyStore, Probe};
 pub const LIFETIME: Duration = Duration::from_secs(3600);
 
 /// A strategy under test, with its clock and the probe on its store.
-pub struct Harness<S> {
+pub struct Harness<S: authtoken::AccessTokenStore> {
     /// The strategy, over the backend's store wrapped in a [`FaultyStore`].
     pub strategy: DatabaseStrategy<FaultyStore<S>>,
     /// The strategy's clock.
@@ -97,7 +97,7 @@ async fn reader<B: Backend, S>(b: &B, h: &Harness<S>, token: &str) -> Option<<B:
 where
     S: AccessTokenStore<UserId = <B::User as User>::Id>,
 {
-    h.strategy.read_token(Some(token), b.users()).await.expect("read_token").map(|u| u.id().clone())
+    h.strategy.read_token(token, b.users()).await.expect("read_token").map(|(u, _)| u.id().clone())
 }
 
 async fn login<B: Backend, S>(h: &Harness<S>, user: &B::User) -> String

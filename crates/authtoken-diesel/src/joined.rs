@@ -5,7 +5,7 @@
 
 use std::future::Future;
 
-use authtoken::store::{AccessTokenUserStore, RowWithUser};
+use authtoken::store::{JoinedUserStore, RowWithUser};
 use authtoken::{Error, Result, User};
 use authtoken_sql::CAUSAL_READ;
 use diesel::QueryResult;
@@ -50,7 +50,7 @@ impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for CausalRead<Q> {
     }
 }
 
-impl<T, C, U> AccessTokenUserStore<U> for DieselStore<T, C>
+impl<T, C, U> JoinedUserStore<U> for DieselStore<T, C>
 where
     T: JoinUsers<U, C>,
     C: IdOn<T::UserIdSql>,
@@ -76,7 +76,7 @@ where
 /// the schema's `joinable!(access_token -> users (user_id))` and
 /// `allow_tables_to_appear_in_same_query!(access_token, users)`: the read is then one query,
 /// `SELECT access_token.*, users.* FROM access_token LEFT JOIN users … WHERE token = ?`, and
-/// [`DatabaseStrategy::read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user)
+/// [`DatabaseStrategy::read_token`](authtoken::DatabaseStrategy::read_token) with [`Joined`](authtoken::Joined)
 /// runs it.
 ///
 /// ```

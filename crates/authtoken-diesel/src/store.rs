@@ -69,7 +69,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
 
     /// Uses the table `name` (`schema.table` also works) instead of `T`'s own, for a table
     /// named at run time; `T` still gives the id type and the columns. The joined read
-    /// ([`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user)) goes
+    /// ([`read_token`](authtoken::DatabaseStrategy::read_token) with [`Joined`](authtoken::Joined)) goes
     /// through `T`'s `table!` and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
         self.render(name, T::DETAILS);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use authtoken::{AuthStrategy, User};
 use http::{HeaderMap, HeaderValue};
 
+use crate::presented::PresentedToken;
 use crate::transport::Transport;
 
 /// One way to authenticate: a transport paired with a strategy, under a name.
@@ -63,12 +64,12 @@ impl<U: User> AuthBackend<U> {
     async fn authenticate(
         &self,
         headers: &HeaderMap,
-    ) -> authtoken::Result<Option<(U, String, Vec<String>)>> {
+    ) -> authtoken::Result<Option<(U, PresentedToken, Vec<String>)>> {
         let Some(token) = self.transport.token(headers) else {
             return Ok(None);
         };
-        let found = self.strategy.read_with_details(&token).await?;
-        Ok(found.map(|(user, details)| (user, token, details.scopes)))
+        let found = self.strategy.read(token.expose_secret()).await?;
+        Ok(found.map(|(user, row)| (user, token, row.details.scopes)))
     }
 }
 
@@ -87,28 +88,16 @@ pub enum ConfigError {
 }
 
 /// Who a request is, and how it proved it.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Authenticated<U> {
     /// The user.
     pub user: U,
-    /// The token the request carried.
-    pub token: String,
+    /// The token the request carried (its `Debug` is redacted).
+    pub token: PresentedToken,
     /// The index of the backend that accepted it.
     pub backend: usize,
     /// The token's scopes (empty for a login session; see [`Scopes`](crate::Scopes)).
     pub scopes: Vec<String>,
-}
-
-impl<U: std::fmt::Debug> std::fmt::Debug for Authenticated<U> {
-    // The token is a live credential: never in a log line.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated")
-            .field("user", &self.user)
-            .field("token", &"<redacted>")
-            .field("backend", &self.backend)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
 }
 
 /// The backends, tried in order; the first that yields a user wins. Cheap to clone.

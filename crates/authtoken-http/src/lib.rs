@@ -49,10 +49,12 @@
 //!
 //! Failures of the token store are 500s, never 401s: an outage cannot pass for a logout.
 
+mod admit;
 mod backend;
 mod csrf;
 pub mod openapi;
 mod policy;
+mod presented;
 mod rejection;
 mod response;
 mod routes;
@@ -61,10 +63,12 @@ mod throttle;
 mod transport;
 mod user;
 
+pub use admit::RequestMemo;
 pub use authtoken::throttle::ThrottlePolicy;
 pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
 pub use csrf::SameOrigin;
 pub use policy::{Active, AnyStatus, Policy, Superuser, Verified};
+pub use presented::PresentedToken;
 pub use rejection::AuthRejection;
 pub use response::{AuthResponse, detail};
 pub use routes::{AuthRoutes, Credentials, LoginRequest, MAX_LOGIN_BODY};

@@ -142,10 +142,12 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// one (or for an inactive user); 403 for a cross-site request to a cookie backend.
     pub async fn logout(&self, headers: &HeaderMap) -> AuthResponse {
         match self.current(headers).await {
-            Ok(found) => match self.strategy().destroy(&found.token, &found.user).await {
-                Ok(_) => self.transport().logout_response(),
-                Err(error) => self.fail(error),
-            },
+            Ok(found) => {
+                match self.strategy().destroy(found.token.expose_secret(), &found.user).await {
+                    Ok(_) => self.transport().logout_response(),
+                    Err(error) => self.fail(error),
+                }
+            }
             Err(rejection) => self.refuse(rejection, headers),
         }
     }

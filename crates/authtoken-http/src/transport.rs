@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::csrf::SameOrigin;
 use crate::openapi::TransportDoc;
+use crate::presented::PresentedToken;
 use crate::response::{AuthResponse, empty, json, no_store};
 
 /// Where a backend finds the token in a request, and how login, logout and a refusal answer.
@@ -18,7 +19,7 @@ use crate::response::{AuthResponse, empty, json, no_store};
 pub trait Transport: Send + Sync + 'static {
     /// The token a request carries for this transport, if any. Shape is checked later: return
     /// what the request holds.
-    fn token(&self, headers: &HeaderMap) -> Option<String>;
+    fn token(&self, headers: &HeaderMap) -> Option<PresentedToken>;
 
     /// The answer to a successful login, handing `token` to its owner (the one time it is shown).
     fn login_response(&self, token: PlaintextToken) -> AuthResponse;
@@ -70,10 +71,10 @@ fn token_body(token: &PlaintextToken, token_type: &str) -> AuthResponse {
 pub struct Bearer;
 
 impl Transport for Bearer {
-    fn token(&self, headers: &HeaderMap) -> Option<String> {
+    fn token(&self, headers: &HeaderMap) -> Option<PresentedToken> {
         let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+        scheme.eq_ignore_ascii_case("bearer").then(|| PresentedToken::new(token.trim().to_owned()))
     }
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
@@ -119,8 +120,8 @@ impl Header {
 }
 
 impl Transport for Header {
-    fn token(&self, headers: &HeaderMap) -> Option<String> {
-        Some(headers.get(&self.name)?.to_str().ok()?.trim().to_owned())
+    fn token(&self, headers: &HeaderMap) -> Option<PresentedToken> {
+        Some(PresentedToken::new(headers.get(&self.name)?.to_str().ok()?.trim().to_owned()))
     }
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
@@ -222,7 +223,7 @@ impl Cookie {
 }
 
 impl Transport for Cookie {
-    fn token(&self, headers: &HeaderMap) -> Option<String> {
+    fn token(&self, headers: &HeaderMap) -> Option<PresentedToken> {
         let name = self.effective_name();
         let mut found = headers
             .get_all(COOKIE)
@@ -237,7 +238,7 @@ impl Transport for Cookie {
         if found.next().is_some() {
             return None;
         }
-        Some(first.value().to_owned())
+        Some(PresentedToken::new(first.value().to_owned()))
     }
 
     fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
@@ -303,7 +304,7 @@ mod tests {
     fn one_cookie_of_the_name_or_nobody() {
         let cookie = Cookie::default();
         let one = headers(&[("cookie", "a=1; __Host-authtoken=tok; b=2")]);
-        assert_eq!(cookie.token(&one).as_deref(), Some("tok"));
+        assert_eq!(cookie.token(&one).as_ref().map(PresentedToken::expose_secret), Some("tok"));
         let tossed = headers(&[("cookie", "__Host-authtoken=mine; __Host-authtoken=planted")]);
         assert_eq!(cookie.token(&tossed), None);
         let split =

@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use authtoken::memory::{MemoryStore, MemoryUsers};
 use authtoken::{AuthStrategy, DatabaseStrategy, PlaintextToken, User};
-use authtoken_http::{AuthBackend, AuthResponse, AuthUser, Authenticator, Bearer, Transport};
+use authtoken_http::{
+    AuthBackend, AuthResponse, AuthUser, Authenticator, Bearer, PresentedToken, Transport,
+};
 use http::{HeaderMap, HeaderValue};
 
 struct ApiKey;
 
 impl Transport for ApiKey {
-    fn token(&self, headers: &HeaderMap) -> Option<String> {
-        Some(headers.get("x-api-key")?.to_str().ok()?.to_owned())
+    fn token(&self, headers: &HeaderMap) -> Option<PresentedToken> {
+        Some(PresentedToken::new(headers.get("x-api-key")?.to_str().ok()?.to_owned()))
     }
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
@@ -59,7 +61,10 @@ async fn a_custom_transport_and_two_stores_behind_dyn_in_one_backend_list() {
     headers.insert("x-api-key", HeaderValue::from_bytes(answer.body()).unwrap());
     let found = auth.authenticate(&headers).await.unwrap().expect("the bot");
     assert_eq!((found.user.0, found.backend), (7, 1));
-    headers.insert("authorization", format!("Bearer {}", found.token).parse().unwrap());
+    headers.insert(
+        "authorization",
+        format!("Bearer {}", found.token.expose_secret()).parse().unwrap(),
+    );
     headers.remove("x-api-key");
     assert!(auth.authenticate(&headers).await.unwrap().is_none(), "a key is no session");
     assert_eq!(auth.challenges(&HeaderMap::new()), ["Bearer", "ApiKey"]);

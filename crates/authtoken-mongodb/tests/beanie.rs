@@ -65,7 +65,7 @@ impl Sides {
     }
 
     async fn authtoken_accepts(&self, clock: &ManualClock, token: &str) -> bool {
-        let row = self.strategy(clock).read_token_row(Some(token)).await.unwrap();
+        let row = self.strategy(clock).read_token_row(token).await.unwrap();
         row.inspect(|row| assert_eq!(row.user_id, self.user)).is_some()
     }
 

@@ -7,7 +7,6 @@ mod common;
 
 use authtoken_mongodb::Layout;
 use authtoken_mongodb::mongodb::bson::oid::ObjectId;
-use common::MongoBackend;
 
 fn object_id() -> ObjectId {
     ObjectId::new()
@@ -15,7 +14,7 @@ fn object_id() -> ObjectId {
 
 mod native_object_id {
     authtoken_conformance::conformance_suite!(
-        super::MongoBackend::setup(super::object_id),
+        super::common::setup(super::object_id),
         listing,
         purging,
         details,
@@ -26,7 +25,7 @@ mod native_object_id {
 
 mod native_uuid {
     authtoken_conformance::conformance_suite!(
-        super::MongoBackend::setup(uuid::Uuid::new_v4),
+        super::common::setup(uuid::Uuid::new_v4),
         listing,
         purging,
         details,
@@ -37,7 +36,7 @@ mod native_uuid {
 
 mod beanie_object_id {
     authtoken_conformance::conformance_suite!(
-        super::MongoBackend::setup_with(super::object_id, super::Layout::beanie(), false),
+        super::common::setup_with(super::object_id, super::Layout::beanie(), false),
         listing,
         purging,
         details,
@@ -53,7 +52,7 @@ mod native_i64 {
         NEXT.fetch_add(1, Ordering::Relaxed)
     }
     authtoken_conformance::conformance_suite!(
-        super::MongoBackend::setup(next),
+        super::common::setup(next),
         listing,
         purging,
         details,

@@ -4,6 +4,8 @@
 
 mod common;
 
+use authtoken_conformance::Backend as _;
+
 use std::time::Duration;
 
 use authtoken::{DatabaseStrategy, Error};
@@ -43,8 +45,8 @@ async fn mongodb_outages_are_errors_and_the_store_recovers() {
 /// schema error naming the field, never a panic, a user, or "not authenticated".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_documents_are_schema_errors() {
-    let Some(backend) = common::MongoBackend::<i64>::setup(|| 1).await else { return };
-    let strategy = DatabaseStrategy::new(backend.store.clone(), None).unwrap();
+    let Some(backend) = common::setup::<i64>(|| 1).await else { return };
+    let strategy = DatabaseStrategy::new(backend.store().clone(), None).unwrap();
     let token = authtoken_conformance::spec::foreign_token();
     let key = authtoken_conformance::spec::sha256_base64url(&token);
     let now = authtoken_mongodb::mongodb::bson::DateTime::now();
@@ -53,9 +55,9 @@ async fn foreign_documents_are_schema_errors() {
         (doc! { "_id": &key, "user_id": 1i64, "created_at": "2026-01-01" }, "created_at"),
         (doc! { "_id": &key, "user_id": 1i64, "created_at": now, "scopes": 7 }, "scopes"),
     ] {
-        backend.store.collection().delete_many(doc! {}).await.unwrap();
-        backend.store.collection().insert_one(document).await.unwrap();
-        match strategy.read_token_row(Some(&token)).await {
+        backend.store().collection().delete_many(doc! {}).await.unwrap();
+        backend.store().collection().insert_one(document).await.unwrap();
+        match strategy.read_token_row(&token).await {
             Err(Error::Schema(message)) => assert!(message.contains(field), "{message}"),
             other => panic!("{field}: {other:?}"),
         }

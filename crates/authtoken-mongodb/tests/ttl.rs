@@ -6,17 +6,17 @@ mod common;
 use std::time::{Duration, Instant};
 
 use authtoken::{DatabaseStrategy, IssueOptions};
+use authtoken_conformance::Backend as _;
 use authtoken_conformance::memory::MemoryUser;
 use authtoken_mongodb::Layout;
 use authtoken_mongodb::mongodb::bson::{Bson, Document, doc};
-use common::MongoBackend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ttl_index_drops_expired_documents() {
-    let Some(backend) = MongoBackend::<i64>::setup_with(|| 1, Layout::native(), true).await else {
+    let Some(backend) = common::setup_with::<i64>(|| 1, Layout::native(), true).await else {
         return;
     };
-    let collection = backend.store.collection().clone();
+    let collection = backend.store().collection().clone();
     let indexes: Vec<Document> = {
         use futures_util::TryStreamExt;
         let cursor = collection.list_indexes().await.unwrap();
@@ -25,7 +25,7 @@ async fn the_ttl_index_drops_expired_documents() {
     assert!(indexes.iter().any(|keys| keys.contains_key("drop_after")), "{indexes:?}");
 
     let strategy =
-        DatabaseStrategy::new(backend.store.clone(), Some(Duration::from_secs(3600))).unwrap();
+        DatabaseStrategy::new(backend.store().clone(), Some(Duration::from_secs(3600))).unwrap();
     let alice = MemoryUser { id: 1i64, is_active: true };
     let session = strategy.write_token(&alice).await.unwrap().into_secret();
     let short = IssueOptions::new().lifetime(Duration::from_secs(1));
@@ -54,13 +54,13 @@ async fn the_ttl_index_drops_expired_documents() {
                 + chrono::TimeDelta::seconds(2)
         {
             assert!(
-                strategy.read_token_row(Some(&brief)).await.unwrap().is_none(),
+                strategy.read_token_row(&brief).await.unwrap().is_none(),
                 "expired but accepted"
             );
         }
         assert!(Instant::now() < deadline, "the TTL index never dropped the expired document");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    assert!(strategy.read_token_row(Some(&session)).await.unwrap().is_some(), "the live one went");
+    assert!(strategy.read_token_row(&session).await.unwrap().is_some(), "the live one went");
     authtoken_conformance::Backend::cleanup(backend).await;
 }

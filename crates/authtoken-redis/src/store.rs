@@ -374,7 +374,9 @@ async fn invoke<T: FromRedisValue>(
 /// a TTL (or gone meanwhile).
 fn key_expiry(now: DateTime<Utc>, ttl_ms: i64) -> Option<DateTime<Utc>> {
     // Checked: a hand-set TTL of centuries must not panic.
-    TimeDelta::try_milliseconds(ttl_ms).filter(|_| ttl_ms > 0).and_then(|ttl| now.checked_add_signed(ttl))
+    TimeDelta::try_milliseconds(ttl_ms)
+        .filter(|_| ttl_ms > 0)
+        .and_then(|ttl| now.checked_add_signed(ttl))
 }
 
 /// Milliseconds from `created_at` to `expires_at`, at least 1; 0 for "never".

@@ -45,7 +45,7 @@ async fn cached_token(
     let token = writer.write_token(&user).await.unwrap().into_secret();
     let hits = reader.store().stats().hits;
     for _ in 0..2 {
-        let found = reader.read_token(Some(&token), a.users()).await.unwrap();
+        let found = reader.read_token(&token, a.users()).await.unwrap();
         assert!(found.is_some(), "a fresh token was refused");
     }
     assert_eq!(reader.store().stats().hits, hits + 1, "the second read was a hit");
@@ -60,7 +60,7 @@ async fn refused_after_the_bound(
     how: &str,
 ) {
     tokio::time::sleep(BOUND).await;
-    let found = reader.read_token(Some(token), a.users()).await.unwrap();
+    let found = reader.read_token(token, a.users()).await.unwrap();
     assert!(found.is_none(), "{how}: the other process still accepted the token after the bound");
 }
 
@@ -101,7 +101,7 @@ async fn every_way_a_token_dies_reaches_the_other_process(
     a.store().invalidate_user(&user.id).await.unwrap();
     tokio::time::sleep(BOUND).await;
     let misses = b_store.stats().misses;
-    assert!(reader.read_token(Some(&token), a.users()).await.unwrap().is_some());
+    assert!(reader.read_token(&token, a.users()).await.unwrap().is_some());
     assert_eq!(b_store.stats().misses, misses + 1, "the user's entry was dropped");
     b_channel.stop().await;
     a.cleanup().await;
@@ -126,12 +126,12 @@ async fn a_cached_token_in_fastapi_users_format_dies_with_its_key() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let hits = strategy.store().stats().hits;
     for _ in 0..2 {
-        assert!(strategy.read_token(Some(&token), a.users()).await.unwrap().is_some());
+        assert!(strategy.read_token(&token, a.users()).await.unwrap().is_some());
     }
     assert_eq!(strategy.store().stats().hits, hits + 1, "the second read was a hit");
     tokio::time::sleep((written + lifetime + Duration::from_millis(300)) - Instant::now()).await;
     assert!(
-        strategy.read_token(Some(&token), a.users()).await.unwrap().is_none(),
+        strategy.read_token(&token, a.users()).await.unwrap().is_none(),
         "the cache served a token whose key had expired"
     );
     channel.stop().await;
@@ -150,7 +150,7 @@ async fn a_cut_or_stalled_subscription_serves_no_hits_and_recovers() {
     let b_inner = RedisStore::<u64>::connect(&proxy.url_for(&url))
         .await
         .unwrap()
-        .with_prefix(a.redis.prefix())
+        .with_prefix(a.redis.store().prefix())
         .with_timeout(Duration::from_secs(2));
     let b_store = CachedStore::new(b_inner, options()).unwrap();
     let b_channel =
@@ -176,7 +176,7 @@ async fn a_cut_or_stalled_subscription_serves_no_hits_and_recovers() {
         let mut attempts = 0;
         let found = loop {
             // The reads' own connection may need a moment to come back after a cut.
-            match reader.read_token(Some(&token), a.users()).await {
+            match reader.read_token(&token, a.users()).await {
                 Ok(found) => break found,
                 Err(error) if attempts == 50 => panic!("{mode:?}: reads never came back: {error}"),
                 Err(_) => attempts += 1,

@@ -33,7 +33,7 @@ async fn redis_outages_are_errors_and_the_store_recovers() {
     let store = RedisStore::<u64>::connect(&proxy.url_for(&url))
         .await
         .expect("connecting through the proxy")
-        .with_prefix(direct.prefix())
+        .with_prefix(authtoken_conformance::Backend::store(&direct).prefix())
         .with_timeout(CALL);
     outages_are_errors_and_the_store_recovers(store, 1u64, |mode| proxy.set(mode), RECOVERY).await;
     authtoken_conformance::Backend::cleanup(direct).await;

@@ -49,11 +49,11 @@ async fn the_fastapi_users_format_writes_the_bare_user_id_and_the_default_the_na
         DatabaseStrategy::new(bare.clone(), HOUR).unwrap().with_storage_mode(StorageMode::Plain);
     let plain_token = plain.write_token(&user).await.unwrap();
     assert_eq!(value_of(&store, plain_token.expose_secret()).await.as_deref(), Some("7"));
-    let row = plain.read_token_row(Some(plain_token.expose_secret())).await.unwrap().unwrap();
+    let row = plain.read_token_row(plain_token.expose_secret()).await.unwrap().unwrap();
     // The key's TTL is the row's own expiry: within the hour from now, and past most of it.
     let left = row.details.expires_at.expect("the TTL read as the expiry") - chrono::Utc::now();
     assert!(left <= chrono::TimeDelta::hours(1) && left > chrono::TimeDelta::minutes(59), "{left}");
-    assert!(plain.read_token(Some(plain_token.expose_secret()), &users).await.unwrap().is_some());
+    assert!(plain.read_token(plain_token.expose_secret(), &users).await.unwrap().is_some());
 
     let hashed = DatabaseStrategy::new(store.clone(), HOUR).unwrap();
     let token = hashed.write_token(&user).await.unwrap();
@@ -62,7 +62,7 @@ async fn the_fastapi_users_format_writes_the_bare_user_id_and_the_default_the_na
         listed.iter().find(|row| row.token != plain_token.expose_secret()).expect("the hashed row");
     let value = value_of(&store, &native.token).await.unwrap();
     assert_eq!(value, format!("{}:7", native.created_at.timestamp_micros()));
-    assert!(hashed.read_token(Some(token.expose_secret()), &users).await.unwrap().is_some());
+    assert!(hashed.read_token(token.expose_secret(), &users).await.unwrap().is_some());
     backend.cleanup().await;
 }
 
@@ -82,7 +82,7 @@ async fn a_fixed_format_holds_whatever_the_mode_and_a_store_reads_only_its_own()
     // The same key read by a store in the other format: not a token of anyone.
     let bare = backend.store().with_value_format(ValueFormat::UserIdOnly);
     let other = DatabaseStrategy::new(bare, HOUR).unwrap().with_storage_mode(StorageMode::Plain);
-    assert!(other.read_token(Some(token.expose_secret()), &users).await.unwrap().is_none());
+    assert!(other.read_token(token.expose_secret(), &users).await.unwrap().is_none());
     backend.cleanup().await;
 }
 
@@ -139,7 +139,7 @@ async fn detailed_values_are_json_and_a_sliding_use_moves_the_ttls() {
 
     // The first use records the use but keeps the token's own 20 s (L2: sliding never carries
     // a token past the expiry it was issued with).
-    assert!(strategy.read_token_row(Some(&token)).await.unwrap().is_some());
+    assert!(strategy.read_token_row(&token).await.unwrap().is_some());
     assert!(pttl(format!("{}{key}", store.prefix())).await <= 20_000, "its own expiry moved");
     let used = value_of(&store, &key).await.unwrap();
     assert!(used.contains("\"l\""), "no last use recorded: {used}");
@@ -158,7 +158,7 @@ async fn detailed_values_are_json_and_a_sliding_use_moves_the_ttls() {
     raw(redis::cmd("PEXPIRE").arg(&session_key).arg(300_000)).await;
     raw(redis::cmd("PEXPIRE").arg(&index).arg(300_000)).await;
     clock.advance(chrono::TimeDelta::seconds(300));
-    assert!(sessions.read_token_row(Some(&session)).await.unwrap().is_some());
+    assert!(sessions.read_token_row(&session).await.unwrap().is_some());
     let ttl = pttl(session_key).await;
     assert!(ttl > 500_000, "the key's TTL did not move: {ttl} ms");
     assert!(pttl(index.clone()).await > 500_000, "the index would expire before its token");
@@ -166,7 +166,7 @@ async fn detailed_values_are_json_and_a_sliding_use_moves_the_ttls() {
 
     // A store of the native format reads nothing there, and cannot delete it.
     let native = DatabaseStrategy::new(backend.store(), HOUR).unwrap();
-    assert!(native.read_token_row(Some(&token)).await.unwrap().is_none());
+    assert!(native.read_token_row(&token).await.unwrap().is_none());
     assert!(!native.destroy_token(&token, &user).await.unwrap());
     assert_eq!(strategy.destroy_all_tokens(&user).await.unwrap(), 1);
     assert!(value_of(&store, &key).await.is_none());

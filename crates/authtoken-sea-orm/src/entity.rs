@@ -63,7 +63,7 @@ pub trait AccessTokenEntity:
 ///         table_name = "accesstoken",
 ///         user_id = i64,
 ///         // Optional: relate to the app's user entity (a module path), for `find_also_related`
-///         // and `SeaOrmStore::read_token_with_user`; `user_key` defaults to `Id`.
+///         // and `read_token(token, &Joined)`; `user_key` defaults to `Id`.
 ///         user = super::user,
 ///         user_key = Id,
 ///     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use authtoken::store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, RowWithUser,
+    AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired, RowWithUser,
     TokenColumns, TokenDetails, TokenUse,
 };
 use authtoken::{Error, Result, User};
@@ -77,7 +77,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// Uses the table `name` (`schema.table` also works) instead of `E`'s own, for a table
     /// name known only at run time; `E` still gives the user id type.
     ///
-    /// [`read_token_with_user`](authtoken::DatabaseStrategy::read_token_with_user) joins through
+    /// [`read_token`](authtoken::DatabaseStrategy::read_token) with [`Joined`](authtoken::Joined) joins through
     /// `E`'s SeaORM relation and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
         self.render(name, self.sql.details);
@@ -459,7 +459,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     }
 }
 
-impl<E, C, M> AccessTokenUserStore<M> for SeaOrmStore<E, C>
+impl<E, C, M> JoinedUserStore<M> for SeaOrmStore<E, C>
 where
     E: AccessTokenEntity + Related<M::Entity>,
     C: ConnectionTrait + Send + Sync,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::store::{AccessTokenStore, AccessTokenUserStore, TokenDetails};
-use crate::{DatabaseStrategy, PlaintextToken, Result, User, UserLoader};
+use crate::store::{AccessToken, AccessTokenStore, JoinedUserStore};
+use crate::{DatabaseStrategy, Joined, PlaintextToken, Result, User, UserLoader};
 
 /// Reading, issuing and revoking tokens for users of type `U`: what a login route, a logout route
 /// and a current-user extractor need.
@@ -44,24 +44,18 @@ use crate::{DatabaseStrategy, PlaintextToken, Result, User, UserLoader};
 ///     Arc::new(api_keys.with_users(users)),
 /// ];
 /// let token = strategies[1].write(&Account { id: 7 }).await?;
-/// let user = strategies[1].read(token.expose_secret()).await?;
-/// assert_eq!(user.map(|u| u.id), Some(7));
+/// let found = strategies[1].read(token.expose_secret()).await?;
+/// assert_eq!(found.map(|(user, _row)| user.id), Some(7));
 /// assert!(strategies[0].read(token.expose_secret()).await?.is_none());
 /// # Ok(())
 /// # }
 /// ```
 #[async_trait]
 pub trait AuthStrategy<U: User>: Send + Sync {
-    /// The user `token` authenticates; `None` for a malformed, unknown or expired token or a
-    /// missing user; `Err` when the store or the user loader fails.
-    async fn read(&self, token: &str) -> Result<Option<U>>;
-
-    /// Like [`read`](Self::read), with the token's details (its scopes, name, own expiry), for
-    /// a scope check. The default has no details to give: an empty set of scopes, so a scoped
-    /// route refuses (never grants) through an implementation that does not override it.
-    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
-        Ok(self.read(token).await?.map(|user| (user, TokenDetails::default())))
-    }
+    /// The user `token` authenticates, with the token's row (its details: scopes, name, own
+    /// expiry, for a scope check); `None` for a malformed, unknown or expired token or a missing
+    /// user; `Err` when the store or the user loader fails.
+    async fn read(&self, token: &str) -> Result<Option<(U, AccessToken<U::Id>)>>;
 
     /// Issues a new token for `user` and returns its plaintext, the one time it is shown.
     async fn write(&self, user: &U) -> Result<PlaintextToken>;
@@ -76,7 +70,7 @@ pub trait AuthStrategy<U: User>: Send + Sync {
 /// A [`DatabaseStrategy`] that loads users through a [`UserLoader`]: a two-query read,
 /// for stores that cannot join. Made by [`DatabaseStrategy::with_users`].
 #[derive(Debug)]
-pub struct WithUsers<S, L> {
+pub struct WithUsers<S: AccessTokenStore, L> {
     /// The token strategy.
     pub strategy: DatabaseStrategy<S>,
     /// Where users come from.
@@ -102,13 +96,8 @@ where
     L: UserLoader,
     L::User: User<Id = S::UserId>,
 {
-    async fn read(&self, token: &str) -> Result<Option<L::User>> {
-        self.strategy.read_token(Some(token), &self.users).await
-    }
-
-    async fn read_with_details(&self, token: &str) -> Result<Option<(L::User, TokenDetails)>> {
-        let found = self.strategy.read_token_and_row(Some(token), &self.users).await?;
-        Ok(found.map(|(user, row)| (user, row.details)))
+    async fn read(&self, token: &str) -> Result<Option<(L::User, AccessToken<S::UserId>)>> {
+        self.strategy.read_token(token, &self.users).await
     }
 
     async fn write(&self, user: &L::User) -> Result<PlaintextToken> {
@@ -128,16 +117,11 @@ where
 #[async_trait]
 impl<S, U> AuthStrategy<U> for DatabaseStrategy<S>
 where
-    S: AccessTokenUserStore<U>,
+    S: JoinedUserStore<U>,
     U: User<Id = S::UserId>,
 {
-    async fn read(&self, token: &str) -> Result<Option<U>> {
-        self.read_token_with_user(Some(token)).await
-    }
-
-    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
-        let found = self.read_token_with_user_and_row(Some(token)).await?;
-        Ok(found.map(|(user, row)| (user, row.details)))
+    async fn read(&self, token: &str) -> Result<Option<(U, AccessToken<S::UserId>)>> {
+        self.read_token(token, &Joined).await
     }
 
     async fn write(&self, user: &U) -> Result<PlaintextToken> {
@@ -155,12 +139,8 @@ where
 
 #[async_trait]
 impl<U: User, T: AuthStrategy<U> + ?Sized> AuthStrategy<U> for Arc<T> {
-    async fn read(&self, token: &str) -> Result<Option<U>> {
+    async fn read(&self, token: &str) -> Result<Option<(U, AccessToken<U::Id>)>> {
         (**self).read(token).await
-    }
-
-    async fn read_with_details(&self, token: &str) -> Result<Option<(U, TokenDetails)>> {
-        (**self).read_with_details(token).await
     }
 
     async fn write(&self, user: &U) -> Result<PlaintextToken> {

@@ -7,7 +7,7 @@
 //! [`DatabaseStrategy::destroy_all_tokens`].
 //!
 //! This crate holds the policy, the storage contract ([`AccessTokenStore`] and its capability
-//! traits [`ListTokens`], [`PurgeExpired`], [`AccessTokenUserStore`], [`LimitTokens`]) with an
+//! traits [`ListTokens`], [`PurgeExpired`], [`JoinedUserStore`], [`LimitTokens`]) with an
 //! in-memory store, and [`AuthStrategy`], the object-safe trait web layers (`authtoken-http`,
 //! `authtoken-axum`, `authtoken-actix`) talk to. The stores live in crates of their own:
 //! `authtoken-sea-orm` and `authtoken-diesel` (SQLite, PostgreSQL, MySQL/MariaDB, over the SQL of
@@ -40,6 +40,7 @@ pub mod throttle;
 pub mod token;
 mod token_format;
 mod user;
+mod user_source;
 
 pub use auth_strategy::{AuthStrategy, WithUsers};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -48,9 +49,10 @@ pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use issue::{IssueOptions, MAX_NAME_CHARS};
 pub use limit::LimitTokens;
 pub use store::{
-    AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired, TokenColumns,
+    AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired, TokenColumns,
     TokenDetails, TokenUse,
 };
 pub use strategy::{DatabaseStrategy, MAX_LIFETIME, TokenStatus};
 pub use token::{PlaintextToken, StorageMode, TokenFormat};
 pub use user::{User, UserId, UserLoader};
+pub use user_source::{Fetched, FetchedOwner, Joined, UserSource};

@@ -7,7 +7,7 @@
 //! - [`ListTokens`]: a user's tokens, for an operator's `list`;
 //! - [`PurgeExpired`]: delete expired rows in bounded batches (a store whose keys expire by
 //!   themselves, such as Redis with a TTL, has no need of it);
-//! - [`AccessTokenUserStore`]: the token and its user in one query (a join);
+//! - [`JoinedUserStore`]: the token and its user in one query (a join);
 //! - [`LimitTokens`](crate::limit::LimitTokens) (beside [`TokenLimit`](crate::limit::TokenLimit)):
 //!   store a token and keep its user under a per-user limit, as one step.
 
@@ -125,7 +125,7 @@ impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {
 
 /// Storage for token rows: what every store implements.
 ///
-/// `token` arguments are always the stored key (see [`StorageMode`]), never a
+/// `token` arguments are always the stored key (see [`StorageMode`](crate::StorageMode)), never a
 /// plaintext the store should hash. Every method reports a backend failure as
 /// [`Error::Store`](crate::Error::Store); "not found" is `None`, `false` or `0`.
 ///
@@ -232,8 +232,9 @@ pub type RowWithUser<Id, U> = (AccessToken<Id>, Option<U>);
 /// A store that can return a token's row and its user in one query (a join), so that reading a
 /// token costs one round trip instead of two.
 ///
-/// Used by [`DatabaseStrategy::read_token_with_user`](crate::DatabaseStrategy::read_token_with_user).
-pub trait AccessTokenUserStore<U: User<Id = Self::UserId>>: AccessTokenStore {
+/// Used by [`DatabaseStrategy::read_token`](crate::DatabaseStrategy::read_token) with
+/// [`Joined`](crate::Joined).
+pub trait JoinedUserStore<U: User<Id = Self::UserId>>: AccessTokenStore {
     /// Like [`get`](AccessTokenStore::get), with the owner joined in.
     fn get_with_user(
         &self,

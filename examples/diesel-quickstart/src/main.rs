@@ -87,7 +87,10 @@ async fn main() -> Result<(), Error> {
         token.expose_secret()
     );
 
-    let who: Option<User> = strategy.read_token_with_user(Some(token.expose_secret())).await?;
+    let who: Option<User> = strategy
+        .read_token(token.expose_secret(), &authtoken::Joined)
+        .await?
+        .map(|(user, _row)| user);
     println!(
         "4. the token authenticates, in one query: {}",
         who.as_ref().map_or("nobody", |u| &u.email)
@@ -97,7 +100,7 @@ async fn main() -> Result<(), Error> {
     let revoked = strategy.destroy_token(token.expose_secret(), &alice).await?;
     println!("5. logged out: token revoked = {revoked}");
 
-    let who = strategy.read_token(Some(token.expose_secret()), &users).await?;
+    let who = strategy.read_token(token.expose_secret(), &users).await?.map(|(user, _row)| user);
     println!("6. the same token now: {}", if who.is_none() { "refused" } else { "ACCEPTED (bug)" });
     assert!(who.is_none());
 

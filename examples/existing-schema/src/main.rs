@@ -40,8 +40,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("logged in user #{}", grace.id);
 
     // One query: the token joined with its user.
-    let who: Option<user::Model> =
-        strategy.read_token_with_user(Some(token.expose_secret())).await?;
+    let who: Option<user::Model> = strategy
+        .read_token(token.expose_secret(), &authtoken::Joined)
+        .await?
+        .map(|(user, _row)| user);
     println!("authenticated as {:?}", who.as_ref().map(|u| &u.username));
     assert_eq!(who.map(|u| u.id), Some(grace.id));
 
@@ -50,8 +52,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("grace holds {} token row(s)", tokens.len());
 
     strategy.destroy_token(token.expose_secret(), &grace).await?;
-    let who: Option<user::Model> =
-        strategy.read_token_with_user(Some(token.expose_secret())).await?;
+    let who: Option<user::Model> = strategy
+        .read_token(token.expose_secret(), &authtoken::Joined)
+        .await?
+        .map(|(user, _row)| user);
     println!("after logout: {}", if who.is_none() { "refused" } else { "accepted (bug)" });
     assert!(who.is_none());
     assert!(grace.find_related(user_token::Entity).all(&db).await?.is_empty());

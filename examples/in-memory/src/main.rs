@@ -31,10 +31,10 @@ async fn main() -> authtoken::Result<()> {
 
     let token = strategy.write_token(&ada).await?;
     println!("issued:   {} for {}", token.expose_secret(), ada.name);
-    let who = strategy.read_token(Some(token.expose_secret()), &users).await?;
+    let who = strategy.read_token(token.expose_secret(), &users).await?.map(|(user, _row)| user);
     println!("accepted: {:?}", who.map(|u| u.name));
     strategy.destroy_token(token.expose_secret(), &ada).await?;
-    let who = strategy.read_token(Some(token.expose_secret()), &users).await?;
+    let who = strategy.read_token(token.expose_secret(), &users).await?.map(|(user, _row)| user);
     println!("after logout: {}", if who.is_none() { "refused" } else { "accepted (bug)" });
     Ok(())
 }

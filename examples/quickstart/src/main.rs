@@ -46,14 +46,14 @@ async fn main() -> Result<(), Error> {
         token.expose_secret()
     );
 
-    let who = strategy.read_token(Some(token.expose_secret()), &users).await?;
+    let who = strategy.read_token(token.expose_secret(), &users).await?.map(|(user, _row)| user);
     println!("4. the token authenticates: {}", who.as_ref().map_or("nobody", |u| &u.email));
     assert_eq!(who.map(|u| u.id), Some(alice.id));
 
     let revoked = strategy.destroy_token(token.expose_secret(), &alice).await?;
     println!("5. logged out: token revoked = {revoked}");
 
-    let who = strategy.read_token(Some(token.expose_secret()), &users).await?;
+    let who = strategy.read_token(token.expose_secret(), &users).await?.map(|(user, _row)| user);
     println!("6. the same token now: {}", if who.is_none() { "refused" } else { "ACCEPTED (bug)" });
     assert!(who.is_none());
 

@@ -54,8 +54,11 @@ async fn main() {
             "read" => {
                 let start = now_micros();
                 let hits = store.stats().hits;
-                let found: Option<user::Model> =
-                    strategy.read_token_with_user(Some(argument)).await.expect("a read");
+                let found: Option<user::Model> = strategy
+                    .read_token(argument, &authtoken::Joined)
+                    .await
+                    .expect("a read")
+                    .map(|(user, _row)| user);
                 let hit = u8::from(store.stats().hits > hits);
                 match found {
                     Some(user) => writeln!(out, "ok {} {start} {hit}", user.id),

@@ -87,13 +87,14 @@ where
     b.delete_user(&alice).await;
     assert!(b.store().list_of_user(alice.id()).await.unwrap().is_empty(), "no cascade");
     for token in &alices {
-        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+        assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_none());
     }
-    let read = strategy.read_token(Some(bobs.expose_secret()), b.users()).await.unwrap();
+    let read =
+        strategy.read_token(bobs.expose_secret(), b.users()).await.unwrap().map(|(user, _)| user);
     assert_eq!(read.as_ref().map(User::id), Some(bob.id()));
 }
 
-/// `read_token_with_user` joins the token with its user: the user's own columns come back;
+/// `read_token(token, &Joined)` joins the token with its user: the user's own columns come back;
 /// unknown, expired and orphaned tokens are refused.
 pub async fn joined_read_returns_the_user<I, C>(b: &DieselBackend<I, C>)
 where
@@ -108,26 +109,35 @@ where
     let user = b.create_user(false).await;
     let token = strategy.write_token(&user).await.unwrap();
     let token = token.expose_secret();
-    let found: Option<I::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let found: Option<I::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     let found = found.expect("the token's user");
     assert_eq!(found.id(), user.id());
     assert!(!I::is_active(&found), "the user's own columns come back");
 
     let other = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
     let stranger = other.write_token(&b.create_user(true).await).await.unwrap();
-    let found: Option<I::User> =
-        strategy.read_token_with_user(Some(stranger.expose_secret())).await.unwrap();
+    let found: Option<I::User> = strategy
+        .read_token(stranger.expose_secret(), &authtoken::Joined)
+        .await
+        .unwrap()
+        .map(|(user, _)| user);
     assert_ne!(found.map(|u| u.id().clone()), Some(user.id().clone()));
 
     let unknown = authtoken::PlaintextToken::generate().unwrap();
-    let none: Option<I::User> =
-        strategy.read_token_with_user(Some(unknown.expose_secret())).await.unwrap();
+    let none: Option<I::User> = strategy
+        .read_token(unknown.expose_secret(), &authtoken::Joined)
+        .await
+        .unwrap()
+        .map(|(user, _)| user);
     assert!(none.is_none());
-    let none: Option<I::User> = strategy.read_token_with_user(Some("nope")).await.unwrap();
+    let none: Option<I::User> =
+        strategy.read_token("nope", &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(none.is_none());
 
     clock.advance(TimeDelta::from_std(LIFETIME).unwrap() + TimeDelta::seconds(1));
-    let expired: Option<I::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let expired: Option<I::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(expired.is_none(), "an expired token is refused");
 }
 
@@ -149,7 +159,8 @@ pub async fn migration_makes_the_documented_table_and_goes_down_and_up<I, C>(
     let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
     let user = b.create_user(true).await;
     let token = strategy.write_token(&user).await.unwrap();
-    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    let read =
+        strategy.read_token(token.expose_secret(), b.users()).await.unwrap().map(|(user, _)| user);
     assert_eq!(read.as_ref().map(User::id), Some(user.id()));
 }
 
@@ -183,8 +194,9 @@ pub async fn a_token_written_by_either_orm_is_read_and_revoked_by_the_other<I, C
     let from_sea_orm = through_sea_orm.write_token(&user).await.unwrap();
     let from_diesel = through_diesel.write_token(&user).await.unwrap();
     for token in [&from_sea_orm, &from_diesel] {
-        let secret = Some(token.expose_secret());
-        let by_diesel = through_diesel.read_token(secret, b.users()).await.unwrap();
+        let secret = token.expose_secret();
+        let by_diesel =
+            through_diesel.read_token(secret, b.users()).await.unwrap().map(|(user, _)| user);
         assert_eq!(by_diesel.as_ref().map(User::id), Some(user.id()), "Diesel reads it");
         let by_sea_orm = through_sea_orm.read_token_row(secret).await.unwrap();
         assert_eq!(by_sea_orm.map(|row| row.user_id), Some(user.id().clone()), "SeaORM reads it");
@@ -198,7 +210,7 @@ pub async fn a_token_written_by_either_orm_is_read_and_revoked_by_the_other<I, C
     through_diesel.destroy_token(from_sea_orm.expose_secret(), &user).await.unwrap();
     through_sea_orm.destroy_token(from_diesel.expose_secret(), &user).await.unwrap();
     for token in [&from_sea_orm, &from_diesel] {
-        let secret = Some(token.expose_secret());
+        let secret = token.expose_secret();
         assert!(through_diesel.read_token_row(secret).await.unwrap().is_none());
         assert!(through_sea_orm.read_token_row(secret).await.unwrap().is_none());
     }
@@ -236,8 +248,9 @@ where
     let user = b.create_user(true).await;
     let options = IssueOptions::new().lifetime(Duration::from_secs(60)).name("ci").scopes(["read"]);
     let token = strategy.issue_token(&user, &options).await.unwrap();
-    let token = Some(token.expose_secret());
-    let found: Option<I::User> = strategy.read_token_with_user(token).await.unwrap();
+    let token = token.expose_secret();
+    let found: Option<I::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert_eq!(found.as_ref().map(User::id), Some(user.id()));
     let row = strategy.read_token_row(token).await.unwrap().expect("the named token");
     assert_eq!(
@@ -246,7 +259,8 @@ where
     );
 
     clock.advance(TimeDelta::seconds(61));
-    let expired: Option<I::User> = strategy.read_token_with_user(token).await.unwrap();
+    let expired: Option<I::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(expired.is_none(), "a token past its own expiry is refused by the joined read");
 }
 
@@ -281,7 +295,7 @@ where
     let user = b.create_user(true).await;
     let options = IssueOptions::new().name("deploy");
     let token = strategy.issue_token(&user, &options).await.unwrap();
-    let row = strategy.read_token_row(Some(token.expose_secret())).await.unwrap();
+    let row = strategy.read_token_row(token.expose_secret()).await.unwrap();
     assert_eq!(row.and_then(|row| row.details.name).as_deref(), Some("deploy"));
 }
 
@@ -328,9 +342,11 @@ where
     let strategy = DatabaseStrategy::new(found, Some(LIFETIME)).unwrap();
     let user = b.create_user(true).await;
     let token = strategy.issue_token(&user, &IssueOptions::new().name("cli")).await.unwrap();
-    let row = strategy.read_token_row(Some(token.expose_secret())).await.unwrap();
+    let row = strategy.read_token_row(token.expose_secret()).await.unwrap();
     assert_eq!(row.and_then(|row| row.details.name).as_deref(), Some("cli"));
-    let joined: authtoken::Result<Option<super::UuidUser>> =
-        strategy.read_token_with_user(Some(token.expose_secret())).await;
+    let joined: authtoken::Result<Option<super::UuidUser>> = strategy
+        .read_token(token.expose_secret(), &authtoken::Joined)
+        .await
+        .map(|found| found.map(|(user, _)| user));
     assert!(matches!(joined, Err(authtoken::Error::Config(_))), "{joined:?}");
 }

@@ -74,13 +74,13 @@ pub async fn deleting_a_user_deletes_its_tokens<S: UserSchema>(b: &SqlBackend<S>
         "the cascade did not fire"
     );
     for token in &alices {
-        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+        assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_none());
     }
     assert_eq!(b.store().list_of_user(bob.id()).await.unwrap().len(), 1);
-    assert!(strategy.read_token(Some(bobs.expose_secret()), b.users()).await.unwrap().is_some());
+    assert!(strategy.read_token(bobs.expose_secret(), b.users()).await.unwrap().is_some());
 }
 
-/// `read_token_with_user` joins the token with its user: the same answers as `read_token`, in
+/// `read_token(token, &Joined)` joins the token with its user: the same answers as `read_token`, in
 /// one statement.
 pub async fn joined_read_returns_the_user_in_one_statement<S: UserSchema>(b: &SqlBackend<S>) {
     // A pool of its own, so that its statement counter sees this test's statements alone.
@@ -98,26 +98,33 @@ pub async fn joined_read_returns_the_user_in_one_statement<S: UserSchema>(b: &Sq
     let token = token.expose_secret();
 
     let before = statements.load(Ordering::SeqCst);
-    let found: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let found: Option<S::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert_eq!(statements.load(Ordering::SeqCst) - before, 1, "one statement per read");
     let found = found.expect("the token's user");
     assert_eq!(found.id(), user.id());
     assert!(!S::is_active(&found), "the user's own columns come back");
 
-    let unknown: Option<S::User> =
-        strategy.read_token_with_user(Some(&foreign_token())).await.unwrap();
+    let unknown: Option<S::User> = strategy
+        .read_token(&foreign_token(), &authtoken::Joined)
+        .await
+        .unwrap()
+        .map(|(user, _)| user);
     assert!(unknown.is_none());
     let before = statements.load(Ordering::SeqCst);
-    let malformed: Option<S::User> = strategy.read_token_with_user(Some("nope")).await.unwrap();
+    let malformed: Option<S::User> =
+        strategy.read_token("nope", &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(malformed.is_none());
     assert_eq!(statements.load(Ordering::SeqCst), before, "no statement for a malformed token");
 
     clock.advance(TimeDelta::from_std(LIFETIME).unwrap() + TimeDelta::seconds(1));
-    let expired: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let expired: Option<S::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(expired.is_none());
     clock.set(noon());
     b.delete_user(&user).await;
-    let gone: Option<S::User> = strategy.read_token_with_user(Some(token)).await.unwrap();
+    let gone: Option<S::User> =
+        strategy.read_token(token, &authtoken::Joined).await.unwrap().map(|(user, _)| user);
     assert!(gone.is_none());
 }
 
@@ -133,7 +140,8 @@ pub async fn migration_down_then_up_again_works<S: UserSchema>(b: &SqlBackend<S>
     let strategy = DatabaseStrategy::new(b.store(), Some(LIFETIME)).unwrap();
     let user = b.create_user(true).await;
     let token = strategy.write_token(&user).await.unwrap();
-    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    let read =
+        strategy.read_token(token.expose_secret(), b.users()).await.unwrap().map(|(user, _)| user);
     assert_eq!(read.as_ref().map(User::id), Some(user.id()));
 }
 
@@ -179,11 +187,11 @@ pub async fn timestamps_round_trip_to_the_microsecond<S: UserSchema>(b: &SqlBack
         .unwrap()
         .with_clock(clock.clone());
     let token = strategy.write_token(&user).await.unwrap();
-    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+    assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_some());
     clock.advance(TimeDelta::seconds(60));
-    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+    assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_some());
     clock.advance(TimeDelta::milliseconds(1));
-    assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_none());
+    assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_none());
 }
 
 /// The database itself matches tokens byte for byte (no case-insensitive collation).
@@ -329,7 +337,8 @@ pub async fn store_runs_on_a_table_named_at_run_time<S: UserSchema>(b: &SqlBacke
     let strategy = DatabaseStrategy::new(store.clone(), Some(LIFETIME)).unwrap();
     let user = b.create_user(true).await;
     let token = strategy.write_token(&user).await.unwrap();
-    let read = strategy.read_token(Some(token.expose_secret()), b.users()).await.unwrap();
+    let read =
+        strategy.read_token(token.expose_secret(), b.users()).await.unwrap().map(|(user, _)| user);
     assert_eq!(read.as_ref().map(User::id), Some(user.id()));
     assert!(
         b.store().list_of_user(user.id()).await.unwrap().is_empty(),
@@ -339,7 +348,8 @@ pub async fn store_runs_on_a_table_named_at_run_time<S: UserSchema>(b: &SqlBacke
     let joined = authtoken_sea_orm::SeaOrmStore::<S::TokenEntity>::new(b.db.conn.clone())
         .with_table("tokens_elsewhere");
     let strategy = DatabaseStrategy::new(joined, Some(LIFETIME)).unwrap();
-    let refused = strategy.read_token_with_user::<S::User>(Some(token.expose_secret())).await;
+    let refused: authtoken::Result<Option<(S::User, _)>> =
+        strategy.read_token(token.expose_secret(), &authtoken::Joined).await;
     assert!(matches!(refused, Err(authtoken::Error::Config(_))), "{refused:?}");
     other.down(&manager).await.expect("dropping the second table");
 }
@@ -392,7 +402,7 @@ pub async fn store_runs_inside_a_callers_transaction<S: UserSchema>(b: &SqlBacke
             SeaOrmStore::<access_token::Entity<S::Id>, _>::new(DatabaseExecutor::from(&txn));
         let strategy = DatabaseStrategy::new(store, Some(LIFETIME)).unwrap();
         let token = strategy.write_token(&user).await.unwrap();
-        assert!(strategy.read_token_row(Some(token.expose_secret())).await.unwrap().is_some());
+        assert!(strategy.read_token_row(token.expose_secret()).await.unwrap().is_some());
         drop(strategy);
         if commit {
             txn.commit().await.unwrap()

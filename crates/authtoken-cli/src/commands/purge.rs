@@ -19,7 +19,7 @@ pub async fn purge<S: CliStore + PurgeExpired>(
 ) -> anyhow::Result<Outcome> {
     let strategy = &context.strategy;
     let cutoff = strategy
-        .not_before()
+        .created_since()
         .ok_or_else(|| anyhow!("purge needs --lifetime: without one, no token ever expires"))?;
     let expired = strategy.store().count_expired(strategy.now(), cutoff).await?;
     if dry_run {

@@ -53,12 +53,12 @@ pub async fn name_and_scopes_round_trip<B: Backend>(b: &B) {
     let user = b.create_user(true).await;
     let options = IssueOptions::new().name("CI deploy — prod").scopes(["deploy:prod", "read"]);
     let token = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
-    let row = h.strategy.read_token_row(Some(&token)).await.unwrap().expect("the row");
+    let row = h.strategy.read_token_row(&token).await.unwrap().expect("the row");
     assert_eq!(row.details.name.as_deref(), Some("CI deploy — prod"));
     assert_eq!(row.details.scopes, ["deploy:prod", "read"]);
     assert!(row.details.last_used_at.is_none(), "never used yet");
     let plain = login::<B, _>(&h, &user).await;
-    let row = h.strategy.read_token_row(Some(&plain)).await.unwrap().expect("the row");
+    let row = h.strategy.read_token_row(&plain).await.unwrap().expect("the row");
     assert!(row.details.name.is_none() && row.details.scopes.is_empty());
 }
 
@@ -80,7 +80,7 @@ pub async fn malformed_scopes_are_refused<B: Backend>(b: &B) {
     let longest = "é".repeat(255);
     let issued = h.strategy.issue_token(&user, &IssueOptions::new().name(longest.clone())).await;
     let token = issued.expect("255 characters fit").into_secret();
-    let row = h.strategy.read_token_row(Some(&token)).await.unwrap().expect("the row");
+    let row = h.strategy.read_token_row(&token).await.unwrap().expect("the row");
     assert_eq!(row.details.name, Some(longest), "the longest name round-trips");
     let calls_after_the_good_one = h.probe.calls();
     assert_eq!(calls_after_the_good_one, 2, "a refused token reached the store");
@@ -140,7 +140,7 @@ where
     h.clock.advance(TimeDelta::hours(2));
     let batch = NonZeroU32::new(10).unwrap();
     let now = h.strategy.now();
-    let cutoff = h.strategy.not_before().unwrap();
+    let cutoff = h.strategy.created_since().unwrap();
     assert_eq!(h.strategy.store().count_expired(now, cutoff).await.unwrap(), 2);
     assert_eq!(h.strategy.purge_expired(batch).await.unwrap(), 2, "the session and the short one");
     assert!(row_of(&h, long.expose_secret()).await.is_some(), "a live 90-day token was purged");
@@ -252,7 +252,7 @@ pub async fn bound_rows_slide_only_sliding_sessions<B: Backend>(b: &B) {
     let api = h.strategy.issue_token(&user, &options).await.unwrap().into_secret();
     let row = |token: String| {
         let strategy = &h.strategy;
-        async move { strategy.read_token_row(Some(&token)).await.unwrap().expect("a live row") }
+        async move { strategy.read_token_row(&token).await.unwrap().expect("a live row") }
     };
     let api_end = row(api.clone()).await.details.expires_at;
     for minute in [20, 40, 60] {

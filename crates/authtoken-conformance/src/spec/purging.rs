@@ -86,7 +86,7 @@ where
     }
     h.clock.advance(TimeDelta::minutes(90));
     login::<B, _>(&h, &user).await;
-    let cutoff = h.strategy.not_before().expect("a lifetime");
+    let cutoff = h.strategy.created_since().expect("a lifetime");
     let now = h.strategy.now();
     assert_eq!(h.strategy.store().count_expired(now, cutoff).await.unwrap(), 3);
     assert_eq!(h.strategy.purge_expired(NonZeroU32::new(10).unwrap()).await.unwrap(), 3);

@@ -7,10 +7,10 @@ use chrono::TimeDelta;
 use super::{LIFETIME, foreign_token, harness, hashed, login, malformed_tokens, reader, row_of};
 use crate::Backend;
 
-/// No token: not authenticated, and the store is not asked.
+/// No token (an empty one): not authenticated, and the store is not asked.
 pub async fn missing_token_is_refused_without_a_query<B: Backend>(b: &B) {
     let h = hashed(b);
-    let user = h.strategy.read_token(None, b.users()).await.expect("read_token");
+    let user = h.strategy.read_token("", b.users()).await.expect("read_token");
     assert!(user.is_none());
     assert_eq!(h.probe.calls(), 0);
 }
@@ -19,7 +19,7 @@ pub async fn missing_token_is_refused_without_a_query<B: Backend>(b: &B) {
 pub async fn malformed_tokens_are_refused_without_a_query<B: Backend>(b: &B) {
     let h = hashed(b);
     for candidate in malformed_tokens() {
-        let user = h.strategy.read_token(Some(&candidate), b.users()).await.expect("read_token");
+        let user = h.strategy.read_token(&candidate, b.users()).await.expect("read_token");
         assert!(user.is_none(), "{candidate:?} authenticated someone");
     }
     assert_eq!(h.probe.calls(), 0, "a malformed token reached the store");
@@ -73,7 +73,7 @@ pub async fn token_without_lifetime_never_expires<B: Backend>(b: &B) {
     let token = login::<B, _>(&h, &user).await;
     h.clock.advance(TimeDelta::days(365 * 50));
     assert_eq!(reader(b, &h, &token).await.as_ref(), Some(user.id()));
-    assert_eq!(h.strategy.not_before(), None);
+    assert_eq!(h.strategy.created_since(), None);
 }
 
 /// A token whose user is gone authenticates nobody.
@@ -91,7 +91,7 @@ pub async fn inactive_user_is_still_returned<B: Backend>(b: &B) {
     let user = b.create_user(false).await;
     assert!(!B::is_active(&user));
     let token = login::<B, _>(&h, &user).await;
-    let read = h.strategy.read_token(Some(&token), b.users()).await.unwrap().expect("a user");
+    let (read, _) = h.strategy.read_token(&token, b.users()).await.unwrap().expect("a user");
     assert_eq!(read.id(), user.id());
     assert!(!B::is_active(&read));
 }

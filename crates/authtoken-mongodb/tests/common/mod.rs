@@ -6,10 +6,7 @@
 
 use std::io::Write;
 
-use authtoken::AccessTokenStore;
-use authtoken::memory::MemoryUsers;
-use authtoken_conformance::Backend;
-use authtoken_conformance::memory::MemoryUser;
+use authtoken_conformance::memory::MemoryBackend;
 use authtoken_mongodb::{Layout, MongoStore, MongoUserId, UuidRepresentation};
 
 /// The test server's URL (without a database), or `None` outside CI when none is configured.
@@ -43,74 +40,37 @@ pub fn database_name() -> String {
     format!("authtoken_test_{}", uuid::Uuid::new_v4().simple())
 }
 
-pub struct MongoBackend<Id: MongoUserId> {
-    pub store: MongoStore<Id>,
-    pub url: String,
-    users: MemoryUsers<MemoryUser<Id>>,
+/// A store in a database of its own (dropped at the end), with users in memory.
+pub type MongoBackend<Id> = MemoryBackend<Id, MongoStore<Id>>;
+
+/// A store on the native layout in a database of its own, its indexes made.
+pub async fn setup<Id: MongoUserId>(new_id: fn() -> Id) -> Option<MongoBackend<Id>> {
+    setup_with(new_id, Layout::native(), false).await
+}
+
+/// The same on `layout`, with the TTL index if `ttl`.
+pub async fn setup_with<Id: MongoUserId>(
     new_id: fn() -> Id,
-}
-
-impl<Id: MongoUserId> MongoBackend<Id> {
-    /// A store on the native layout in a database of its own, its indexes made.
-    pub async fn setup(new_id: fn() -> Id) -> Option<Self> {
-        Self::setup_with(new_id, Layout::native(), false).await
+    layout: Layout,
+    ttl: bool,
+) -> Option<MongoBackend<Id>> {
+    let url = with_database(&server_url()?, &database_name());
+    // NX-27017 loses BSON binary subtypes, so a UUID stored as binary neither reads back
+    // nor matches there: the tests keep UUIDs as text (MongoDB itself takes either).
+    let mut store = MongoStore::<Id>::connect(&url)
+        .await
+        .expect("a MongoDB URL")
+        .with_layout(layout)
+        .with_uuid_representation(UuidRepresentation::String);
+    if ttl {
+        store = store.with_ttl_index();
     }
-
-    /// The same on `layout`, with the TTL index if `ttl`.
-    pub async fn setup_with(new_id: fn() -> Id, layout: Layout, ttl: bool) -> Option<Self> {
-        let url = with_database(&server_url()?, &database_name());
-        // NX-27017 loses BSON binary subtypes, so a UUID stored as binary neither reads back
-        // nor matches there: the tests keep UUIDs as text (MongoDB itself takes either).
-        let mut store = MongoStore::<Id>::connect(&url)
-            .await
-            .expect("a MongoDB URL")
-            .with_layout(layout)
-            .with_uuid_representation(UuidRepresentation::String);
-        if ttl {
-            store = store.with_ttl_index();
-        }
-        store.ensure_indexes().await.expect("creating the indexes");
-        Some(Self { store, url, users: MemoryUsers::new(), new_id })
-    }
-}
-
-impl<Id: MongoUserId> Backend for MongoBackend<Id> {
-    type User = MemoryUser<Id>;
-    type Store = MongoStore<Id>;
-    type Users = MemoryUsers<MemoryUser<Id>>;
-
-    fn store(&self) -> MongoStore<Id> {
-        self.store.clone()
-    }
-
-    fn users(&self) -> &Self::Users {
-        &self.users
-    }
-
-    async fn create_user(&self, active: bool) -> MemoryUser<Id> {
-        let user = MemoryUser { id: (self.new_id)(), is_active: active };
-        self.users.insert(user.clone());
-        user
-    }
-
-    async fn delete_user(&self, user: &MemoryUser<Id>) {
-        self.store.delete_all_of_user(&user.id).await.expect("deleting a user's tokens");
-        self.users.remove(&user.id);
-    }
-
-    fn is_active(user: &MemoryUser<Id>) -> bool {
-        user.is_active
-    }
-
-    async fn cleanup(self) {
-        self.store
-            .collection()
-            .client()
-            .database(&database_of(&self.url))
-            .drop()
-            .await
-            .expect("dropping the test database");
-    }
+    store.ensure_indexes().await.expect("creating the indexes");
+    let client = store.collection().client().clone();
+    let cleanup = || async move {
+        client.database(&database_of(&url)).drop().await.expect("dropping the test database");
+    };
+    Some(MemoryBackend::with_store(store, new_id).with_cleanup(cleanup))
 }
 
 fn database_of(url: &str) -> String {

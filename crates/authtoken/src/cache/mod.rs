@@ -42,7 +42,7 @@ use chrono::{DateTime, Utc};
 
 use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
-use crate::store::{AccessToken, AccessTokenStore, AccessTokenUserStore, ListTokens, PurgeExpired};
+use crate::store::{AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired};
 use crate::{Result, User};
 use freshness::Freshness;
 use sink::Invalidate;
@@ -406,7 +406,6 @@ where
         Ok(deleted)
     }
 
-
     fn columns(&self) -> crate::store::TokenColumns {
         self.inner.columns()
     }
@@ -427,9 +426,9 @@ where
     }
 }
 
-impl<S, U> AccessTokenUserStore<U> for CachedStore<S>
+impl<S, U> JoinedUserStore<U> for CachedStore<S>
 where
-    S: AccessTokenUserStore<U>,
+    S: JoinedUserStore<U>,
     S::UserId: Display,
     U: User<Id = S::UserId> + Clone + 'static,
 {

@@ -199,7 +199,7 @@ impl<S: LimitTokens> DatabaseStrategy<S> {
     /// strategy.write_token(&alice).await?;
     /// strategy.write_token(&alice).await?;
     /// // The third login revoked the first.
-    /// assert!(strategy.read_token_row(Some(first.expose_secret())).await?.is_none());
+    /// assert!(strategy.read_token_row(first.expose_secret()).await?.is_none());
     /// # Ok(()) }
     /// ```
     pub fn with_token_limit(mut self, limit: TokenLimit) -> Self {

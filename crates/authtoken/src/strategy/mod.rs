@@ -1,12 +1,12 @@
 //! The policy: how a token is issued, read back into a user, and revoked.
 
 mod config;
+mod operator;
 mod read;
 mod revoke;
 mod soundness;
 mod write;
 
-use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -67,16 +67,16 @@ pub enum TokenStatus<Id> {
 /// let token = strategy.write_token(&alice).await?;
 ///
 /// // Every later request: the token the client presents turns back into the user.
-/// let user = strategy.read_token(Some(token.expose_secret()), &users).await?;
-/// assert_eq!(user.map(|u| u.email), Some("alice@example.com".to_owned()));
+/// let (user, _row) = strategy.read_token(token.expose_secret(), &users).await?.expect("live");
+/// assert_eq!(user.email, "alice@example.com");
 ///
 /// // Logout: the token stops working.
 /// assert!(strategy.destroy_token(token.expose_secret(), &alice).await?);
-/// assert!(strategy.read_token(Some(token.expose_secret()), &users).await?.is_none());
+/// assert!(strategy.read_token(token.expose_secret(), &users).await?.is_none());
 /// # Ok(())
 /// # }
 /// ```
-pub struct DatabaseStrategy<S> {
+pub struct DatabaseStrategy<S: AccessTokenStore> {
     store: S,
     lifetime: Option<TimeDelta>,
     mode: StorageMode,
@@ -99,12 +99,11 @@ pub struct DatabaseStrategy<S> {
 /// A boxed future of a limited insert.
 type LimitedFuture<'a> = Pin<Box<dyn Future<Output = Result<Vec<String>>> + Send + 'a>>;
 
-/// [`LimitTokens::create_within_limit`] of a store type, as a plain function. The row travels
-/// as `Any` so that the strategy's type needs no bound to hold it (it is always the store's
-/// `AccessToken<S::UserId>`).
+/// [`LimitTokens::create_within_limit`] of a store type, as a plain function: captured where the
+/// store is known to be [`LimitTokens`], so that the strategy's other methods need no such bound.
 type LimitedCreate<S> = for<'a> fn(
     &'a S,
-    Box<dyn Any + Send>,
+    AccessToken<<S as AccessTokenStore>::UserId>,
     Option<DateTime<Utc>>,
     TokenLimit,
     Liveness,
@@ -112,17 +111,12 @@ type LimitedCreate<S> = for<'a> fn(
 
 fn limited_create<S: LimitTokens>(
     store: &S,
-    row: Box<dyn Any + Send>,
+    row: AccessToken<S::UserId>,
     expires_at: Option<DateTime<Utc>>,
     limit: TokenLimit,
     live: Liveness,
 ) -> LimitedFuture<'_> {
-    match row.downcast::<AccessToken<S::UserId>>() {
-        Ok(row) => Box::pin(store.create_within_limit(*row, expires_at, limit, live)),
-        Err(_) => Box::pin(std::future::ready(Err(Error::Config(
-            "a per-user limit set for another store type",
-        )))),
-    }
+    Box::pin(store.create_within_limit(row, expires_at, limit, live))
 }
 
 impl<S: AccessTokenStore> DatabaseStrategy<S> {
@@ -192,7 +186,7 @@ fn checked_lifetime(lifetime: Duration) -> Result<TimeDelta> {
         .map_err(|_| Error::Config("token lifetime is too large to represent"))
 }
 
-impl<S> std::fmt::Debug for DatabaseStrategy<S> {
+impl<S: AccessTokenStore> std::fmt::Debug for DatabaseStrategy<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DatabaseStrategy")
             .field("lifetime", &self.lifetime)

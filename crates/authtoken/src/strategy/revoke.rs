@@ -9,27 +9,9 @@ use crate::store::{AccessTokenStore, PurgeExpired};
 use crate::token::StorageMode;
 use crate::{Result, User};
 
-use super::{DatabaseStrategy, TokenStatus};
+use super::DatabaseStrategy;
 
 impl<S: AccessTokenStore> DatabaseStrategy<S> {
-    /// Revokes `token` whoever owns it (an operator's revoke); `true` if a row was deleted.
-    pub async fn revoke_token(&self, token: &str) -> Result<bool> {
-        let op = Operation::start::<S>("revoke_token");
-        let work = async {
-            match self.inspect_token(token).await? {
-                TokenStatus::Valid(row)
-                | TokenStatus::Expired(row)
-                | TokenStatus::Tampered(row) => {
-                    op.user(&row.user_id);
-                    self.store.delete(&row.token, &row.user_id).await
-                }
-                TokenStatus::Malformed | TokenStatus::Unknown => Ok(false),
-            }
-        };
-        op.run(work, |revoked| if *revoked { Outcome::Revoked } else { Outcome::NothingRevoked })
-            .await
-    }
-
     /// Revokes `token` if it belongs to `user`, expired or not; `true` if a row was deleted.
     ///
     /// Someone else's token is left alone, and a malformed or unknown token is a no-op.
@@ -91,7 +73,7 @@ impl<S: PurgeExpired> DatabaseStrategy<S> {
         }
         // No lifetime: no row expires by its age. The epoch rather than the calendar's start,
         // which SQL drivers cannot encode (MySQL's DATETIME starts at year 1000).
-        let cutoff = self.not_before().unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let cutoff = self.created_since().unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let now = self.now();
         let op = Operation::start::<S>("purge_expired");
         let work = async {

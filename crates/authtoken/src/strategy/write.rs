@@ -38,7 +38,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     /// let alice = Bot { id: 1 };
     /// let options = IssueOptions::new().name("CI").scopes(["deploy"]).lifetime(Duration::from_secs(90 * 86400));
     /// let token = strategy.issue_token(&alice, &options).await?;
-    /// let row = strategy.read_token_row(Some(token.expose_secret())).await?.unwrap();
+    /// let row = strategy.read_token_row(token.expose_secret()).await?.unwrap();
     /// assert_eq!(row.details.name.as_deref(), Some("CI"));
     /// assert_eq!(row.details.scopes, ["deploy"]);
     /// # Ok(()) }
@@ -88,8 +88,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         match self.limit {
             None => op.run(self.store.create(row, expires_at), |_| Outcome::Issued).await?,
             Some((limit, create)) => {
-                let created =
-                    create(&self.store, Box::new(row), expires_at, limit, self.liveness());
+                let created = create(&self.store, row, expires_at, limit, self.liveness());
                 let evicted = op.run(created, |_| Outcome::Issued).await?;
                 if !evicted.is_empty() {
                     op.deleted(evicted.len() as u64);
