@@ -6,20 +6,8 @@
 
 use serde_json::{Value, json};
 
+pub use crate::transport::TransportDoc;
 use crate::{AuthUser, Authenticator};
-
-/// How the document describes one transport: its security scheme and its login answer.
-#[derive(Debug, Clone)]
-pub struct TransportDoc {
-    /// The OpenAPI security scheme object (`{"type": "http", "scheme": "bearer"}`, …).
-    pub security_scheme: Value,
-    /// The status of a successful login.
-    pub login_status: u16,
-    /// The JSON schema of a successful login's body, if it has one.
-    pub login_body: Option<Value>,
-    /// Whether login and logout refuse cross-site requests with 403.
-    pub cross_site_check: bool,
-}
 
 /// The OpenAPI 3.0 document of the login routes: `mounts` pairs each backend's name with the
 /// prefix its routes are mounted under (`[("bearer", "/auth/bearer")]`).

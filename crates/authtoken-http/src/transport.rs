@@ -8,7 +8,6 @@ use http::header::{AUTHORIZATION, COOKIE, InvalidHeaderName, SET_COOKIE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::csrf::SameOrigin;
-use crate::openapi::TransportDoc;
 use crate::presented::PresentedToken;
 use crate::response::{AuthResponse, empty, json, no_store};
 
@@ -48,6 +47,20 @@ pub trait Transport: Send + Sync + 'static {
     fn describe(&self) -> Option<TransportDoc> {
         None
     }
+}
+
+/// How the OpenAPI document ([`openapi::document`](crate::openapi::document)) describes one
+/// transport: its security scheme and its login answer.
+#[derive(Debug, Clone)]
+pub struct TransportDoc {
+    /// The OpenAPI security scheme object (`{"type": "http", "scheme": "bearer"}`, …).
+    pub security_scheme: serde_json::Value,
+    /// The status of a successful login.
+    pub login_status: u16,
+    /// The JSON schema of a successful login's body, if it has one.
+    pub login_body: Option<serde_json::Value>,
+    /// Whether login and logout refuse cross-site requests with 403.
+    pub cross_site_check: bool,
 }
 
 /// The schema of a login answer that hands the token over in JSON.

@@ -38,7 +38,6 @@ pub mod store;
 mod strategy;
 pub mod throttle;
 pub mod token;
-mod token_format;
 mod user;
 mod user_source;
 

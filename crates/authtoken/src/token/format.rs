@@ -7,8 +7,8 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::plaintext::{PlaintextToken, TOKEN_BYTES, TOKEN_LEN, is_well_formed};
 use crate::Error;
-use crate::token::{PlaintextToken, TOKEN_LEN, is_well_formed};
 
 /// Length of the checksum that ends a prefixed token: the CRC32 of everything before it, in
 /// base62, zero-padded (62⁶ > 2³²).
@@ -81,19 +81,19 @@ impl TokenFormat {
     }
 
     /// A token of this format whose 32 bytes are `bytes` (a bound token's, see `row_binding`).
-    pub(crate) fn mint_from(&self, bytes: &[u8; crate::token::TOKEN_BYTES]) -> PlaintextToken {
+    pub(crate) fn mint_from(&self, bytes: &[u8; TOKEN_BYTES]) -> PlaintextToken {
         self.wrap(PlaintextToken::from_secret(URL_SAFE_NO_PAD.encode(bytes)))
     }
 
     /// The 32 bytes of a well-formed token of this format (bare or prefixed).
-    pub(crate) fn body_bytes(&self, token: &str) -> Option<[u8; crate::token::TOKEN_BYTES]> {
+    pub(crate) fn body_bytes(&self, token: &str) -> Option<[u8; TOKEN_BYTES]> {
         let body = match &self.prefix {
             Some(prefix) if token.len() != TOKEN_LEN => {
                 token.strip_prefix(&**prefix)?.get(..TOKEN_LEN)?
             }
             _ => token,
         };
-        let mut bytes = [0u8; crate::token::TOKEN_BYTES];
+        let mut bytes = [0u8; TOKEN_BYTES];
         let decoded = URL_SAFE_NO_PAD.decode_slice(body, &mut bytes).ok()?;
         (decoded == bytes.len()).then_some(bytes)
     }

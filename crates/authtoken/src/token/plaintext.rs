@@ -1,4 +1,4 @@
-//! Token text: minting, the shape check, and what a row stores for a token.
+//! A token's text: minting, the shape check, and what a row stores for a token.
 //!
 //! A token is 32 bytes from the operating system's CSPRNG, encoded base64url without padding:
 //! always 43 characters of `[A-Za-z0-9_-]`, the same as Python's `secrets.token_urlsafe()`, so a
@@ -11,8 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::Error;
-
-pub use crate::token_format::{CHECKSUM_LEN, MAX_PREFIX_LEN, TokenFormat};
 
 /// Random bytes behind each token: 256 bits, beyond any guessing.
 pub const TOKEN_BYTES: usize = 32;
