@@ -10,7 +10,7 @@ use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
 use authtoken::{Error, Result};
-use authtoken_sql::{Dialect, SqlParam, Statements, quote, retrying_conflicts};
+use authtoken_sql::{Bound, Dialect, SqlParam, Statements, quote, retrying_conflicts};
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -200,6 +200,11 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         StoreQuery::new(sql).bind_all(values)
     }
 
+    /// A statement that came with its values.
+    fn bound(&self, bound: Bound<'_>) -> StoreQuery<T::UserIdSql> {
+        self.statement(bound.sql, bound.values)
+    }
+
     /// Runs one call under the store's timeout, if it has one.
     pub(crate) async fn bounded<F: Future>(&self, call: F) -> Result<F::Output> {
         match self.timeout {
@@ -363,9 +368,8 @@ where
         if !self.sql.details {
             return Ok(());
         }
-        let values =
-            || self.sql.record_use_values(token, used.at, used.extend_to, used.unless_since);
-        self.execute(|| self.statement(&self.sql.record_use, values())).await.map(drop)
+        let bound = || self.sql.bound_record_use(token, used.at, used.extend_to, used.unless_since);
+        self.execute(|| self.bound(bound())).await.map(drop)
     }
 
     async fn delete(&self, token: &str, owner: &IdOf<T>) -> Result<bool> {
@@ -417,14 +421,13 @@ where
         cutoff: DateTime<Utc>,
         limit: NonZeroU32,
     ) -> Result<u64> {
-        let values = || self.sql.purge_values(cutoff, limit.get());
-        self.execute(|| self.statement(&self.sql.delete_created_before, values())).await
+        let bound = || self.sql.bound_delete_created_before(cutoff, limit.get());
+        self.execute(|| self.bound(bound())).await
     }
 
     /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
     pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        let values = self.sql.expired_values(cutoff);
-        self.count(self.statement(&self.sql.count_created_before, values)).await
+        self.count(self.bound(self.sql.bound_count_created_before(cutoff))).await
     }
 }
 
@@ -442,15 +445,14 @@ where
         if !self.sql.details {
             return self.delete_created_before(cutoff, limit).await;
         }
-        let values = || self.sql.purge_expired_values(now, cutoff, limit.get());
-        self.execute(|| self.statement(&self.sql.delete_expired, values())).await
+        let bound = || self.sql.bound_delete_expired(now, cutoff, limit.get());
+        self.execute(|| self.bound(bound())).await
     }
 
     async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
         if !self.sql.details {
             return self.count_created_before(cutoff).await;
         }
-        let values = self.sql.any_expired_values(now, cutoff);
-        self.count(self.statement(&self.sql.count_expired, values)).await
+        self.count(self.bound(self.sql.bound_count_expired(now, cutoff))).await
     }
 }

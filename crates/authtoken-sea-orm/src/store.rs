@@ -350,13 +350,8 @@ where
         if !self.sql.details {
             return Ok(());
         }
-        let values = as_values(self.sql.record_use_values(
-            token,
-            used.at,
-            used.extend_to,
-            used.unless_since,
-        ));
-        self.execute(&self.sql.record_use, values).await.map(drop)
+        let bound = self.sql.bound_record_use(token, used.at, used.extend_to, used.unless_since);
+        self.execute(bound.sql, as_values(bound.values)).await.map(drop)
     }
 
     async fn delete(&self, token: &str, owner: &E::UserId) -> Result<bool> {
@@ -410,13 +405,14 @@ where
         cutoff: DateTime<Utc>,
         limit: NonZeroU32,
     ) -> Result<u64> {
-        let values = as_values(self.sql.purge_values(cutoff, limit.get()));
-        self.execute(&self.sql.delete_created_before, values).await
+        let bound = self.sql.bound_delete_created_before(cutoff, limit.get());
+        self.execute(bound.sql, as_values(bound.values)).await
     }
 
     /// How many rows [`delete_created_before`](Self::delete_created_before) would delete.
     pub async fn count_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64> {
-        self.count(&self.sql.count_created_before, as_values(self.sql.expired_values(cutoff))).await
+        let bound = self.sql.bound_count_created_before(cutoff);
+        self.count(bound.sql, as_values(bound.values)).await
     }
 }
 
@@ -434,16 +430,16 @@ where
         if !self.sql.details {
             return self.delete_created_before(cutoff, limit).await;
         }
-        let values = as_values(self.sql.purge_expired_values(now, cutoff, limit.get()));
-        self.execute(&self.sql.delete_expired, values).await
+        let bound = self.sql.bound_delete_expired(now, cutoff, limit.get());
+        self.execute(bound.sql, as_values(bound.values)).await
     }
 
     async fn count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Result<u64> {
         if !self.sql.details {
             return self.count_created_before(cutoff).await;
         }
-        self.count(&self.sql.count_expired, as_values(self.sql.any_expired_values(now, cutoff)))
-            .await
+        let bound = self.sql.bound_count_expired(now, cutoff);
+        self.count(bound.sql, as_values(bound.values)).await
     }
 }
 

@@ -21,7 +21,7 @@ pub use dialect::{
     SqlParam, join_scopes, quote, split_scopes,
 };
 pub use retry::{WRITE_RETRIES, retry_pause, retrying_conflicts};
-pub use statements::Statements;
+pub use statements::{Bound, Statements};
 
 #[cfg(test)]
 mod tests {
@@ -44,8 +44,8 @@ mod tests {
         let sqlite = Statements::new(Dialect::Sqlite, "t", false);
         assert!(sqlite.delete_created_before.contains("LIMIT ?) AND ((substr"));
         let cutoff = Utc::now();
-        assert_eq!(sqlite.purge_values(cutoff, 10).len(), 5);
-        assert_eq!(pg.purge_values(cutoff, 10).len(), 2);
+        assert_eq!(sqlite.bound_delete_created_before(cutoff, 10).values.len(), 5);
+        assert_eq!(pg.bound_delete_created_before(cutoff, 10).values.len(), 2);
         let mysql = Statements::new(Dialect::MySql, "t", false);
         assert_eq!(
             mysql.delete_created_before,
@@ -76,9 +76,15 @@ mod tests {
                 Dialect::Postgres => (1..=9).filter(|n| sql.contains(&format!("${n}"))).count(),
                 _ => sql.matches('?').count(),
             };
-            assert_eq!(marks(&s.delete_expired), s.purge_expired_values(now, now, 1).len());
-            assert_eq!(marks(&s.count_expired), s.any_expired_values(now, now).len());
-            assert_eq!(marks(&s.record_use), s.record_use_values("k", now, None, now).len());
+            for bound in [
+                s.bound_delete_expired(now, now, 1),
+                s.bound_count_expired(now, now),
+                s.bound_record_use("k", now, None, now),
+                s.bound_delete_created_before(now, 1),
+                s.bound_count_created_before(now),
+            ] {
+                assert_eq!(marks(bound.sql), bound.values.len(), "{}", bound.sql);
+            }
             // The token and the user id, then the rest.
             assert_eq!(marks(&s.insert), 2 + s.insert_values(now, &TokenDetails::default()).len());
         }

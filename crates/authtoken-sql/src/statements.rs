@@ -35,20 +35,22 @@ pub struct Statements {
     /// Rows whose key matches a pattern ([`key_prefix_pattern`](Self::key_prefix_pattern)), and
     /// the batch size.
     pub list_by_key_prefix: String,
-    /// A batch of rows created before a cutoff: [`purge_values`](Self::purge_values).
+    /// A batch of rows created before a cutoff: bound by
+    /// [`bound_delete_created_before`](Self::bound_delete_created_before).
     pub delete_created_before: String,
-    /// How many rows were created before a cutoff: [`expired_values`](Self::expired_values).
+    /// How many rows were created before a cutoff: bound by
+    /// [`bound_count_created_before`](Self::bound_count_created_before).
     pub count_created_before: String,
     /// Whether the table has the API-token columns (and the statements read and write them).
     pub details: bool,
     /// With details: rows past their own expiry, or without one created before the cutoff
-    /// ([`purge_expired_values`](Self::purge_expired_values)).
+    /// (bound by [`bound_delete_expired`](Self::bound_delete_expired)).
     pub delete_expired: String,
     /// With details: how many rows `delete_expired` would take
-    /// ([`any_expired_values`](Self::any_expired_values)).
+    /// (bound by [`bound_count_expired`](Self::bound_count_expired)).
     pub count_expired: String,
     /// With details: stamps `last_used_at` unless it is already recent
-    /// ([`record_use_values`](Self::record_use_values)).
+    /// (bound by [`bound_record_use`](Self::bound_record_use)).
     pub record_use: String,
     /// A user's rows, read under the per-user limit's lock. On MySQL/MariaDB the read is the
     /// lock itself (`FOR UPDATE`: next-key locks on the user's range of the `user_id` index).
@@ -285,7 +287,7 @@ impl Statements {
 
     /// The values of `delete_created_before`: the cutoff, the batch size, and on SQLite (whose
     /// placeholders are positional) the cutoff again for the repeated outer condition.
-    pub fn purge_values(&self, cutoff: DateTime<Utc>, limit: u32) -> Vec<SqlParam> {
+    fn purge_values(&self, cutoff: DateTime<Utc>, limit: u32) -> Vec<SqlParam> {
         let mut values = self.expired_values(cutoff);
         values.push(SqlParam::Int(limit.into()));
         if self.dialect == Dialect::Sqlite {
@@ -296,7 +298,7 @@ impl Statements {
 
     /// The values of `delete_expired`: the cutoff and `now`, the batch size, and on SQLite the
     /// first two again for the repeated outer condition.
-    pub fn purge_expired_values(
+    fn purge_expired_values(
         &self,
         now: DateTime<Utc>,
         cutoff: DateTime<Utc>,
@@ -312,7 +314,7 @@ impl Statements {
     }
 
     /// The values of `count_expired`.
-    pub fn any_expired_values(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Vec<SqlParam> {
+    fn any_expired_values(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Vec<SqlParam> {
         let mut values = self.expired_values(cutoff);
         values.extend(self.expired_values(now));
         values
@@ -320,7 +322,7 @@ impl Statements {
 
     /// The values of `record_use`: the use, the extension, the key, then the two times its
     /// conditions compare with (each in both text forms on SQLite).
-    pub fn record_use_values(
+    fn record_use_values(
         &self,
         token: &str,
         at: DateTime<Utc>,
@@ -339,7 +341,7 @@ impl Statements {
 
     /// The values of `count_created_before`: rows created before `cutoff`. On SQLite the time
     /// twice, once in each text form a row may hold (the two do not order against each other).
-    pub fn expired_values(&self, cutoff: DateTime<Utc>) -> Vec<SqlParam> {
+    fn expired_values(&self, cutoff: DateTime<Utc>) -> Vec<SqlParam> {
         match self.dialect {
             Dialect::Sqlite => vec![
                 self.timestamp(cutoff),
@@ -347,6 +349,55 @@ impl Statements {
             ],
             _ => vec![SqlParam::Time(cutoff)],
         }
+    }
+}
+
+/// A statement with the values it binds, in order: what a store runs as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound<'a> {
+    /// The statement.
+    pub sql: &'a str,
+    /// Its values.
+    pub values: Vec<SqlParam>,
+}
+
+impl Statements {
+    /// `delete_created_before` for rows created before `cutoff`, at most `limit` of them.
+    pub fn bound_delete_created_before(&self, cutoff: DateTime<Utc>, limit: u32) -> Bound<'_> {
+        Bound { sql: &self.delete_created_before, values: self.purge_values(cutoff, limit) }
+    }
+
+    /// `count_created_before` for rows created before `cutoff`.
+    pub fn bound_count_created_before(&self, cutoff: DateTime<Utc>) -> Bound<'_> {
+        Bound { sql: &self.count_created_before, values: self.expired_values(cutoff) }
+    }
+
+    /// `delete_expired` at `now` with the strategy's `cutoff`, at most `limit` rows.
+    pub fn bound_delete_expired(
+        &self,
+        now: DateTime<Utc>,
+        cutoff: DateTime<Utc>,
+        limit: u32,
+    ) -> Bound<'_> {
+        Bound { sql: &self.delete_expired, values: self.purge_expired_values(now, cutoff, limit) }
+    }
+
+    /// `count_expired` at `now` with the strategy's `cutoff`.
+    pub fn bound_count_expired(&self, now: DateTime<Utc>, cutoff: DateTime<Utc>) -> Bound<'_> {
+        Bound { sql: &self.count_expired, values: self.any_expired_values(now, cutoff) }
+    }
+
+    /// `record_use` of the row under `token`: used `at`, its expiry moved to `extend_to` if
+    /// given, unless it was used since `unless_since`.
+    pub fn bound_record_use(
+        &self,
+        token: &str,
+        at: DateTime<Utc>,
+        extend_to: Option<DateTime<Utc>>,
+        unless_since: DateTime<Utc>,
+    ) -> Bound<'_> {
+        let values = self.record_use_values(token, at, extend_to, unless_since);
+        Bound { sql: &self.record_use, values }
     }
 }
 
