@@ -24,6 +24,7 @@ mod memory_cached {
     authtoken_tests::conformance_suite!(
         authtoken_tests::cached::memory_setup(),
         listing,
+        sessions,
         purging,
         details,
         details_purging,
@@ -36,6 +37,7 @@ mod postgres_cached_uuid {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<UuidUsers>::setup(Engine::Postgres),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -46,6 +48,7 @@ mod postgres_cached_i64 {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<I64Users>::setup(Engine::Postgres),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -56,6 +59,7 @@ mod mysql_cached_uuid {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<UuidUsers>::setup(Engine::MySql),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -66,6 +70,7 @@ mod sqlite_cached_i64 {
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<I64Users>::setup(Engine::Sqlite),
         listing,
+        sessions,
         purging,
         limiting
     );

@@ -10,7 +10,12 @@ use authtoken_tests::diesel::galera::DieselGaleraBackend;
 
 mod galera_i64 {
     use super::*;
-    authtoken_conformance::conformance_suite!(DieselGaleraBackend::setup(), listing, purging);
+    authtoken_conformance::conformance_suite!(
+        DieselGaleraBackend::setup(),
+        listing,
+        sessions,
+        purging
+    );
 }
 
 const ROUNDS: usize = 1000;

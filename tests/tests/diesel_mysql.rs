@@ -9,6 +9,7 @@ mod mysql_uuid {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<UuidIds, AsyncMysqlConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -20,6 +21,7 @@ mod mysql_i64 {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<I64Ids, AsyncMysqlConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -31,6 +33,7 @@ mod mysql_details {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<DetailsIds, AsyncMysqlConnection>::setup(),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

@@ -9,6 +9,7 @@ mod postgres_uuid {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<UuidIds, AsyncPgConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -20,6 +21,7 @@ mod postgres_i64 {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<I64Ids, AsyncPgConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -31,6 +33,7 @@ mod postgres_details {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<DetailsIds, AsyncPgConnection>::setup(),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

@@ -9,6 +9,7 @@ mod sqlite_uuid {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<UuidIds, SqliteConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -20,6 +21,7 @@ mod sqlite_i64 {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<I64Ids, SqliteConnection>::setup(),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -31,6 +33,7 @@ mod sqlite_details {
     authtoken_conformance::conformance_suite!(
         DieselBackend::<DetailsIds, SqliteConnection>::setup(),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

@@ -11,12 +11,22 @@ use authtoken_tests::sql::{i64_users::I64Users, uuid_users::UuidUsers};
 
 mod galera_uuid {
     use super::*;
-    authtoken_tests::conformance_suite!(GaleraBackend::<UuidUsers>::setup(), listing, purging);
+    authtoken_tests::conformance_suite!(
+        GaleraBackend::<UuidUsers>::setup(),
+        listing,
+        sessions,
+        purging
+    );
 }
 
 mod galera_i64 {
     use super::*;
-    authtoken_tests::conformance_suite!(GaleraBackend::<I64Users>::setup(), listing, purging);
+    authtoken_tests::conformance_suite!(
+        GaleraBackend::<I64Users>::setup(),
+        listing,
+        sessions,
+        purging
+    );
 }
 
 const ROUNDS: usize = 2000;

@@ -11,6 +11,7 @@ mod mysql_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::MySql, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -22,6 +23,7 @@ mod mysql_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::MySql, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -33,6 +35,7 @@ mod mysql_i64_far_time_zone {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)),
         listing,
+        sessions,
         purging
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::MySql, Some(FAR_ZONE)));
@@ -55,6 +58,7 @@ mod mysql_details {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup_with_details(Engine::MySql),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

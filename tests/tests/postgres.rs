@@ -11,6 +11,7 @@ mod postgres_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::Postgres, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -22,6 +23,7 @@ mod postgres_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::Postgres, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -33,6 +35,7 @@ mod postgres_i64_far_time_zone {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)),
         listing,
+        sessions,
         purging
     );
     authtoken_tests::sql_suite!(SqlBackend::<I64Users>::setup(Engine::Postgres, Some(FAR_ZONE)));
@@ -56,6 +59,7 @@ mod postgres_details {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup_with_details(Engine::Postgres),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

@@ -7,6 +7,7 @@ mod sqlite_uuid {
     authtoken_tests::conformance_suite!(
         SqlBackend::<UuidUsers>::setup(Engine::Sqlite, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -18,6 +19,7 @@ mod sqlite_i64 {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup(Engine::Sqlite, None),
         listing,
+        sessions,
         purging,
         limiting
     );
@@ -30,6 +32,7 @@ mod sqlite_details {
     authtoken_tests::conformance_suite!(
         SqlBackend::<I64Users>::setup_with_details(Engine::Sqlite),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

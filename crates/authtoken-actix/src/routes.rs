@@ -43,6 +43,9 @@ where
         .route("/login", web::post().to(login::<U, C>))
         .route("/logout", web::post().to(logout::<U, C>))
         .route("/logout-all", web::post().to(logout_all::<U, C>))
+        .route("/logout-others", web::post().to(logout_others::<U, C>))
+        .route("/sessions", web::get().to(sessions::<U, C>))
+        .route("/sessions/{id}", web::delete().to(end_session::<U, C>))
 }
 
 type Routes<U, C> = web::Data<AuthRoutes<U, C>>;
@@ -71,4 +74,27 @@ async fn logout_all<U: AuthUser, C: Credentials<U>>(
     request: HttpRequest,
 ) -> HttpResponse {
     convert::answer(routes.logout_all(&convert::headers(request.headers())).await)
+}
+
+async fn logout_others<U: AuthUser, C: Credentials<U>>(
+    routes: Routes<U, C>,
+    request: HttpRequest,
+) -> HttpResponse {
+    convert::answer(routes.logout_others(&convert::headers(request.headers())).await)
+}
+
+async fn sessions<U: AuthUser, C: Credentials<U>>(
+    routes: Routes<U, C>,
+    request: HttpRequest,
+) -> HttpResponse {
+    convert::answer(routes.sessions(&convert::headers(request.headers())).await)
+}
+
+async fn end_session<U: AuthUser, C: Credentials<U>>(
+    routes: Routes<U, C>,
+    request: HttpRequest,
+) -> HttpResponse {
+    // The raw segment: an id that does not decode is no session's (404 after authentication).
+    let id = request.match_info().query("id");
+    convert::answer(routes.end_session(&convert::headers(request.headers()), id).await)
 }

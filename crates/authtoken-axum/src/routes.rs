@@ -6,10 +6,11 @@ use authtoken_http::{
     AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
 };
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{delete, get, post};
 
 use crate::rejection::into_axum;
 
@@ -66,6 +67,9 @@ where
         .route("/login", post(login::<U, C>))
         .route("/logout", post(logout::<U, C>))
         .route("/logout-all", post(logout_all::<U, C>))
+        .route("/logout-others", post(logout_others::<U, C>))
+        .route("/sessions", get(sessions::<U, C>))
+        .route("/sessions/{id}", delete(end_session::<U, C>))
         .with_state(Arc::new(routes))
 }
 
@@ -96,6 +100,31 @@ async fn logout_all<U: AuthUser, C: Credentials<U>>(
     headers: HeaderMap,
 ) -> Response {
     into_axum(routes.logout_all(&headers).await)
+}
+
+async fn logout_others<U: AuthUser, C: Credentials<U>>(
+    State(routes): Shared<U, C>,
+    headers: HeaderMap,
+) -> Response {
+    into_axum(routes.logout_others(&headers).await)
+}
+
+async fn sessions<U: AuthUser, C: Credentials<U>>(
+    State(routes): Shared<U, C>,
+    headers: HeaderMap,
+) -> Response {
+    into_axum(routes.sessions(&headers).await)
+}
+
+async fn end_session<U: AuthUser, C: Credentials<U>>(
+    State(routes): Shared<U, C>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    // An id that does not even decode is no session's: 404 as any unknown id, after the same
+    // authentication.
+    let id = id.map(|Path(id)| id).unwrap_or_default();
+    into_axum(routes.end_session(&headers, &id).await)
 }
 
 /// The peer's address, where axum's `ConnectInfo` carries it.

@@ -24,6 +24,9 @@ use reqwest::header::{
 
 use crate::faults::{FaultyStore, Probe};
 
+mod sessions;
+pub use sessions::*;
+
 /// A user of the spec's apps.
 #[derive(Clone, Debug)]
 pub struct Account {
@@ -153,9 +156,14 @@ impl Fixture {
         let bearer_strategy = Arc::new(strategy(bearer_store.clone()));
         let cookie_store = FaultyStore::new(MemoryStore::new());
         let cookie_strategy = Arc::new(strategy(cookie_store.clone()));
+        // Each backend's strategy serves its session routes too.
+        let bearer_auth = Arc::new(strategy(bearer_store).with_users(users.clone()));
+        let cookie_auth = Arc::new(strategy(cookie_store).with_users(users));
         let auth = Authenticator::new(vec![
-            AuthBackend::new("bearer", Bearer, strategy(bearer_store).with_users(users.clone())),
-            AuthBackend::new("cookie", cookie_settings(), strategy(cookie_store).with_users(users)),
+            AuthBackend::from_parts("bearer", Arc::new(Bearer), bearer_auth.clone())
+                .with_sessions(bearer_auth),
+            AuthBackend::from_parts("cookie", Arc::new(cookie_settings()), cookie_auth.clone())
+                .with_sessions(cookie_auth),
         ])
         .expect("a valid backend list");
         let throttle = Arc::new(
@@ -288,6 +296,9 @@ macro_rules! http_spec {
             a_refused_bearer_token_gets_an_invalid_token_challenge,
             an_oversized_login_body_is_413,
             scoped_routes_need_the_tokens_scopes,
+            sessions_are_listed_and_one_is_ended_from_another,
+            logout_others_keeps_the_current_session,
+            session_routes_refuse_anonymous_cross_site_and_scoped,
         }
     };
 }

@@ -108,7 +108,8 @@ pub use backend::Backend;
 ///
 /// `conformance_suite!(setup)` runs the groups every store must pass (reading, revoking, storage
 /// modes, the storage contract, failures); add capability groups after the setup:
-/// `listing` ([`ListTokens`](authtoken::ListTokens)), `purging`
+/// `listing` ([`ListTokens`](authtoken::ListTokens)), `sessions` (a user's sessions listed and
+/// ended, on [`ListTokens`](authtoken::ListTokens)), `purging`
 /// ([`PurgeExpired`](authtoken::PurgeExpired)), `details` (the API-token columns: own expiry,
 /// name, scopes, last use), `details_purging` (a purge by each row's own expiry) and `limiting`
 /// ([`LimitTokens`](authtoken::LimitTokens)), e.g. `conformance_suite!(setup, listing, purging)`.
@@ -174,6 +175,15 @@ macro_rules! spec_group {
             store_finds_rows_by_key_prefix,
         }
     };
+    (sessions; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            sessions_list_the_users_live_sessions_newest_first,
+            ending_a_session_revokes_only_its_token,
+            another_users_session_id_ends_nothing,
+            ending_other_sessions_keeps_the_current_one,
+            failing_store_fails_session_calls,
+        }
+    };
     (purging; $setup:expr) => {
         $crate::spec_tests! { $setup;
             purge_removes_exactly_the_expired_rows,
@@ -214,7 +224,7 @@ macro_rules! spec_group {
         compile_error!(concat!(
             "unknown conformance group `",
             stringify!($other),
-            "`: the groups are `listing`, `purging`, `details`, `details_purging` and `limiting`"
+            "`: the groups are `listing`, `sessions`, `purging`, `details`, `details_purging` and `limiting`"
         ));
     };
 }

@@ -15,6 +15,7 @@ mod listing;
 mod purging;
 mod reading;
 mod revoking;
+mod sessions;
 mod storage;
 mod token_format;
 
@@ -36,6 +37,7 @@ pub use listing::*;
 pub use purging::*;
 pub use reading::*;
 pub use revoking::*;
+pub use sessions::*;
 pub use storage::*;
 pub use token_format::*;
 

@@ -13,6 +13,7 @@ mod memory_i64 {
     authtoken_conformance::conformance_suite!(
         async { Some(super::MemoryBackend::new(super::next_i64)) },
         listing,
+        sessions,
         purging,
         details,
         details_purging,
@@ -24,6 +25,7 @@ mod memory_uuid {
     authtoken_conformance::conformance_suite!(
         async { Some(super::MemoryBackend::new(uuid::Uuid::new_v4)) },
         listing,
+        sessions,
         purging,
         details,
         details_purging,

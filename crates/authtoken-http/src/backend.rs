@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use authtoken::{AuthStrategy, User};
+use authtoken::{AuthStrategy, SessionStrategy, User};
 use http::{HeaderMap, HeaderValue};
 
 use crate::presented::PresentedToken;
@@ -13,6 +13,7 @@ pub struct AuthBackend<U> {
     name: String,
     transport: Arc<dyn Transport>,
     strategy: Arc<dyn AuthStrategy<U>>,
+    sessions: Option<Arc<dyn SessionStrategy<U>>>,
     scoped_tokens_everywhere: bool,
 }
 
@@ -32,7 +33,44 @@ impl<U: User> AuthBackend<U> {
         transport: Arc<dyn Transport>,
         strategy: Arc<dyn AuthStrategy<U>>,
     ) -> Self {
-        Self { name: name.to_owned(), transport, strategy, scoped_tokens_everywhere: false }
+        Self {
+            name: name.to_owned(),
+            transport,
+            strategy,
+            sessions: None,
+            scoped_tokens_everywhere: false,
+        }
+    }
+
+    /// Serves the session routes (`GET /sessions`, `DELETE /sessions/{id}`,
+    /// `POST /logout-others`) through `sessions`: usually the same strategy, shared.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use authtoken::memory::{MemoryStore, MemoryUsers};
+    /// use authtoken::DatabaseStrategy;
+    /// use authtoken_http::{AuthBackend, Bearer};
+    /// # #[derive(Clone)] struct Account { id: u64 }
+    /// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+    ///
+    /// let users = MemoryUsers::<Account>::new();
+    /// let strategy = DatabaseStrategy::new(MemoryStore::new(), Some(Duration::from_secs(3600)))
+    ///     .unwrap()
+    ///     .with_users(users);
+    /// let strategy = Arc::new(strategy);
+    /// let backend = AuthBackend::from_parts("bearer", Arc::new(Bearer), strategy.clone())
+    ///     .with_sessions(strategy);
+    /// assert!(backend.sessions().is_some());
+    /// ```
+    pub fn with_sessions(mut self, sessions: impl SessionStrategy<U> + 'static) -> Self {
+        self.sessions = Some(Arc::new(sessions));
+        self
+    }
+
+    /// What the session routes go through, if this backend serves them.
+    pub fn sessions(&self) -> Option<&dyn SessionStrategy<U>> {
+        self.sessions.as_deref()
     }
 
     /// Lets tokens with scopes (API tokens) through routes that declare no scope too, as full

@@ -59,6 +59,7 @@ mod rejection;
 mod response;
 mod routes;
 mod scopes;
+mod session_routes;
 mod throttle;
 mod transport;
 mod user;

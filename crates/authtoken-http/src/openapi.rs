@@ -44,6 +44,9 @@ pub fn document<U: AuthUser>(
             let operation = logout(name, path, summary, &doc);
             paths.insert(format!("{prefix}/{path}"), json!({ "post": operation }));
         }
+        if auth.backend(index).sessions().is_some() {
+            sessions(&mut paths, name, prefix, &doc);
+        }
     }
     json!({
         "openapi": "3.0.3",
@@ -65,6 +68,19 @@ pub fn document<U: AuthUser>(
                     "properties": {
                         "access_token": { "type": "string", "minLength": 43, "maxLength": 43 },
                         "token_type": { "type": "string" }
+                    }
+                },
+                "Session": {
+                    "type": "object",
+                    "required": ["id", "created_at", "last_seen_at", "expires_at", "current", "name", "scopes"],
+                    "properties": {
+                        "id": { "type": "string", "minLength": 22, "maxLength": 22 },
+                        "created_at": { "type": "string", "format": "date-time" },
+                        "last_seen_at": { "type": "string", "format": "date-time" },
+                        "expires_at": { "type": "string", "format": "date-time", "nullable": true },
+                        "current": { "type": "boolean" },
+                        "name": { "type": "string", "nullable": true },
+                        "scopes": { "type": "array", "items": { "type": "string" } }
                     }
                 },
                 "Detail": {
@@ -153,4 +169,33 @@ fn logout(name: &str, path: &str, summary: &str, doc: &TransportDoc) -> Value {
         "security": [{ name: [] }],
         "responses": responses
     })
+}
+
+/// The session routes of a backend that serves them.
+fn sessions(
+    paths: &mut serde_json::Map<String, Value>,
+    name: &str,
+    prefix: &str,
+    doc: &TransportDoc,
+) {
+    let others = logout(name, "logout-others", "End every other session of the user", doc);
+    paths.insert(format!("{prefix}/logout-others"), json!({ "post": others }));
+    let mut list = logout(name, "sessions", "The user's live sessions", doc);
+    list["operationId"] = json!(format!("{name}_list_sessions"));
+    list["responses"]["200"] = json!({
+        "description": "The sessions, most recently active first",
+        "content": { "application/json": { "schema": {
+            "type": "array", "items": { "$ref": "#/components/schemas/Session" }
+        } } }
+    });
+    if let Some(responses) = list["responses"].as_object_mut() {
+        responses.remove("204");
+    }
+    paths.insert(format!("{prefix}/sessions"), json!({ "get": list }));
+    let mut end = logout(name, "end-session", "End one of the user's sessions", doc);
+    end["parameters"] = json!([{
+        "name": "id", "in": "path", "required": true, "schema": { "type": "string" }
+    }]);
+    end["responses"]["404"] = detail("SESSION_NOT_FOUND: no session of the user has this id");
+    paths.insert(format!("{prefix}/sessions/{{id}}"), json!({ "delete": end }));
 }

@@ -1,5 +1,6 @@
 //! The logic of `POST /login`, `POST /logout` and `POST /logout-all` for one backend, free of any
-//! web framework: bytes and headers in, an [`AuthResponse`] out.
+//! web framework: bytes and headers in, an [`AuthResponse`] out. The session routes are in
+//! `session_routes.rs`.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -164,17 +165,31 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         }
     }
 
+    pub(crate) fn backend(&self) -> &crate::AuthBackend<U> {
+        self.auth.backend(self.backend)
+    }
+
     fn strategy(&self) -> &dyn authtoken::AuthStrategy<U> {
         self.auth.backend(self.backend).strategy()
     }
 
-    fn transport(&self) -> &dyn crate::Transport {
+    pub(crate) fn transport(&self) -> &dyn crate::Transport {
         self.auth.backend(self.backend).transport()
     }
 
-    /// The active user behind this backend's token, on a request from this site.
+    /// The active user behind this backend's token, on a `POST` from this site.
     async fn current(&self, headers: &HeaderMap) -> Result<Authenticated<U>, AuthRejection> {
-        if !self.transport().allows(&Method::POST, headers) {
+        self.current_on(&Method::POST, headers).await
+    }
+
+    /// The active user behind this backend's token, on a `method` request this transport allows
+    /// (a cookie backend refuses a cross-site one).
+    pub(crate) async fn current_on(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+    ) -> Result<Authenticated<U>, AuthRejection> {
+        if !self.transport().allows(method, headers) {
             return Err(AuthRejection::CrossSite);
         }
         let found = self.auth.authenticate_with(self.backend, headers).await?;
@@ -186,12 +201,12 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     }
 
     /// A refusal with this backend's challenge only: its routes speak for its transport alone.
-    fn refuse(&self, rejection: AuthRejection, headers: &HeaderMap) -> AuthResponse {
+    pub(crate) fn refuse(&self, rejection: AuthRejection, headers: &HeaderMap) -> AuthResponse {
         let challenge = self.transport().challenge(headers);
         rejection.into_response(challenge.as_slice())
     }
 
-    fn fail(&self, error: authtoken::Error) -> AuthResponse {
+    pub(crate) fn fail(&self, error: authtoken::Error) -> AuthResponse {
         AuthRejection::Failed(error).into_response(&[])
     }
 }

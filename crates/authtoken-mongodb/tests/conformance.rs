@@ -16,6 +16,7 @@ mod native_object_id {
     authtoken_conformance::conformance_suite!(
         super::common::setup(super::object_id),
         listing,
+        sessions,
         purging,
         details,
         details_purging,
@@ -27,6 +28,7 @@ mod native_uuid {
     authtoken_conformance::conformance_suite!(
         super::common::setup(uuid::Uuid::new_v4),
         listing,
+        sessions,
         purging,
         details,
         details_purging,
@@ -38,6 +40,7 @@ mod beanie_object_id {
     authtoken_conformance::conformance_suite!(
         super::common::setup_with(super::object_id, super::Layout::beanie(), false),
         listing,
+        sessions,
         purging,
         details,
         details_purging,
@@ -54,6 +57,7 @@ mod native_i64 {
     authtoken_conformance::conformance_suite!(
         super::common::setup(next),
         listing,
+        sessions,
         purging,
         details,
         details_purging,

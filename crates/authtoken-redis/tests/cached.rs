@@ -21,6 +21,7 @@ mod single_cached {
     authtoken_conformance::conformance_suite!(
         authtoken_tests::redis::CachedRedisBackend::setup(super::SINGLE.0, super::SINGLE.1),
         listing,
+        sessions,
         limiting
     );
 }

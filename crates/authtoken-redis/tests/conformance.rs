@@ -7,6 +7,7 @@ mod single {
     authtoken_conformance::conformance_suite!(
         super::common::setup("AUTHTOKEN_TEST_REDIS_URL", Some("redis://127.0.0.1:6379")),
         listing,
+        sessions,
         limiting
     );
 }
@@ -26,6 +27,7 @@ mod single_details {
             Some("redis://127.0.0.1:6379")
         ),
         listing,
+        sessions,
         details,
         limiting
     );

@@ -34,6 +34,8 @@ pub mod observe;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;
 mod row_binding;
+mod session;
+mod session_strategy;
 pub mod store;
 mod strategy;
 pub mod throttle;
@@ -47,6 +49,8 @@ pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};
 pub use issue::{IssueOptions, MAX_NAME_CHARS};
 pub use limit::LimitTokens;
+pub use session::{SESSION_ID_LEN, Session, SessionId};
+pub use session_strategy::SessionStrategy;
 pub use store::{
     AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired, TokenColumns,
     TokenDetails, TokenUse,

@@ -3,8 +3,9 @@
 //
 //   node login.test.mjs http://127.0.0.1:3000 [screenshot.png]
 //
-// Logs in as alice, sees her name, reloads and is still logged in (the HttpOnly cookie), logs
-// out, and is refused by /me afterwards. Prints "N passed, N failed" and exits non-zero on failure.
+// Logs in as alice, sees her name, reloads and is still logged in (the HttpOnly cookie), signs
+// in from a second browser context and ends that session from the first ("Your sessions"),
+// logs out, and is refused by /me afterwards. Prints "N passed, N failed" and exits non-zero on failure.
 import { chromium } from "playwright-core";
 
 const base = process.argv[2] ?? "http://127.0.0.1:3000";
@@ -61,6 +62,26 @@ try {
   await check("a reload keeps her logged in", async () => {
     await page.reload();
     await page.locator("#whoami", { hasText: "Signed in as alice" }).waitFor({ timeout: 5000 });
+  });
+  await check("a second browser signs in: two sessions, this one marked", async () => {
+    const other = await browser.newContext();
+    const second = await other.newPage();
+    await second.goto(base);
+    await second.fill("#username", "alice");
+    await second.fill("#password", "wonderland");
+    await second.click("#submit");
+    await second.locator("#whoami", { hasText: "Signed in as alice" }).waitFor({ timeout: 5000 });
+    await page.reload();
+    await page.locator("#sessions li").nth(1).waitFor({ timeout: 5000 });
+    expect((await page.locator("#sessions li").count()) === 2, "not two sessions");
+    expect((await page.locator("#sessions li.current").count()) === 1, "not one current");
+    await page.locator("#sessions li:not(.current) button.end").click();
+    await page.locator("#sessions li").nth(1).waitFor({ state: "detached", timeout: 5000 });
+    const refused = await second.request.get(`${base}/me`);
+    expect(refused.status() === 401, `the ended session still answers ${refused.status()}`);
+    const mine = await page.request.get(`${base}/me`);
+    expect(mine.status() === 200, `this session was ended too: ${mine.status()}`);
+    await other.close();
   });
   await check("logging out shows the login form again", async () => {
     await page.click("#logout");

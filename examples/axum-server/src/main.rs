@@ -126,9 +126,11 @@ async fn main() -> Result<(), Error> {
         secure: false,
         ..Cookie::default()
     };
+    // Each backend's strategy also serves its session routes ("where you're signed in").
+    let (cookies, bearers) = (Arc::new(strategy(&db)?), Arc::new(strategy(&db)?));
     let auth = Authenticator::new(vec![
-        AuthBackend::new("cookie", cookie, strategy(&db)?),
-        AuthBackend::new("bearer", Bearer, strategy(&db)?),
+        AuthBackend::from_parts("cookie", Arc::new(cookie), cookies.clone()).with_sessions(cookies),
+        AuthBackend::from_parts("bearer", Arc::new(Bearer), bearers.clone()).with_sessions(bearers),
     ])?;
     // One throttle for both login routes.
     let throttle = throttle(&db).await?;

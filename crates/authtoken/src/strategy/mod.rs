@@ -4,6 +4,7 @@ mod config;
 mod operator;
 mod read;
 mod revoke;
+mod sessions;
 mod soundness;
 mod write;
 
