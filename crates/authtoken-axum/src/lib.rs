@@ -27,6 +27,15 @@
 //! A request is authenticated once, however many extractors its handler takes: the first keeps
 //! the result in the request's extensions. Failures of the token store are 500s, never 401s: an
 //! outage cannot pass for a logout.
+//!
+//! With [`AuthBackend::with_sessions`], [`auth_router`] also serves a user's sessions:
+//! `GET /sessions`, `DELETE /sessions/{id}` and `POST /logout-others`.
+//!
+//! ## Features
+//! - `connect-info` (off by default): the login throttle also counts the client's address, read
+//!   from axum's `ConnectInfo<SocketAddr>` (serve the app with
+//!   `into_make_service_with_connect_info::<SocketAddr>()`). Without it only the account is
+//!   counted.
 
 mod csrf;
 mod extract;
@@ -38,8 +47,8 @@ pub use authtoken_http::openapi;
 pub use authtoken_http::{
     Active, AnyScope, AnyStatus, AuthBackend, AuthRoutes, AuthUser, Authenticated, Authenticator,
     Bearer, ConfigError, Cookie, Credentials, Header, LoginThrottle, MemoryThrottle, Policy,
-    Reservation, SameOrigin, SameSite, Scopes, Superuser, ThrottleKey, ThrottlePolicy, Transport,
-    Verified,
+    PresentedToken, Reservation, SameOrigin, SameSite, Scopes, Superuser, ThrottleKey,
+    ThrottlePolicy, Transport, Verified,
 };
 pub use csrf::same_origin;
 pub use extract::{CurrentUser, CurrentUserToken, Scoped};

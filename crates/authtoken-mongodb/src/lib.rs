@@ -13,6 +13,11 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Tested against NX-27017, a MongoDB wire-protocol server (no MongoDB server installs on the
+//! machines this crate is tested on), not against MongoDB itself: the conformance suite, the
+//! Beanie interop with fastapi-users and the outage tests run there. NX-27017 loses BSON binary
+//! subtypes, so the tests keep UUIDs as text ([`UuidRepresentation::String`]).
+//!
 //! ## Documents
 //! On the [native layout](Layout::native), collection `access_token`:
 //! `{_id: <stored key>, user_id: <the user's id>, created_at: <BSON date>}`, plus the API-token

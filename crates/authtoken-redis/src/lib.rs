@@ -39,6 +39,8 @@
 //! `authtoken::cache::CachedStore` in front of this store current from it, on one Redis or on
 //! every primary of a cluster.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod cluster_url;
 mod keys;
 mod limit;
@@ -49,6 +51,7 @@ mod throttle;
 
 pub use keys::ValueFormat;
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use revocations::RedisRevocations;
 pub use store::{DEFAULT_PREFIX, RedisStore};
 pub use throttle::RedisThrottle;
