@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
+use crate::client_columns::client_columns;
 use crate::token_details::{detail_columns, expires_at_index};
 
 /// The type of the user table's primary key, which `user_id` must match exactly (MySQL refuses a
@@ -41,6 +42,7 @@ pub struct CreateAccessTokenTable {
     user_key: String,
     user_id_type: UserIdType,
     details: bool,
+    client: bool,
 }
 
 impl CreateAccessTokenTable {
@@ -57,6 +59,7 @@ impl CreateAccessTokenTable {
             user_key: user_key.to_owned(),
             user_id_type,
             details: false,
+            client: false,
         }
     }
 
@@ -66,6 +69,14 @@ impl CreateAccessTokenTable {
     /// [`AddTokenDetails`](crate::AddTokenDetails).
     pub fn with_details(mut self) -> Self {
         self.details = true;
+        self
+    }
+
+    /// Adds the client's columns (`user_agent`, `address`, nullable): the device and address a
+    /// user's sessions page shows. An existing table gets them with
+    /// [`AddClientColumns`](crate::AddClientColumns).
+    pub fn with_client_columns(mut self) -> Self {
+        self.client = true;
         self
     }
 
@@ -153,6 +164,11 @@ impl MigrationTrait for CreateAccessTokenTable {
             .take();
         if self.details {
             for column in detail_columns(backend) {
+                create.col(column);
+            }
+        }
+        if self.client {
+            for column in client_columns() {
                 create.col(column);
             }
         }

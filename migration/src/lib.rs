@@ -5,6 +5,7 @@
 //! sea-orm-migration CLI over [`demo::Migrator`] (a UUID-keyed `user` table, then the token
 //! table), reading `DATABASE_URL` and defaulting to [`DEFAULT_DATABASE_URL`].
 
+mod client_columns;
 mod create_access_token;
 pub mod demo;
 mod identifiers;
@@ -13,6 +14,7 @@ mod revocation_log;
 mod revocation_trigger;
 mod token_details;
 
+pub use client_columns::AddClientColumns;
 pub use create_access_token::{CreateAccessTokenTable, UserIdType};
 pub use login_throttle::CreateLoginThrottleTable;
 pub use revocation_log::{CreateRevocationLog, revocation_log_table};

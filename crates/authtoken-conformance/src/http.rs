@@ -125,11 +125,19 @@ pub struct Fixture {
 pub const TRUSTED_ORIGIN: &str = "https://app.example.test";
 
 impl Fixture {
-    /// The login routes of `backend`, with the shared throttle.
+    /// The login routes of `backend`, with the shared throttle. `bearer` lets API tokens of
+    /// scope `sessions` use the session routes; `cookie` sits behind a trusted proxy on
+    /// 127.0.0.1 and keeps the networks of addresses only.
     pub fn routes(&self, backend: &str) -> AuthRoutes<Account, Passwords> {
-        AuthRoutes::new(self.auth.clone(), backend, self.passwords.clone())
+        let routes = AuthRoutes::new(self.auth.clone(), backend, self.passwords.clone())
             .expect("a known backend")
-            .with_throttle(Arc::clone(&self.throttle))
+            .with_throttle(Arc::clone(&self.throttle));
+        match backend {
+            "cookie" => routes
+                .with_trusted_proxy(std::net::Ipv4Addr::LOCALHOST.into(), 32)
+                .with_address_precision(authtoken::AddressPrecision::Network),
+            _ => routes.with_sessions_scope("sessions"),
+        }
     }
 
     /// The cross-site check of the app's own `POST /action`.
@@ -299,6 +307,8 @@ macro_rules! http_spec {
             sessions_are_listed_and_one_is_ended_from_another,
             logout_others_keeps_the_current_session,
             session_routes_refuse_anonymous_cross_site_and_scoped,
+            sessions_show_the_client_and_ignore_a_forged_forwarded_for,
+            a_token_of_the_sessions_scope_may_use_the_session_routes,
         }
     };
 }

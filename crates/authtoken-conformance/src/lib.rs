@@ -181,6 +181,7 @@ macro_rules! spec_group {
             ending_a_session_revokes_only_its_token,
             another_users_session_id_ends_nothing,
             ending_other_sessions_keeps_the_current_one,
+            a_session_shows_the_client_it_was_opened_from,
             failing_store_fails_session_calls,
         }
     };

@@ -192,6 +192,8 @@ macro_rules! access_token_table {
                     name,
                     scopes: $crate::__private::split_scopes(scopes.as_deref()),
                     last_used_at,
+                    // The client's columns are for listings; the joined read leaves them out.
+                    ..::core::default::Default::default()
                 };
                 row
             }

@@ -1,7 +1,8 @@
 //! The token-table migrations of this crate's `migrations/` folder, embedded: one set per
 //! database, for a `users` table keyed by a UUID (copy the folder into your own `migrations/`
 //! to change either; each `up.sql` marks the line), and the optional API-token columns
-//! (`migrations/details/`), a set of their own to run after the table's.
+//! (`migrations/details/`) and the client's (`migrations/client/`: the user agent and address a
+//! sessions page shows), sets of their own to run after the table's.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")] fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -36,3 +37,12 @@ pub const MYSQL_DETAILS: EmbeddedMigrations = embed_migrations!("migrations/deta
 
 /// The API-token columns for SQLite (`migrations/details/sqlite`), after [`SQLITE`].
 pub const SQLITE_DETAILS: EmbeddedMigrations = embed_migrations!("migrations/details/sqlite");
+
+/// The client's columns for PostgreSQL (`migrations/client/postgres`), after [`POSTGRES`].
+pub const POSTGRES_CLIENT: EmbeddedMigrations = embed_migrations!("migrations/client/postgres");
+
+/// The client's columns for MySQL and MariaDB (`migrations/client/mysql`), after [`MYSQL`].
+pub const MYSQL_CLIENT: EmbeddedMigrations = embed_migrations!("migrations/client/mysql");
+
+/// The client's columns for SQLite (`migrations/client/sqlite`), after [`SQLITE`].
+pub const SQLITE_CLIENT: EmbeddedMigrations = embed_migrations!("migrations/client/sqlite");

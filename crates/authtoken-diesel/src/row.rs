@@ -9,8 +9,8 @@ use diesel::row::{NamedRow, Row};
 
 use crate::sql_types::{Nullable, Text, TokenTime, UserIdSql};
 
-/// One row of the token table, its user id of SQL type `S`; the API-token columns when the
-/// statement selected them.
+/// One row of the token table, its user id of SQL type `S`; the API-token columns and the
+/// client's when the statement selected them.
 #[doc(hidden)]
 pub struct TokenRow<S: UserIdSql>(pub(crate) AccessToken<S::Id>);
 
@@ -39,7 +39,13 @@ where
                 name: text("name")?,
                 scopes: split_scopes(text("scopes")?.as_deref()),
                 last_used_at: time("last_used_at")?,
+                ..TokenDetails::default()
             };
+        }
+        if Row::get(row, "user_agent").is_some() {
+            let text = |name| NamedRow::get::<Nullable<Text>, Option<String>>(row, name);
+            token.details.user_agent = text("user_agent")?;
+            token.details.address = text("address")?;
         }
         Ok(TokenRow(token))
     }

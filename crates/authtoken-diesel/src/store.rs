@@ -62,8 +62,9 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
 
     /// The statements for `table`, with or without the API-token columns, causal if the store
     /// is.
-    fn render(&mut self, table: &str, details: bool) {
+    fn render(&mut self, table: &str, details: bool, client: bool) {
         let sql = Statements::new(C::DIALECT, table, details);
+        let sql = if client { sql.with_client_columns() } else { sql };
         self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
     }
 
@@ -72,7 +73,7 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     /// ([`read_token`](authtoken::DatabaseStrategy::read_token) with [`Joined`](authtoken::Joined)) goes
     /// through `T`'s `table!` and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
-        self.render(name, T::DETAILS);
+        self.render(name, T::DETAILS, self.sql.client);
         self.custom_table = true;
         self
     }
@@ -85,7 +86,20 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     pub fn with_details(mut self) -> Self {
         if !self.sql.details {
             let table = self.sql.table.clone();
-            self.render(&table, true);
+            self.render(&table, true, self.sql.client);
+        }
+        self
+    }
+
+    /// Reads and writes the client's columns (`user_agent`, `address`), which the table must
+    /// have (the migrations `POSTGRES_CLIENT`, `MYSQL_CLIENT`, `SQLITE_CLIENT` add them):
+    /// sessions then show the device and address they were opened from
+    /// ([`ClientInfo`](authtoken::ClientInfo)). The joined read, the request's hot path, leaves
+    /// them out of its row.
+    pub fn with_client_columns(mut self) -> Self {
+        if !self.sql.client {
+            let table = self.sql.table.clone();
+            self.render(&table, self.sql.details, true);
         }
         self
     }
@@ -120,22 +134,22 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         self.causal_reads
     }
 
-    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns, as
-    /// the database's catalog lists them. A table without them is not an error; one with only
-    /// some of them is [`Error::Schema`]; a store failure is an error.
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns,
+    /// and [`with_client_columns`](Self::with_client_columns) if it has the client's, as the
+    /// database's catalog lists them. A table without them is not an error; one with only some
+    /// of a group is [`Error::Schema`]; a store failure is an error.
     pub async fn detect_details(self) -> Result<Self>
     where
         C: IdOn<T::UserIdSql>,
     {
-        if self.sql.details {
-            return Ok(self);
-        }
         let (sql, values) = self.sql.detail_columns();
-        let count = self.count(self.statement(&sql, values)).await?;
-        match self.sql.has_detail_columns(count)? {
-            true => Ok(self.with_details()),
-            false => Ok(self),
-        }
+        let details =
+            self.sql.has_detail_columns(self.count(self.statement(&sql, values)).await?)?;
+        let (sql, values) = self.sql.client_columns();
+        let client =
+            self.sql.has_client_columns(self.count(self.statement(&sql, values)).await?)?;
+        let store = if details { self.with_details() } else { self };
+        Ok(if client { store.with_client_columns() } else { store })
     }
 
     /// Bounds every database call: a wait for a connection, or a statement, that has not
@@ -361,7 +375,8 @@ where
     }
 
     fn columns(&self) -> TokenColumns {
-        if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
+        let details = if self.sql.details { TokenColumns::DETAILS } else { TokenColumns::NONE };
+        TokenColumns { client: self.sql.client, ..details }
     }
 
     async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {

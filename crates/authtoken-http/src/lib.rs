@@ -51,6 +51,7 @@
 
 mod admit;
 mod backend;
+mod client_address;
 mod csrf;
 pub mod openapi;
 mod policy;

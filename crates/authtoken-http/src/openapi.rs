@@ -72,7 +72,7 @@ pub fn document<U: AuthUser>(
                 },
                 "Session": {
                     "type": "object",
-                    "required": ["id", "created_at", "last_seen_at", "expires_at", "current", "name", "scopes"],
+                    "required": ["id", "created_at", "last_seen_at", "expires_at", "current", "name", "scopes", "user_agent", "address"],
                     "properties": {
                         "id": { "type": "string", "minLength": 22, "maxLength": 22 },
                         "created_at": { "type": "string", "format": "date-time" },
@@ -80,7 +80,9 @@ pub fn document<U: AuthUser>(
                         "expires_at": { "type": "string", "format": "date-time", "nullable": true },
                         "current": { "type": "boolean" },
                         "name": { "type": "string", "nullable": true },
-                        "scopes": { "type": "array", "items": { "type": "string" } }
+                        "scopes": { "type": "array", "items": { "type": "string" } },
+                        "user_agent": { "type": "string", "nullable": true, "maxLength": 255 },
+                        "address": { "type": "string", "nullable": true, "maxLength": 45 }
                     }
                 },
                 "Detail": {

@@ -10,6 +10,7 @@ use authtoken::BoxError;
 use http::header::RETRY_AFTER;
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+use crate::client_address::ClientAddressing;
 use crate::response::{AuthResponse, detail, no_store};
 use crate::{
     AuthRejection, AuthUser, Authenticated, Authenticator, ConfigError, LoginThrottle, Reservation,
@@ -25,7 +26,9 @@ pub const MAX_LOGIN_BODY: usize = 16 * 1024;
 pub struct LoginRequest<'a> {
     /// The request's headers (for the cross-site check of cookie backends).
     pub headers: &'a HeaderMap,
-    /// The client's address, if the server knows it (for throttling by address).
+    /// The connection's peer address, if the server knows it (for throttling by address, and
+    /// the session's address; behind a trusted proxy, see
+    /// [`AuthRoutes::with_trusted_proxy`]).
     pub client: Option<IpAddr>,
     /// The form body; an adapter may stop reading past [`MAX_LOGIN_BODY`] and pass what it has.
     pub body: &'a [u8],
@@ -69,13 +72,60 @@ pub struct AuthRoutes<U, C> {
     backend: usize,
     credentials: C,
     throttle: Option<Arc<dyn LoginThrottle>>,
+    addressing: ClientAddressing,
+    /// The scope that lets an API token use the session routes (none by default).
+    pub(crate) sessions_scope: Option<String>,
 }
 
 impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// The routes of the backend called `backend`.
     pub fn new(auth: Authenticator<U>, backend: &str, credentials: C) -> Result<Self, ConfigError> {
         let backend = auth.index_of(backend)?;
-        Ok(Self { auth, backend, credentials, throttle: None })
+        let addressing = ClientAddressing::default();
+        Ok(Self { auth, backend, credentials, throttle: None, addressing, sessions_scope: None })
+    }
+
+    /// Trusts the peers of `network/prefix` (`127.0.0.1/32`, `10.0.0.0/8`) as reverse proxies:
+    /// a login through one is counted (throttle) and recorded (sessions) under the address it
+    /// forwarded in `X-Forwarded-For`, read from the right, past every trusted hop. Without a
+    /// trusted proxy the header is ignored: a client can write anything there.
+    ///
+    /// ```
+    /// # use authtoken_http::*;
+    /// # #[derive(Clone)] struct Account { id: u64 }
+    /// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+    /// # impl AuthUser for Account { fn is_active(&self) -> bool { true } }
+    /// # struct Passwords;
+    /// # impl Credentials<Account> for Passwords {
+    /// #     async fn verify(&self, _: &str, _: &str) -> Result<Option<Account>, authtoken::BoxError> { Ok(None) }
+    /// # }
+    /// # fn build(auth: Authenticator<Account>) -> Result<(), ConfigError> {
+    /// use std::net::Ipv4Addr;
+    /// let routes = AuthRoutes::new(auth, "bearer", Passwords)?
+    ///     .with_trusted_proxy(Ipv4Addr::LOCALHOST.into(), 32)
+    ///     .with_address_precision(authtoken::AddressPrecision::Network);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_trusted_proxy(mut self, network: IpAddr, prefix: u8) -> Self {
+        self.addressing.trust(network, prefix);
+        self
+    }
+
+    /// Lets an API token whose scopes include `scope` list and end its user's sessions (the
+    /// session routes). Without it only unscoped tokens (logins) may, unless the backend
+    /// accepts scoped tokens everywhere: a token made for a CI job should not be able to sign
+    /// its owner out of their browser.
+    pub fn with_sessions_scope(mut self, scope: &str) -> Self {
+        self.sessions_scope = Some(scope.to_owned());
+        self
+    }
+
+    /// How much of the client's address a session keeps (default: all of it;
+    /// [`AddressPrecision::Network`](authtoken::AddressPrecision::Network) keeps its /24 or
+    /// /48). Throttling still counts the whole address.
+    pub fn with_address_precision(mut self, precision: authtoken::AddressPrecision) -> Self {
+        self.addressing.keep(precision);
+        self
     }
 
     /// Counts login attempts in `throttle`, by account and by client address, before any
@@ -107,8 +157,9 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
                 return no_store(detail(StatusCode::UNPROCESSABLE_ENTITY, &message));
             }
         };
+        let address = self.addressing.resolve(request.client, request.headers);
         let mut keys = vec![ThrottleKey::account(&self.credentials.throttle_name(&username))];
-        keys.extend(request.client.map(ThrottleKey::client));
+        keys.extend(address.map(ThrottleKey::client));
         // Counted before the password is checked, atomically with the check that it may be:
         // a burst of attempts gets the free allowance checked, no more.
         if let Some(throttle) = &self.throttle {
@@ -129,7 +180,8 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         {
             return self.fail(authtoken::Error::Throttle(error));
         }
-        match self.strategy().write(&user).await {
+        let client = self.addressing.client_info(address, request.headers);
+        match self.strategy().write_for(&user, &client).await {
             Ok(token) => self.transport().login_response(token),
             // As django-rest-knox answers it: the login is refused, nothing failed.
             Err(authtoken::Error::TokenLimitReached) => {
@@ -179,15 +231,16 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
 
     /// The active user behind this backend's token, on a `POST` from this site.
     async fn current(&self, headers: &HeaderMap) -> Result<Authenticated<U>, AuthRejection> {
-        self.current_on(&Method::POST, headers).await
+        self.current_on(&Method::POST, headers, None).await
     }
 
     /// The active user behind this backend's token, on a `method` request this transport allows
-    /// (a cookie backend refuses a cross-site one).
+    /// (a cookie backend refuses a cross-site one); a scoped token only if it carries `scope`.
     pub(crate) async fn current_on(
         &self,
         method: &Method,
         headers: &HeaderMap,
+        scope: Option<&str>,
     ) -> Result<Authenticated<U>, AuthRejection> {
         if !self.transport().allows(method, headers) {
             return Err(AuthRejection::CrossSite);
@@ -196,7 +249,9 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         let found =
             found.filter(|found| found.user.is_active()).ok_or(AuthRejection::Unauthorized)?;
         // Logout routes declare no scope: an API token of a narrow scope may not use them.
-        self.auth.check_unscoped_route(&found)?;
+        if scope.is_none_or(|scope| !found.scopes.iter().any(|held| held == scope)) {
+            self.auth.check_unscoped_route(&found)?;
+        }
         Ok(found)
     }
 

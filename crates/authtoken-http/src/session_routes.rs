@@ -12,8 +12,10 @@ use crate::{AuthUser, Authenticated, Credentials};
 impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// `GET /sessions`: the user's live sessions as JSON, most recently active first (`id`,
     /// `created_at`, `last_seen_at`, `expires_at`, `current`, and an API token's `name` and
-    /// `scopes`), `Cache-Control: no-store`; 401 without a valid token; 403 for a scoped API
-    /// token unless its backend accepts scoped tokens everywhere; 404 when the backend serves no
+    /// `scopes`, the client's `user_agent` and `address` where the store keeps them),
+    /// `Cache-Control: no-store`; 401 without a valid token; 403 for a scoped API token unless it
+    /// holds the routes' scope ([`with_sessions_scope`](Self::with_sessions_scope)) or its
+    /// backend accepts scoped tokens everywhere; 404 when the backend serves no
     /// sessions ([`AuthBackend::with_sessions`](crate::AuthBackend::with_sessions)).
     pub async fn sessions(&self, headers: &HeaderMap) -> AuthResponse {
         let (sessions, found) = match self.session_user(&Method::GET, headers).await {
@@ -68,7 +70,7 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         headers: &HeaderMap,
     ) -> Result<(&dyn SessionStrategy<U>, Authenticated<U>), AuthResponse> {
         let Some(sessions) = self.backend().sessions() else { return Err(not_found()) };
-        match self.current_on(method, headers).await {
+        match self.current_on(method, headers, self.sessions_scope.as_deref()).await {
             Ok(found) => Ok((sessions, found)),
             Err(rejection) => Err(self.refuse(rejection, headers)),
         }
@@ -91,5 +93,7 @@ fn session_json(session: &Session) -> Value {
         "current": session.current,
         "name": session.name,
         "scopes": session.scopes,
+        "user_agent": session.user_agent,
+        "address": session.address,
     })
 }

@@ -12,6 +12,9 @@ pub(crate) const EXPIRES_AT: &str = "expires_at";
 pub(crate) const NAME: &str = "name";
 pub(crate) const SCOPES: &str = "scopes";
 pub(crate) const LAST_USED_AT: &str = "last_used_at";
+/// The client's fields (what a sessions page shows), absent when unknown.
+pub(crate) const USER_AGENT: &str = "user_agent";
+pub(crate) const ADDRESS: &str = "address";
 /// When MongoDB's TTL monitor may drop the document (with the TTL index only).
 pub(crate) const DROP_AFTER: &str = "drop_after";
 
@@ -44,6 +47,11 @@ pub(crate) fn to_document<Id>(
     if let Some(used) = details.last_used_at {
         document.insert(LAST_USED_AT, date(used));
     }
+    for (field, value) in [(USER_AGENT, &details.user_agent), (ADDRESS, &details.address)] {
+        if let Some(value) = value {
+            document.insert(field, value.clone());
+        }
+    }
     if let Some(at) = drop_after {
         document.insert(DROP_AFTER, date(at));
     }
@@ -73,14 +81,15 @@ pub(crate) fn from_document<Id: MongoUserId>(
     let created_at = optional_time(document, &layout.created_at)
         .map_err(|_| wrong(&layout.created_at, "a date"))?
         .ok_or_else(|| wrong(&layout.created_at, "a date"))?;
+    let text = |field: &str| match document.get(field) {
+        None | Some(Bson::Null) => Ok(None),
+        Some(Bson::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(wrong(field, "a string")),
+    };
     let mut row = AccessToken::new(token, user_id, created_at);
     row.details = TokenDetails {
         expires_at: optional_time(document, EXPIRES_AT).map_err(|_| wrong(EXPIRES_AT, "a date"))?,
-        name: match document.get(NAME) {
-            None | Some(Bson::Null) => None,
-            Some(Bson::String(name)) => Some(name.clone()),
-            Some(_) => return Err(wrong(NAME, "a string")),
-        },
+        name: text(NAME)?,
         scopes: match document.get(SCOPES) {
             None | Some(Bson::Null) => Vec::new(),
             Some(Bson::Array(scopes)) => scopes
@@ -92,6 +101,8 @@ pub(crate) fn from_document<Id: MongoUserId>(
         },
         last_used_at: optional_time(document, LAST_USED_AT)
             .map_err(|_| wrong(LAST_USED_AT, "a date"))?,
+        user_agent: text(USER_AGENT)?,
+        address: text(ADDRESS)?,
     };
     Ok(row)
 }

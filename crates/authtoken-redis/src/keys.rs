@@ -41,7 +41,8 @@ pub enum ValueFormat {
     UserIdOnly,
     /// A JSON object with the API-token fields beside the creation time and the user:
     /// `{"c":"{created_at µs}","u":"{user id}","e":…,"n":…,"s":…,"l":…}` (`e` its own expiry,
-    /// `n` its name, `s` its scopes separated by spaces, `l` its last use; times in µs, as
+    /// `n` its name, `s` its scopes separated by spaces, `l` its last use, `a` the client's user
+    /// agent, `i` its address; times in µs, as
     /// strings so that Lua's number encoding never rounds them; absent fields are omitted).
     /// What [`RedisStore::with_details`](crate::RedisStore::with_details) writes.
     Detailed,
@@ -112,6 +113,12 @@ fn detailed_value<Id: Display>(row: &AccessToken<Id>) -> String {
     if let Some(used) = details.last_used_at {
         object.insert("l".into(), micros(used));
     }
+    if let Some(agent) = &details.user_agent {
+        object.insert("a".into(), agent.clone().into());
+    }
+    if let Some(address) = &details.address {
+        object.insert("i".into(), address.clone().into());
+    }
     serde_json::Value::Object(object).to_string()
 }
 
@@ -137,6 +144,8 @@ fn detailed_row<Id: FromStr>(stored_key: &str, value: &str) -> Option<AccessToke
     row.details.expires_at = time("e")?;
     row.details.last_used_at = time("l")?;
     row.details.name = text("n").map(str::to_owned);
+    row.details.user_agent = text("a").map(str::to_owned);
+    row.details.address = text("i").map(str::to_owned);
     row.details.scopes = text("s")
         .unwrap_or_default()
         .split(' ')

@@ -189,6 +189,8 @@ macro_rules! access_token_entity {
                     name: self.name.clone(),
                     scopes: $crate::__private::split_scopes(self.scopes.as_deref()),
                     last_used_at: self.last_used_at,
+                    // The client's columns are not the entity's: the store reads them by name.
+                    ..::core::default::Default::default()
                 }
             }
         }

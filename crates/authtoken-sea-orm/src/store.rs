@@ -80,14 +80,16 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// [`read_token`](authtoken::DatabaseStrategy::read_token) with [`Joined`](authtoken::Joined) joins through
     /// `E`'s SeaORM relation and refuses to run on a renamed store.
     pub fn with_table(mut self, name: &str) -> Self {
-        self.render(name, self.sql.details);
+        self.render(name, self.sql.details, self.sql.client);
         self.custom_table = true;
         self
     }
 
-    /// Renders the statements for table `name`, with or without the API-token columns.
-    fn render(&mut self, name: &str, details: bool) {
+    /// Renders the statements for table `name`, with or without the API-token columns and the
+    /// client's.
+    fn render(&mut self, name: &str, details: bool, client: bool) {
         let sql = Statements::new(dialect(self.conn.get_database_backend()), name, details);
+        let sql = if client { sql.with_client_columns() } else { sql };
         self.sql = Arc::new(if self.causal_reads { sql.with_causal_reads() } else { sql });
         self.joined_sql = Arc::default();
     }
@@ -102,21 +104,34 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
     /// [`CreateAccessTokenTable::with_details`]: https://docs.rs/authtoken-migration
     pub fn with_details(mut self) -> Self {
         let table = self.sql.table.clone();
-        self.render(&table, true);
+        self.render(&table, true, self.sql.client);
         self
     }
 
-    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns, as
-    /// the database's catalog lists them (works inside a transaction too). A table without them
-    /// is not an error; one with only some of them is [`Error::Schema`]; a store failure is an
+    /// Reads and writes the client's columns (`user_agent`, `address`), which the table must
+    /// have: [`CreateAccessTokenTable::with_client_columns`] makes them, `AddClientColumns`
+    /// adds them. Sessions then show the device and address they were opened from
+    /// ([`ClientInfo`](authtoken::ClientInfo)); without them a token is issued without it.
+    ///
+    /// [`CreateAccessTokenTable::with_client_columns`]: https://docs.rs/authtoken-migration
+    pub fn with_client_columns(mut self) -> Self {
+        let table = self.sql.table.clone();
+        self.render(&table, self.sql.details, true);
+        self
+    }
+
+    /// Turns on [`with_details`](Self::with_details) if the table has the API-token columns,
+    /// and [`with_client_columns`](Self::with_client_columns) if it has the client's, as the
+    /// database's catalog lists them (works inside a transaction too). A table without them is
+    /// not an error; one with only some of a group is [`Error::Schema`]; a store failure is an
     /// error.
     pub async fn detect_details(self) -> Result<Self> {
         let (sql, values) = self.sql.detail_columns();
-        let count = self.count(&sql, as_values(values)).await?;
-        match self.sql.has_detail_columns(count)? {
-            true => Ok(self.with_details()),
-            false => Ok(self),
-        }
+        let details = self.sql.has_detail_columns(self.count(&sql, as_values(values)).await?)?;
+        let (sql, values) = self.sql.client_columns();
+        let client = self.sql.has_client_columns(self.count(&sql, as_values(values)).await?)?;
+        let store = if details { self.with_details() } else { self };
+        Ok(if client { store.with_client_columns() } else { store })
     }
 
     /// On a MariaDB Galera cluster: makes every read wait until its node has applied every
@@ -250,7 +265,13 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
                 name: get("name").map_err(store_error)?,
                 scopes: authtoken_sql::split_scopes(get("scopes").map_err(store_error)?.as_deref()),
                 last_used_at: row.try_get(prefix, "last_used_at").map_err(store_error)?,
+                ..TokenDetails::default()
             };
+        }
+        if self.sql.client {
+            let get = |column: &str| row.try_get::<Option<String>>(prefix, column);
+            token.details.user_agent = get("user_agent").map_err(store_error)?;
+            token.details.address = get("address").map_err(store_error)?;
         }
         Ok(token)
     }
@@ -343,7 +364,8 @@ where
     }
 
     fn columns(&self) -> TokenColumns {
-        if self.sql.details { TokenColumns::ALL } else { TokenColumns::NONE }
+        let details = if self.sql.details { TokenColumns::DETAILS } else { TokenColumns::NONE };
+        TokenColumns { client: self.sql.client, ..details }
     }
 
     async fn record_use(&self, token: &str, used: &TokenUse) -> Result<()> {
@@ -494,16 +516,20 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
         }
         let mut select =
             E::find().filter(E::token_column().eq("")).find_also_related(M::Entity::default());
-        if self.sql.details && !E::DETAILS {
-            // The entity knows three columns; the details come beside them, named as SeaORM
-            // names the first entity's columns.
-            for column in ["expires_at", "name", "scopes", "last_used_at"] {
-                let expr = sea_orm::sea_query::Expr::col((
-                    E::default(),
-                    sea_orm::sea_query::Alias::new(column),
-                ));
-                select = select.column_as(expr, format!("{}{column}", SelectA.as_str()));
-            }
+        let details = if self.sql.details && !E::DETAILS {
+            ["expires_at", "name", "scopes", "last_used_at"].as_slice()
+        } else {
+            &[]
+        };
+        let client = if self.sql.client { ["user_agent", "address"].as_slice() } else { &[] };
+        // The entity knows three columns (seven with `details`); the others come beside them,
+        // named as SeaORM names the first entity's columns.
+        for &column in details.iter().chain(client) {
+            let expr = sea_orm::sea_query::Expr::col((
+                E::default(),
+                sea_orm::sea_query::Alias::new(column),
+            ));
+            select = select.column_as(expr, format!("{}{column}", SelectA.as_str()));
         }
         let statement = self.backend().build(QuerySelect::query(&mut select));
         let sql: Arc<str> = if self.causal_reads {

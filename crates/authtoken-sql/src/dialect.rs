@@ -25,6 +25,9 @@ pub const SQLITE_RFC3339_TIMESTAMP: &str = "%Y-%m-%dT%H:%M:%S%.6f+00:00";
 /// The API-token columns, in the order the statements list them.
 pub const DETAIL_COLUMNS: &str = "expires_at, name, scopes, last_used_at";
 
+/// The client's columns (what a sessions page shows), in the order the statements list them.
+pub const CLIENT_COLUMNS: &str = "user_agent, address";
+
 /// Makes a MariaDB Galera node apply every write the cluster has certified before it answers:
 /// a read through any node then sees every commit that returned through any other.
 pub const CAUSAL_READ: &str = "SET STATEMENT wsrep_sync_wait=1 FOR ";

@@ -17,8 +17,8 @@ mod retry;
 mod statements;
 
 pub use dialect::{
-    CAUSAL_READ, CAUSAL_WRITE, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP, SQLITE_TIMESTAMP,
-    SqlParam, join_scopes, quote, split_scopes,
+    CAUSAL_READ, CAUSAL_WRITE, CLIENT_COLUMNS, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP,
+    SQLITE_TIMESTAMP, SqlParam, join_scopes, quote, split_scopes,
 };
 pub use retry::{WRITE_RETRIES, retry_pause, retrying_conflicts};
 pub use statements::{Bound, Statements};

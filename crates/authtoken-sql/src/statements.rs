@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::dialect::{placeholder, time_before, time_parameter_count};
 use crate::{
-    CAUSAL_READ, CAUSAL_WRITE, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP, SQLITE_TIMESTAMP,
-    SqlParam, join_scopes, quote,
+    CAUSAL_READ, CAUSAL_WRITE, CLIENT_COLUMNS, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP,
+    SQLITE_TIMESTAMP, SqlParam, join_scopes, quote,
 };
 
 /// Pre-rendered statements for one token table on one dialect.
@@ -43,6 +43,9 @@ pub struct Statements {
     pub count_created_before: String,
     /// Whether the table has the API-token columns (and the statements read and write them).
     pub details: bool,
+    /// Whether the statements read and write the client's columns too
+    /// ([`with_client_columns`](Self::with_client_columns)).
+    pub client: bool,
     /// With details: rows past their own expiry, or without one created before the cutoff
     /// (bound by [`bound_delete_expired`](Self::bound_delete_expired)).
     pub delete_expired: String,
@@ -64,14 +67,34 @@ impl Statements {
     /// The statements for `table` (unquoted; each part of `schema.table` is quoted on its own),
     /// with or without the API-token columns.
     pub fn new(dialect: Dialect, table: &str, details: bool) -> Self {
+        Self::render(dialect, table, details, false)
+    }
+
+    /// The same statements reading and writing the client's columns too (`user_agent`,
+    /// `address`: what a sessions page shows), causal if these were.
+    ///
+    /// ```
+    /// use authtoken_sql::{Dialect, Statements};
+    /// let sql = Statements::new(Dialect::Sqlite, "t", true).with_client_columns();
+    /// assert!(sql.get.contains("last_used_at, user_agent, address FROM"));
+    /// ```
+    pub fn with_client_columns(&self) -> Self {
+        let sql = Self::render(self.dialect, &self.table, self.details, true);
+        if self.get.starts_with(CAUSAL_READ) { sql.with_causal_reads() } else { sql }
+    }
+
+    fn render(dialect: Dialect, table: &str, details: bool, client: bool) -> Self {
         let t = quote(dialect, table);
         let p = |n: usize| placeholder(dialect, n);
-        let columns = if details {
-            format!("token, user_id, created_at, {DETAIL_COLUMNS}")
-        } else {
-            "token, user_id, created_at".to_owned()
-        };
-        let values = (1..=if details { 7 } else { 3 }).map(p).collect::<Vec<_>>().join(", ");
+        let mut columns = "token, user_id, created_at".to_owned();
+        if details {
+            columns.push_str(&format!(", {DETAIL_COLUMNS}"));
+        }
+        if client {
+            columns.push_str(&format!(", {CLIENT_COLUMNS}"));
+        }
+        let count = 3 + if details { 4 } else { 0 } + if client { 2 } else { 0 };
+        let values = (1..=count).map(p).collect::<Vec<_>>().join(", ");
         // Rows with their own expiry are not "created before the cutoff" kind of expired.
         let created_expired = |first: usize| match details {
             true => {
@@ -118,6 +141,7 @@ impl Statements {
                 created_expired(1)
             ),
             details,
+            client,
             delete_expired: bounded_delete(dialect, &t, &any_expired, created_params * 2),
             count_expired: format!("SELECT COUNT(*) AS total FROM {t} WHERE {}", any_expired(1)),
             limit_rows: match dialect {
@@ -178,7 +202,16 @@ impl Statements {
     /// assert_eq!(values, [SqlParam::OptText(Some("auth".into())), SqlParam::Text("access_token".into())]);
     /// ```
     pub fn detail_columns(&self) -> (String, Vec<SqlParam>) {
-        let names = "'expires_at', 'name', 'scopes', 'last_used_at'";
+        self.count_columns("'expires_at', 'name', 'scopes', 'last_used_at'")
+    }
+
+    /// How many of the client's two columns (`user_agent`, `address`) the table has, asked as
+    /// [`detail_columns`](Self::detail_columns) asks.
+    pub fn client_columns(&self) -> (String, Vec<SqlParam>) {
+        self.count_columns("'user_agent', 'address'")
+    }
+
+    fn count_columns(&self, names: &str) -> (String, Vec<SqlParam>) {
         let (schema, table) = match self.table.split_once('.') {
             Some((schema, table)) => (Some(schema.to_owned()), table.to_owned()),
             None => (None, self.table.clone()),
@@ -220,11 +253,21 @@ impl Statements {
     /// What [`detail_columns`](Self::detail_columns) counted means: whether the table has the
     /// API-token columns, or a schema error when it has only some of them.
     pub fn has_detail_columns(&self, count: u64) -> authtoken::Result<bool> {
+        self.has_all(count, 4, DETAIL_COLUMNS, "API-token")
+    }
+
+    /// What [`client_columns`](Self::client_columns) counted means, as
+    /// [`has_detail_columns`](Self::has_detail_columns) says it.
+    pub fn has_client_columns(&self, count: u64) -> authtoken::Result<bool> {
+        self.has_all(count, 2, CLIENT_COLUMNS, "client")
+    }
+
+    fn has_all(&self, count: u64, all: u64, names: &str, group: &str) -> authtoken::Result<bool> {
         match count {
             0 => Ok(false),
-            4 => Ok(true),
+            n if n == all => Ok(true),
             n => Err(authtoken::Error::Schema(format!(
-                "`{}` has {n} of the 4 API-token columns ({DETAIL_COLUMNS}): \
+                "`{}` has {n} of the {all} {group} columns ({names}): \
                  a migration was applied in part",
                 self.table
             ))),
@@ -262,6 +305,12 @@ impl Statements {
                 SqlParam::OptText(details.name.clone()),
                 SqlParam::OptText(join_scopes(&details.scopes)),
                 self.optional_timestamp(details.last_used_at),
+            ]);
+        }
+        if self.client {
+            values.extend([
+                SqlParam::OptText(details.user_agent.clone()),
+                SqlParam::OptText(details.address.clone()),
             ]);
         }
         values

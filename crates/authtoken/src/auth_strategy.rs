@@ -9,7 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::store::{AccessToken, AccessTokenStore, JoinedUserStore};
-use crate::{DatabaseStrategy, Joined, PlaintextToken, Result, User, UserLoader};
+use crate::{
+    ClientInfo, DatabaseStrategy, IssueOptions, Joined, PlaintextToken, Result, User, UserLoader,
+};
 
 /// Reading, issuing and revoking tokens for users of type `U`: what a login route, a logout route
 /// and a current-user extractor need.
@@ -60,6 +62,13 @@ pub trait AuthStrategy<U: User>: Send + Sync {
     /// Issues a new token for `user` and returns its plaintext, the one time it is shown.
     async fn write(&self, user: &U) -> Result<PlaintextToken>;
 
+    /// [`write`](Self::write) for a login from `client`, which the user's sessions page shows
+    /// where the store keeps it. The default leaves the client out.
+    async fn write_for(&self, user: &U, client: &ClientInfo) -> Result<PlaintextToken> {
+        let _ = client;
+        self.write(user).await
+    }
+
     /// Revokes `token` if `user` owns it; `true` if a token was revoked.
     async fn destroy(&self, token: &str, user: &U) -> Result<bool>;
 
@@ -104,6 +113,10 @@ where
         self.strategy.write_token(user).await
     }
 
+    async fn write_for(&self, user: &L::User, client: &ClientInfo) -> Result<PlaintextToken> {
+        self.strategy.issue_token(user, &IssueOptions::new().client(client.clone())).await
+    }
+
     async fn destroy(&self, token: &str, user: &L::User) -> Result<bool> {
         self.strategy.destroy_token(token, user).await
     }
@@ -128,6 +141,10 @@ where
         self.write_token(user).await
     }
 
+    async fn write_for(&self, user: &U, client: &ClientInfo) -> Result<PlaintextToken> {
+        self.issue_token(user, &IssueOptions::new().client(client.clone())).await
+    }
+
     async fn destroy(&self, token: &str, user: &U) -> Result<bool> {
         self.destroy_token(token, user).await
     }
@@ -145,6 +162,10 @@ impl<U: User, T: AuthStrategy<U> + ?Sized> AuthStrategy<U> for Arc<T> {
 
     async fn write(&self, user: &U) -> Result<PlaintextToken> {
         (**self).write(user).await
+    }
+
+    async fn write_for(&self, user: &U, client: &ClientInfo) -> Result<PlaintextToken> {
+        (**self).write_for(user, client).await
     }
 
     async fn destroy(&self, token: &str, user: &U) -> Result<bool> {

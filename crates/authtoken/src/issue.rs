@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::ClientInfo;
+
 /// Options for [`DatabaseStrategy::issue_token`](crate::DatabaseStrategy::issue_token). The
 /// default is a plain login: the strategy's lifetime, no name, no scopes.
 ///
@@ -21,6 +23,7 @@ pub struct IssueOptions {
     pub(crate) lifetime: Option<Duration>,
     pub(crate) name: Option<String>,
     pub(crate) scopes: Vec<String>,
+    pub(crate) client: ClientInfo,
 }
 
 impl IssueOptions {
@@ -52,6 +55,13 @@ impl IssueOptions {
                 self.scopes.push(scope);
             }
         }
+        self
+    }
+
+    /// The client the token is issued to, for the user's sessions page (kept where the store
+    /// has the `user_agent` and `address` columns, left out elsewhere: it grants nothing).
+    pub fn client(mut self, client: ClientInfo) -> Self {
+        self.client = client;
         self
     }
 

@@ -23,6 +23,7 @@ mod auth_strategy;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod cache;
+mod client;
 mod clock;
 mod error;
 mod hash_keys;
@@ -44,6 +45,7 @@ mod user;
 mod user_source;
 
 pub use auth_strategy::{AuthStrategy, WithUsers};
+pub use client::{AddressPrecision, ClientInfo, MAX_USER_AGENT_CHARS};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{BoxError, Error, Result};
 pub use hash_keys::{HashKeys, MIN_KEY_BYTES};

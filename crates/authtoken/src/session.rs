@@ -76,6 +76,10 @@ pub struct Session {
     pub name: Option<String>,
     /// An API token's scopes (empty for a login session).
     pub scopes: Vec<String>,
+    /// The user agent of the client that logged in (where the store keeps it).
+    pub user_agent: Option<String>,
+    /// That client's address, as the web layer saw it (where the store keeps it).
+    pub address: Option<String>,
     /// Whether it is the session of the request that asked.
     pub current: bool,
 }
@@ -95,6 +99,8 @@ impl Session {
             expires_at,
             name: details.name,
             scopes: details.scopes,
+            user_agent: details.user_agent,
+            address: details.address,
             current,
         }
     }

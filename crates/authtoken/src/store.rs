@@ -59,6 +59,11 @@ pub struct TokenDetails {
     pub scopes: Vec<String>,
     /// When it was last used, written at most once per interval.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The user agent of the client it was issued to (the `user_agent` column, see
+    /// [`ClientInfo`](crate::ClientInfo)).
+    pub user_agent: Option<String>,
+    /// The address of that client (the `address` column), as text.
+    pub address: Option<String>,
 }
 
 /// One use of a token, as [`AccessTokenStore::record_use`] writes it.
@@ -101,14 +106,20 @@ pub struct TokenColumns {
     pub scopes: bool,
     /// `last_used_at`.
     pub last_used_at: bool,
+    /// `user_agent` and `address`: the client a session shows. Without them a token is still
+    /// issued, its [`ClientInfo`](crate::ClientInfo) left out (it is informational).
+    pub client: bool,
 }
 
 impl TokenColumns {
     /// Every optional column.
-    pub const ALL: Self = Self { expires_at: true, name: true, scopes: true, last_used_at: true };
+    pub const ALL: Self = Self { client: true, ..Self::DETAILS };
+    /// The four API-token columns, without the client's.
+    pub const DETAILS: Self =
+        Self { expires_at: true, name: true, scopes: true, last_used_at: true, client: false };
     /// None: the three-column table.
     pub const NONE: Self =
-        Self { expires_at: false, name: false, scopes: false, last_used_at: false };
+        Self { expires_at: false, name: false, scopes: false, last_used_at: false, client: false };
 }
 
 impl<Id: std::fmt::Debug> std::fmt::Debug for AccessToken<Id> {

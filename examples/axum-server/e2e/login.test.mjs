@@ -64,7 +64,7 @@ try {
     await page.locator("#whoami", { hasText: "Signed in as alice" }).waitFor({ timeout: 5000 });
   });
   await check("a second browser signs in: two sessions, this one marked", async () => {
-    const other = await browser.newContext();
+    const other = await browser.newContext({ userAgent: "SecondBrowser/2.0 (e2e)" });
     const second = await other.newPage();
     await second.goto(base);
     await second.fill("#username", "alice");
@@ -75,6 +75,9 @@ try {
     await page.locator("#sessions li").nth(1).waitFor({ timeout: 5000 });
     expect((await page.locator("#sessions li").count()) === 2, "not two sessions");
     expect((await page.locator("#sessions li.current").count()) === 1, "not one current");
+    const otherRow = await page.locator("#sessions li:not(.current)").textContent();
+    expect(otherRow.includes("SecondBrowser/2.0 (e2e)"), `the other device is not shown: ${otherRow}`);
+    expect(otherRow.includes("127.0.0.1"), `the other address is not shown: ${otherRow}`);
     await page.locator("#sessions li:not(.current) button.end").click();
     await page.locator("#sessions li").nth(1).waitFor({ state: "detached", timeout: 5000 });
     const refused = await second.request.get(`${base}/me`);

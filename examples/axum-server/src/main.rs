@@ -67,7 +67,9 @@ async fn seed(db: &DatabaseConnection) -> Result<(), Error> {
 fn strategy(
     db: &DatabaseConnection,
 ) -> Result<DatabaseStrategy<SeaOrmStore<users::token::Entity>>, Error> {
-    let store = SeaOrmStore::new(db.clone()).with_timeout(Duration::from_secs(5));
+    // The migration adds the client's columns: sessions show the device and address.
+    let store =
+        SeaOrmStore::new(db.clone()).with_timeout(Duration::from_secs(5)).with_client_columns();
     Ok(DatabaseStrategy::new(store, Some(LIFETIME))?)
 }
 

@@ -1,6 +1,9 @@
-//! The service's schema: `users`, then authtoken's token table.
+//! The service's schema: `users`, then authtoken's token table (with the client's columns, for
+//! the sessions page).
 
-use authtoken_migration::{CreateAccessTokenTable, CreateLoginThrottleTable, UserIdType};
+use authtoken_migration::{
+    AddClientColumns, CreateAccessTokenTable, CreateLoginThrottleTable, UserIdType,
+};
 use sea_orm_migration::prelude::*;
 
 /// The service's migrations, in order.
@@ -13,6 +16,8 @@ impl MigratorTrait for Migrator {
             Box::new(CreateTokens),
             // For `AUTHTOKEN_DEMO_THROTTLE=sql`: login attempts counted in this database.
             Box::new(CreateLoginThrottleTable::new()),
+            // The device and address "Your sessions" shows.
+            Box::new(AddClientColumns::new("access_token")),
         ]
     }
 }

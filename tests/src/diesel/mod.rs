@@ -228,6 +228,9 @@ pub trait EngineOf: StoreConnection {
     /// The shipped migration of the API-token columns.
     const DETAILS_UP: &'static str;
     const DETAILS_DOWN: &'static str;
+    /// The shipped migration of the client's columns.
+    const CLIENT_UP: &'static str;
+    const CLIENT_DOWN: &'static str;
     /// Runs the token table's and the details' migrations, as `authtoken_diesel::migrations`
     /// embeds them, with Diesel's own harness on a blocking connection to `url`; the versions
     /// applied.
@@ -257,6 +260,16 @@ macro_rules! engine_of {
                 "../../../crates/authtoken-diesel/migrations/details/",
                 $folder,
                 "/2026-01-01-000300_add_token_details/down.sql"
+            ));
+            const CLIENT_UP: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/client/",
+                $folder,
+                "/2026-01-01-000400_add_client_columns/up.sql"
+            ));
+            const CLIENT_DOWN: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/client/",
+                $folder,
+                "/2026-01-01-000400_add_client_columns/down.sql"
             ));
 
             fn run_embedded_migrations(url: &str) -> Vec<String> {

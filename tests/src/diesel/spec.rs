@@ -10,7 +10,7 @@ use authtoken::{
 use authtoken_conformance::Backend;
 use authtoken_diesel::DieselStore;
 use authtoken_diesel::{IdOn, LoadUser};
-use authtoken_migration::AddTokenDetails;
+use authtoken_migration::{AddClientColumns, AddTokenDetails};
 use authtoken_sea_orm::SeaOrmStore;
 use authtoken_sea_orm::access_token;
 use chrono::{TimeDelta, Utc};
@@ -46,6 +46,7 @@ macro_rules! diesel_details_suite {
             details_migration_matches_sea_orms_and_goes_down_and_up,
             embedded_migrations_make_the_same_table,
             details_columns_are_found_at_run_time,
+            client_columns_migration_matches_sea_orms_and_shows_the_client,
         );
     };
 }
@@ -299,6 +300,47 @@ where
     assert_eq!(row.and_then(|row| row.details.name).as_deref(), Some("deploy"));
 }
 
+/// The shipped client migration adds the columns SeaORM's `AddClientColumns` adds; a store
+/// finds them (`detect_details`) and a session then shows its client; `down.sql` removes them.
+pub async fn client_columns_migration_matches_sea_orms_and_shows_the_client<I, C>(
+    b: &DieselBackend<I, C>,
+) where
+    I: Ids,
+    C: EngineOf + IdOn<I::Sql>,
+    I::User: LoadUser<C>,
+{
+    let conn = &b.db.conn;
+    let before = catalog::token_table_shape(conn, C::ENGINE).await;
+    assert!(!b.store().columns().client);
+    conn.execute_unprepared(C::CLIENT_UP).await.expect("the client up.sql");
+    let with_client = catalog::token_table_shape(conn, C::ENGINE).await;
+    for column in ["user_agent", "address"] {
+        let found = with_client.iter().flatten().any(|text| text.contains(column));
+        assert!(found, "{column} is missing: {with_client:?}");
+    }
+    let store = b.store().detect_details().await.unwrap();
+    assert_eq!(store.columns(), TokenColumns::ALL);
+    let strategy = DatabaseStrategy::new(store, Some(LIFETIME)).unwrap();
+    let user = b.create_user(true).await;
+    let client = authtoken::ClientInfo::new()
+        .user_agent("curl/8.5\u{0}")
+        .address("198.51.100.7".parse().unwrap());
+    let token = strategy.issue_token(&user, &IssueOptions::new().client(client)).await.unwrap();
+    let sessions = strategy.list_sessions(&user, Some(token.expose_secret())).await.unwrap();
+    assert_eq!(sessions[0].user_agent.as_deref(), Some("curl/8.5"));
+    assert_eq!(sessions[0].address.as_deref(), Some("198.51.100.7"));
+    assert!(strategy.end_session(&user, sessions[0].id.as_str()).await.unwrap());
+
+    conn.execute_unprepared(C::CLIENT_DOWN).await.expect("the client down.sql");
+    assert_eq!(catalog::token_table_shape(conn, C::ENGINE).await, before);
+    let manager = SchemaManager::new(conn);
+    AddClientColumns::new("access_token").up(&manager).await.expect("SeaORM's AddClientColumns");
+    let by_sea_orm = catalog::token_table_shape(conn, C::ENGINE).await;
+    assert_eq!(by_sea_orm, with_client, "the two ORMs' migrations add different columns");
+    AddClientColumns::new("access_token").down(&manager).await.expect("AddClientColumns down");
+    assert_eq!(catalog::token_table_shape(conn, C::ENGINE).await, before);
+}
+
 /// `authtoken_diesel::migrations` run by Diesel's own harness make the table the SQL files
 /// make: the token table's set, then the details set.
 pub async fn embedded_migrations_make_the_same_table<I, C>(b: &DieselBackend<I, C>)
@@ -335,7 +377,7 @@ where
     let plain = DieselStore::<super::uuid_schema::access_token::table, C>::new(pool);
     assert_eq!(plain.columns(), TokenColumns::NONE);
     let found = plain.clone().detect_details().await.unwrap();
-    assert_eq!(found.columns(), TokenColumns::ALL);
+    assert_eq!(found.columns(), TokenColumns::DETAILS);
     let missing = plain.clone().with_table("users").detect_details().await.unwrap();
     assert_eq!(missing.columns(), TokenColumns::NONE, "a table without the columns");
 

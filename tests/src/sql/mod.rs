@@ -45,14 +45,20 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(Self { db, store, users })
     }
 
-    /// Like [`setup`](Self::setup), then the API-token columns added to the existing table
-    /// (`AddTokenDetails`, the `ALTER` path) and found by the store (`detect_details`).
+    /// Like [`setup`](Self::setup), then the API-token columns and the client's added to the
+    /// existing table (`AddTokenDetails`, `AddClientColumns`: the `ALTER` path) and found by the
+    /// store (`detect_details`).
     pub async fn setup_with_details(engine: Engine) -> Option<Self> {
         let mut backend = Self::setup(engine, None).await?;
+        let manager = SchemaManager::new(&backend.db.conn);
         authtoken_migration::AddTokenDetails::new("access_token")
-            .up(&SchemaManager::new(&backend.db.conn))
+            .up(&manager)
             .await
             .expect("adding the token details");
+        authtoken_migration::AddClientColumns::new("access_token")
+            .up(&manager)
+            .await
+            .expect("adding the client's columns");
         backend.store = backend.store.detect_details().await.expect("detecting the details");
         assert_eq!(
             authtoken::AccessTokenStore::columns(&backend.store),

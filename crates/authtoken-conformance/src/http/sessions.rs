@@ -117,3 +117,60 @@ pub async fn session_routes_refuse_anonymous_cross_site_and_scoped(s: &Server) {
     let (status, body) = s.get("/auth/cookie/sessions", super::cookie(&value)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A session shows the client's user agent (cut to 255 characters) and address. A forged
+/// `X-Forwarded-For` is ignored where no proxy is trusted; behind the trusted proxy the address
+/// it appended is taken (at the precision the routes keep, a /24 here), never what the client
+/// wrote before it.
+pub async fn sessions_show_the_client_and_ignore_a_forged_forwarded_for(s: &Server) {
+    let login = |agent: String, forwarded: &'static str| {
+        s.http
+            .post(format!("{}/auth/bearer/login", s.base))
+            .header("user-agent", agent)
+            .header("x-forwarded-for", forwarded)
+            .form(&[("username", "ada"), ("password", "pw-ada")])
+            .send()
+    };
+    let response = login(format!("spec-agent/1.0 {}", "x".repeat(8000)), "203.0.113.9")
+        .await
+        .expect("the server answers");
+    let body: Value = response.json().await.expect("JSON");
+    let token = body["access_token"].as_str().expect("a token").to_owned();
+    let listed = s.sessions_of(&token).await;
+    let agent = listed[0]["user_agent"].as_str().expect("a user agent");
+    assert!(agent.starts_with("spec-agent/1.0 xxx"), "{agent:.40}");
+    assert_eq!(agent.chars().count(), 255);
+    assert_eq!(listed[0]["address"], "127.0.0.1", "a forged X-Forwarded-For was believed");
+
+    let headers = [
+        ("user-agent", "spec-browser"),
+        // What the client wrote, then what the trusted proxy appended.
+        ("x-forwarded-for", "203.0.113.9, 198.51.100.77"),
+    ];
+    let value = session_cookie(&post_with(s, "/auth/cookie/login", &headers, true).await);
+    let (status, body) = s.get("/auth/cookie/sessions", super::cookie(&value)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(listed[0]["user_agent"], "spec-browser");
+    assert_eq!(listed[0]["address"], "198.51.100.0");
+}
+
+/// An API token may use the session routes only with the scope the application named for
+/// them (`sessions` on the spec's bearer backend); another scope is refused.
+pub async fn a_token_of_the_sessions_scope_may_use_the_session_routes(s: &Server) {
+    let ada = &ACCOUNTS[0];
+    let mut tokens = Vec::new();
+    for scope in ["sessions", "read"] {
+        let options = authtoken::IssueOptions::new().name(scope).scopes([scope]);
+        let token = s.bearer_strategy.issue_token(ada, &options).await.expect("issuing");
+        tokens.push(token.into_secret());
+    }
+    let (manager, reader) = (&tokens[0], &tokens[1]);
+    let browser = s.bearer_token("ada").await;
+    assert_eq!(s.get("/auth/bearer/sessions", bearer(reader)).await.0, StatusCode::FORBIDDEN);
+    let listed = s.sessions_of(manager).await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let others = s.post("/auth/bearer/logout-others", bearer(manager)).await;
+    assert_eq!(others.status(), StatusCode::NO_CONTENT);
+    assert_eq!(s.get("/me", bearer(&browser)).await.0, StatusCode::UNAUTHORIZED);
+}

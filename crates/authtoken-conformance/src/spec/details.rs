@@ -1,5 +1,5 @@
 //! Tokens with details (API tokens): their own lifetime, a name, scopes. The group `details`
-//! runs on stores that keep every optional column ([`TokenColumns::ALL`]); `details_purging` on
+//! runs on stores that keep the four API-token columns ([`TokenColumns::DETAILS`]); `details_purging` on
 //! those that also purge. Every store runs [`details_need_their_columns`].
 
 use std::num::NonZeroU32;

@@ -1,7 +1,10 @@
 //! "Where you're signed in": listing a user's sessions, ending one, ending all the others.
 
 use authtoken::store::AccessToken;
-use authtoken::{AccessTokenStore, Error, ListTokens, SessionId, User};
+use authtoken::{
+    AccessTokenStore, ClientInfo, Error, IssueOptions, ListTokens, MAX_USER_AGENT_CHARS, SessionId,
+    User,
+};
 use chrono::TimeDelta;
 
 use super::{LIFETIME, foreign_token, hashed, login, reader, sha256_base64url, start_time};
@@ -104,6 +107,38 @@ where
     let left = h.strategy.list_sessions(&alice, Some(&tokens[1])).await.unwrap();
     assert_eq!(left.len(), 1);
     assert!(left[0].current);
+}
+
+/// A session shows the client it was opened from, cleaned and cut to its column, where the
+/// store keeps the client's columns; a store without them issues the token all the same.
+pub async fn a_session_shows_the_client_it_was_opened_from<B: Backend>(b: &B)
+where
+    B::Store: ListTokens,
+{
+    let h = hashed(b);
+    let alice = b.create_user(true).await;
+    let agent = format!("Mozilla/5.0 ({})\r\nX-Injected: yes", "é".repeat(1 << 20));
+    let address: std::net::IpAddr = "2001:db8:1:2::7".parse().unwrap();
+    let client = ClientInfo::new().user_agent(&agent).address(address);
+    let options = IssueOptions::new().client(client);
+    let token = h.strategy.issue_token(&alice, &options).await.unwrap().into_secret();
+    let plain = login::<B, _>(&h, &alice).await;
+    assert_eq!(reader(b, &h, &token).await, Some(alice.id().clone()));
+    let sessions = h.strategy.list_sessions(&alice, Some(&token)).await.unwrap();
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    let (current, other): (Vec<_>, Vec<_>) = sessions.into_iter().partition(|s| s.current);
+    let (current, other) = (&current[0], &other[0]);
+    assert_eq!(other.id, key_id(&plain));
+    assert_eq!((other.user_agent.as_deref(), other.address.as_deref()), (None, None));
+    if h.strategy.store().columns().client {
+        let kept = current.user_agent.as_deref().expect("the user agent was dropped");
+        assert_eq!(kept.chars().count(), MAX_USER_AGENT_CHARS);
+        assert!(kept.starts_with("Mozilla/5.0 (éé"), "{kept:.40}");
+        assert!(!kept.chars().any(char::is_control));
+        assert_eq!(current.address.as_deref(), Some("2001:db8:1:2::7"));
+    } else {
+        assert_eq!((current.user_agent.as_deref(), current.address.as_deref()), (None, None));
+    }
 }
 
 /// A store failure is an error from every session call, never an empty list or "nothing to end".

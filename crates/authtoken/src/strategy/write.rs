@@ -151,9 +151,13 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 "a scope is 1 to 128 printable ASCII characters without spaces, commas, quotes or backslashes",
             ));
         }
+        // The client is informational: a store without its columns issues the token without it.
+        let client = columns.client.then_some(&options.client);
         Ok(TokenDetails {
             name: options.name.clone(),
             scopes: options.scopes.clone(),
+            user_agent: client.and_then(|c| c.user_agent_text().map(str::to_owned)),
+            address: client.and_then(|c| c.address_text()),
             ..TokenDetails::default()
         })
     }
