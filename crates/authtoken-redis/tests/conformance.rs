@@ -15,6 +15,7 @@ mod single {
 mod cluster {
     authtoken_conformance::conformance_suite!(
         super::common::setup("AUTHTOKEN_TEST_REDIS_CLUSTER_URL", None),
+        sessions,
         limiting
     );
 }
@@ -36,6 +37,7 @@ mod single_details {
 mod cluster_details {
     authtoken_conformance::conformance_suite!(
         super::common::setup_with_details("AUTHTOKEN_TEST_REDIS_CLUSTER_URL", None),
+        sessions,
         details,
         limiting
     );
