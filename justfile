@@ -3,7 +3,16 @@
 export AUTHTOKEN_TEST_POSTGRES_URL := env_var_or_default("AUTHTOKEN_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 export AUTHTOKEN_TEST_MYSQL_URL := env_var_or_default("AUTHTOKEN_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
-# Run every test on every backend.
+# Start every service the full suite needs (Redis Cluster, Galera, NX-27017, private servers,
+# the interop Python) and write the variables the tests read: see scripts/services.
+services-up:
+    scripts/services up
+
+# Stop them.
+services-down:
+    scripts/services down
+
+# Run every test on every backend (after services-up, none is skipped).
 test:
     cargo test --workspace
 

@@ -334,12 +334,29 @@ async fn mongodb_section() -> Result {
     Ok(())
 }
 
-/// The ```rust blocks of README.md, each as its trimmed non-empty lines.
-fn readme_blocks() -> Vec<(usize, Vec<String>)> {
-    let readme = include_str!("../../README.md");
+/// The Markdown pages whose Rust code this file compiles: the README and every guide page.
+fn pages() -> Vec<(String, String)> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut pages = vec![("README.md".to_owned(), include_str!("../../README.md").to_owned())];
+    let guide = format!("{root}/docs/guide/src");
+    let mut names: Vec<_> = std::fs::read_dir(&guide)
+        .expect("docs/guide/src")
+        .map(|entry| entry.expect("a guide page").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".md"))
+        .collect();
+    names.sort();
+    for name in names {
+        let text = std::fs::read_to_string(format!("{guide}/{name}")).expect("a readable page");
+        pages.push((format!("docs/guide/src/{name}"), text));
+    }
+    pages
+}
+
+/// The ```rust blocks of `text`, each as its trimmed non-empty lines.
+fn rust_blocks(text: &str) -> Vec<(usize, Vec<String>)> {
     let mut blocks = Vec::new();
     let mut current: Option<(usize, Vec<String>)> = None;
-    for (number, line) in readme.lines().enumerate() {
+    for (number, line) in text.lines().enumerate() {
         let fence = line.trim_start();
         match &mut current {
             None if fence.starts_with("```rust") => current = Some((number + 1, Vec::new())),
@@ -352,22 +369,169 @@ fn readme_blocks() -> Vec<(usize, Vec<String>)> {
 }
 
 #[test]
-fn every_readme_rust_block_is_compiled_here() {
+fn every_rust_block_of_the_readme_and_the_guide_is_compiled_here() {
     let this: Vec<String> = include_str!("readme.rs")
         .lines()
         .map(|l| l.trim().to_owned())
         .filter(|l| !l.is_empty())
         .collect();
-    let blocks = readme_blocks();
-    assert!(blocks.len() >= 6, "found only {} rust blocks in README.md", blocks.len());
-    for (line, block) in blocks {
-        let found = this.windows(block.len()).any(|window| window == block.as_slice());
-        assert!(
-            found,
-            "README.md's rust block at line {line} is not compiled in tests/tests/readme.rs:\n{}",
-            block.join("\n")
-        );
+    let mut total = 0;
+    for (page, text) in pages() {
+        for (line, block) in rust_blocks(&text) {
+            total += 1;
+            let found = this.windows(block.len()).any(|window| window == block.as_slice());
+            assert!(
+                found,
+                "{page}'s rust block at line {line} is not compiled in tests/tests/readme.rs:\n{}",
+                block.join("\n")
+            );
+        }
     }
+    assert!(total >= 12, "found only {total} rust blocks in the README and the guide");
+}
+
+/// Every link of the README and the guide to a file of this repository (not a web address)
+/// names a file that exists, and every `#anchor` into a guide page names one of its headings.
+#[test]
+fn the_readme_and_the_guide_link_to_what_exists() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    let link = regex_lite_links;
+    for (page, text) in pages() {
+        let dir = root.join(&page).parent().expect("a folder").to_owned();
+        for target in link(&text) {
+            if target.starts_with("http") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let file = if path.is_empty() { root.join(&page) } else { dir.join(path) };
+            assert!(file.exists(), "{page} links to {target}, which does not exist");
+            if !anchor.is_empty() && file.extension().is_some_and(|e| e == "md") {
+                let text = std::fs::read_to_string(&file).expect("a readable page");
+                let anchors: Vec<String> = text
+                    .lines()
+                    .filter(|l| l.starts_with('#'))
+                    .map(|l| heading_anchor(l.trim_start_matches('#')))
+                    .collect();
+                assert!(anchors.iter().any(|a| a == anchor), "{page}: no heading for {target}");
+            }
+        }
+    }
+}
+
+/// The targets of `[text](target)` links outside code blocks.
+fn regex_lite_links(text: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut in_code = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code {
+            continue;
+        }
+        let mut rest = line;
+        while let Some(start) = rest.find("](") {
+            let after = &rest[start + 2..];
+            let Some(end) = after.find(')') else { break };
+            targets.push(after[..end].to_owned());
+            rest = &after[end..];
+        }
+    }
+    targets
+}
+
+/// The anchor mdBook and GitHub give a heading: lowercase, spaces to `-`, punctuation dropped.
+fn heading_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The README's crate table names every published crate of the workspace with exactly the
+/// features its manifest declares (`default` aside).
+#[test]
+fn the_readme_crate_table_matches_the_manifests() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let readme = include_str!("../../README.md");
+    let rows: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("## Crates"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("## "))
+        .filter(|l| l.starts_with("| [`"))
+        .collect();
+    let mut named = Vec::new();
+    for row in rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (crate_cell, features_cell) = (cells[1], cells[3]);
+        let name = crate_cell.split('`').nth(1).expect("a crate name");
+        let path = crate_cell.split("](").nth(1).and_then(|p| p.strip_suffix(')')).expect("a path");
+        let manifest = std::fs::read_to_string(format!("{root}/{path}/Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{path}/Cargo.toml: {e}"));
+        assert!(manifest.contains(&format!("name = \"{name}\"")), "{path} is not {name}");
+        let mut declared = manifest_features(&manifest);
+        declared.sort();
+        let mut listed: Vec<String> =
+            features_cell.split('`').skip(1).step_by(2).map(str::to_owned).collect();
+        listed.sort();
+        assert_eq!(listed, declared, "the README's features of {name}");
+        named.push(name.to_owned());
+    }
+    // Every library or tool a user installs is in the table.
+    let workspace = std::fs::read_to_string(format!("{root}/Cargo.toml")).expect("the workspace");
+    for member in workspace_members(&workspace) {
+        let manifest = std::fs::read_to_string(format!("{root}/{member}/Cargo.toml"))
+            .unwrap_or_else(|e| panic!("{member}/Cargo.toml: {e}"));
+        if manifest.contains("publish = false") {
+            continue;
+        }
+        let name = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|n| n.strip_suffix('"'))
+            .expect("a package name");
+        assert!(named.iter().any(|n| n == name), "the README's crate table misses {name}");
+    }
+}
+
+/// The feature names of a manifest's `[features]` table, `default` left out.
+fn manifest_features(manifest: &str) -> Vec<String> {
+    manifest
+        .lines()
+        .skip_while(|l| l.trim() != "[features]")
+        .skip(1)
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once('=').map(|(name, _)| name.trim().to_owned()))
+        .filter(|name| !name.starts_with('#') && !name.is_empty() && name != "default")
+        .collect()
+}
+
+/// The `members` of the workspace manifest, globs expanded one level (`examples/*`).
+fn workspace_members(workspace: &str) -> Vec<String> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let list = workspace.split("members").nth(1).expect("a members list");
+    let list = &list[list.find('[').expect("[") + 1..list.find(']').expect("]")];
+    let mut members = Vec::new();
+    for entry in list.split(',').map(|e| e.trim().trim_matches('"')).filter(|e| !e.is_empty()) {
+        match entry.strip_suffix("/*") {
+            Some(dir) => {
+                for found in std::fs::read_dir(format!("{root}/{dir}")).expect("a member folder") {
+                    let found = found.expect("an entry").file_name().to_string_lossy().into_owned();
+                    members.push(format!("{dir}/{found}"));
+                }
+            }
+            None => members.push(entry.to_owned()),
+        }
+    }
+    members
 }
 
 /// The README's Diesel section.

@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use authtoken::StorageMode;
-use authtoken_migration::DEFAULT_DATABASE_URL;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The database when none is named: the SQLite file the migration CLI makes by default.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://authtoken.db?mode=rwc";
 
 /// Operate on authtoken's access tokens: issue, verify, revoke, list, purge.
 #[derive(Debug, Parser)]
@@ -229,4 +231,12 @@ pub enum Command {
         #[arg(long, default_value_t = std::num::NonZeroU32::new(1000).unwrap())]
         batch_size: std::num::NonZeroU32,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_database_is_the_migration_clis() {
+        assert_eq!(super::DEFAULT_DATABASE_URL, authtoken_migration::DEFAULT_DATABASE_URL);
+    }
 }

@@ -3,9 +3,11 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+#[cfg(feature = "sea-orm")]
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+#[cfg(feature = "sea-orm")]
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::args::TableOptions;
@@ -234,6 +236,7 @@ fn sqlite_file_exists(url: &str) -> anyhow::Result<()> {
 
 /// A SQLite URL opened read-write, never created: never `mode=rwc` (the default URL's), so a
 /// missing file is an error, not a new database. Other URLs are returned as they are.
+#[cfg(any(feature = "sea-orm", feature = "diesel"))]
 pub fn never_create(url: &str) -> String {
     if !url.starts_with("sqlite:") {
         return url.to_owned();
@@ -248,6 +251,7 @@ pub fn never_create(url: &str) -> String {
 }
 
 /// Connects with short timeouts; SQLite files are opened read-write, never created.
+#[cfg(feature = "sea-orm")]
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     // A TLS mode sqlx would verify more weakly than the URL says is refused, not weakened.
     authtoken_sea_orm::tls::check_url(url)?;

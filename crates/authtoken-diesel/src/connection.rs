@@ -142,19 +142,19 @@ store_connection!(
     not_galera
 );
 
-/// A PostgreSQL connection, over TLS when the URL's `sslmode` asks (feature `tls`).
+/// A PostgreSQL connection, over TLS when the URL's `sslmode` asks (feature `tls-rustls`).
 #[cfg(feature = "postgres")]
 async fn establish_postgres(
     url: &str,
 ) -> diesel::ConnectionResult<diesel_async::AsyncPgConnection> {
-    #[cfg(feature = "tls")]
+    #[cfg(feature = "tls-rustls")]
     return crate::tls::establish(url).await;
-    #[cfg(not(feature = "tls"))]
+    #[cfg(not(feature = "tls-rustls"))]
     {
         // Without a TLS stack tokio-postgres would only say its handshake failed.
         let asks = ["sslmode=require", "sslmode=verify-ca", "sslmode=verify-full"];
         if asks.iter().any(|mode| url.contains(mode)) {
-            let message = "this sslmode needs authtoken-diesel's `tls` feature".to_owned();
+            let message = "this sslmode needs authtoken-diesel's `tls-rustls` feature".to_owned();
             return Err(diesel::ConnectionError::InvalidConnectionUrl(message));
         }
         <diesel_async::AsyncPgConnection as AsyncConnection>::establish(url).await

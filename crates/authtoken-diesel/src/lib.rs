@@ -35,7 +35,7 @@
 //! run them embedded with the `migrations` feature).
 //!
 //! Features, none by default: `postgres`, `mysql`, `sqlite` (one per database), `migrations`,
-//! `tls` (TLS to PostgreSQL through rustls, as the URL's `sslmode` asks, read as libpq reads
+//! `tls-rustls` (TLS to PostgreSQL through rustls, as the URL's `sslmode` asks, read as libpq reads
 //! it: `prefer` and `require` encrypt, `verify-ca` checks the certificate's chain to
 //! `sslrootcert` or `~/.postgresql/root.crt`, `verify-full` its name too, and may trust the
 //! public roots with `sslrootcert=system`).
@@ -54,7 +54,7 @@ mod row;
 pub mod sql_types;
 mod store;
 mod table;
-#[cfg(feature = "tls")]
+#[cfg(feature = "tls-rustls")]
 mod tls;
 mod users;
 

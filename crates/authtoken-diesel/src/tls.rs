@@ -1,4 +1,4 @@
-//! TLS to PostgreSQL (feature `tls`): the URL's `sslmode` read as libpq reads it, through rustls
+//! TLS to PostgreSQL (feature `tls-rustls`): the URL's `sslmode` read as libpq reads it, through rustls
 //! (diesel-async's own `establish` connects without TLS).
 //!
 //! - `disable`, or no `sslmode`: no TLS, as before.

@@ -124,7 +124,8 @@ mod tests {
     fn behind_a_trusted_proxy_the_rightmost_untrusted_hop_is_the_client() {
         let mut addressing = ClientAddressing::default();
         addressing.trust(ip("10.0.0.1"), 32);
-        addressing.trust(ip("10.0.0.0"), 31);
+        // 10.0.0.2 and 10.0.0.3.
+        addressing.trust(ip("10.0.0.3"), 31);
         // The client forged "1.2.3.4"; the outer proxy appended the real client, the inner the
         // outer proxy.
         let headers = forwarded(&["1.2.3.4, 198.51.100.7", "10.0.0.2"]);
@@ -138,7 +139,7 @@ mod tests {
         let garbage = forwarded(&["not-an-address"]);
         assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &garbage), Some(ip("10.0.0.1")));
         // Outside the trusted network: the peer.
-        assert_eq!(addressing.resolve(Some(ip("10.0.0.3")), &headers), Some(ip("10.0.0.3")));
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.4")), &headers), Some(ip("10.0.0.4")));
     }
 
     #[test]

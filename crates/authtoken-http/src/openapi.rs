@@ -66,7 +66,12 @@ pub fn document<U: AuthUser>(
                     "type": "object",
                     "required": ["access_token", "token_type"],
                     "properties": {
-                        "access_token": { "type": "string", "minLength": 43, "maxLength": 43 },
+                        "access_token": {
+                            "type": "string",
+                            "minLength": 43,
+                            "maxLength": 65,
+                            "description": "43 base64url characters; with a prefixed format, the prefix (up to 16 characters) before them and a 6-character checksum after"
+                        },
                         "token_type": { "type": "string" }
                     }
                 },

@@ -159,7 +159,7 @@ impl<Id> std::fmt::Debug for RedisStore<Id> {
 }
 
 impl<Id> RedisStore<Id> {
-    /// Connects to `redis://host:port[/db]` (or `rediss://` with the `tls` feature), or to a
+    /// Connects to `redis://host:port[/db]` (or `rediss://` with the `tls-rustls` feature), or to a
     /// cluster given as `redis+cluster://[user:password@]host:port,host:port,…[?params]` (any
     /// reachable nodes; the rest of the cluster is discovered), `rediss+cluster://` for TLS:
     /// every node, and every primary the revocation channel subscribes to, is reached with the

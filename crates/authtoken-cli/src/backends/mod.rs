@@ -1,9 +1,13 @@
 //! One module per store the CLI drives, each a `run(url, options, command)`: adding a store is
 //! one file here, one variant and its two rows below.
 
+#[cfg(feature = "diesel")]
 mod diesel;
+#[cfg(feature = "mongodb")]
 mod mongodb;
+#[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sea-orm")]
 mod sea_orm;
 
 use crate::args::{Command, Orm, TableOptions};
@@ -37,6 +41,16 @@ impl Backend {
         })
     }
 
+    /// The cargo feature that builds this store in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Self::SeaOrm => "sea-orm",
+            Self::Diesel => "diesel",
+            Self::Redis => "redis",
+            Self::MongoDb => "mongodb",
+        }
+    }
+
     /// Runs `command` on this store at `url`.
     pub async fn run(
         self,
@@ -44,11 +58,21 @@ impl Backend {
         options: &TableOptions,
         command: Command,
     ) -> anyhow::Result<Outcome> {
+        let _ = (url, options, &command);
         match self {
+            #[cfg(feature = "sea-orm")]
             Self::SeaOrm => sea_orm::run(url, options, command).await,
+            #[cfg(feature = "diesel")]
             Self::Diesel => diesel::run(url, options, command).await,
+            #[cfg(feature = "redis")]
             Self::Redis => redis::run(url, options, command).await,
+            #[cfg(feature = "mongodb")]
             Self::MongoDb => mongodb::run(url, options, command).await,
+            #[allow(unreachable_patterns)]
+            other => anyhow::bail!(
+                "this authtoken was built without the `{}` feature: reinstall it with that feature",
+                other.feature()
+            ),
         }
     }
 }

@@ -2,21 +2,22 @@
 
 mod issue;
 mod list;
+#[cfg(any(feature = "sea-orm", feature = "diesel", feature = "mongodb"))]
 mod purge;
 mod revoke;
 mod verify;
 
 pub use issue::issue;
 pub use list::list;
+#[cfg(any(feature = "sea-orm", feature = "diesel", feature = "mongodb"))]
 pub use purge::purge;
 pub use revoke::{revoke, revoke_fingerprint, revoke_user};
 pub use verify::verify;
 
 use anyhow::Context as _;
-use authtoken::PurgeExpired;
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::args::{Command, Lifetime, TableOptions};
+use crate::args::Command;
 use crate::context::{CliStore, Context, Outcome};
 
 /// A time as the CLI prints it: RFC 3339 in UTC, to the second.
@@ -30,10 +31,11 @@ fn expiry(at: Option<DateTime<Utc>>) -> String {
 }
 
 /// Runs the command on a store that also purges (every SQL store, MongoDB).
-pub async fn run_purgeable<S: CliStore + PurgeExpired>(
+#[cfg(any(feature = "sea-orm", feature = "diesel", feature = "mongodb"))]
+pub async fn run_purgeable<S: CliStore + authtoken::PurgeExpired>(
     store: S,
-    lifetime: Lifetime,
-    options: &TableOptions,
+    lifetime: crate::args::Lifetime,
+    options: &crate::args::TableOptions,
     command: Command,
 ) -> anyhow::Result<Outcome> {
     let context = Context::new(store, lifetime, options)?;

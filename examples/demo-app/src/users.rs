@@ -36,7 +36,7 @@ impl authtoken::User for Model {
     }
 }
 
-impl authtoken_axum::AuthUser for Model {
+impl authtoken_http::AuthUser for Model {
     fn is_active(&self) -> bool {
         self.is_active
     }

@@ -1,5 +1,5 @@
-// The demo page of examples/axum-server in headless Chromium (Debian's /usr/bin/chromium, driven
-// by playwright-core, which downloads no browser of its own).
+// The demo page of examples/axum-server and examples/actix-server (one page, two frameworks) in
+// headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core, which downloads no browser).
 //
 //   node login.test.mjs http://127.0.0.1:3000 [screenshot.png]
 //

@@ -18,6 +18,7 @@ pub fn hash(password: &str) -> Result<String, BoxError> {
 }
 
 /// Checks logins against the `users` table.
+#[derive(Clone)]
 pub struct Passwords {
     db: DatabaseConnection,
     /// An argon2 hash of nothing anyone knows, checked when the username is unknown so that the
@@ -51,7 +52,7 @@ impl Passwords {
     }
 }
 
-impl authtoken_axum::Credentials<users::Model> for Passwords {
+impl authtoken_http::Credentials<users::Model> for Passwords {
     async fn verify(
         &self,
         username: &str,
