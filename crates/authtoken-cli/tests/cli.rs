@@ -194,11 +194,22 @@ async fn api_tokens_are_issued_listed_and_verified(f: &Fixture) {
     // A plain session has no expiry of its own: without --lifetime, a clear refusal.
     let session = stdout(&f.run(&["--lifetime", "1h", "issue", "--user", &user])).trim().to_owned();
     assert_clean_error(&f.run(&["verify", &session]), "--lifetime");
+    // A login recorded with its client, as the login routes write it.
+    let mut browser = AccessToken::new(authtoken_tests::spec::foreign_token(), f.user, Utc::now());
+    browser.details.user_agent = Some("curl/8.5".to_owned());
+    browser.details.address = Some("198.51.100.7".to_owned());
+    f.store().with_details().with_client_columns().create(browser, None).await.unwrap();
     let listed = f.run(&["--lifetime", "1h", "list", "--user", &user]);
     let text = stdout(&listed);
     assert!(text.lines().next().unwrap().contains("NAME") && text.contains("SCOPES"), "{text}");
     assert!(text.contains("CI deploy") && text.contains("read,deploy"), "{text}");
     assert!(!text.contains(&token), "list never shows a token");
+    // Each row's session id, as the user's sessions page shows it; the client where recorded.
+    for row in f.store().list_of_user(&f.user).await.unwrap() {
+        let id = authtoken::SessionId::of_key(&row.token);
+        assert!(text.contains(id.as_str()), "session {id} is not listed: {text}");
+    }
+    assert!(text.contains("from 198.51.100.7 · curl/8.5"), "{text}");
     assert_clean_error(
         &f.run(&["--lifetime", "1h", "issue", "--user", &user, "--scopes", "a b"]),
         "scope",

@@ -24,6 +24,11 @@ impl ClientAddressing {
     /// Trusts the peers of `network/prefix` as proxies; a prefix past the address's width is
     /// the whole address.
     pub(crate) fn trust(&mut self, network: IpAddr, prefix: u8) {
+        // `::ffff:10.0.0.0/104` is `10.0.0.0/8`.
+        let prefix = match (network, network.to_canonical()) {
+            (IpAddr::V6(_), IpAddr::V4(_)) => prefix.saturating_sub(96),
+            _ => prefix,
+        };
         let network = network.to_canonical();
         let width = if network.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.min(width);
@@ -36,29 +41,36 @@ impl ClientAddressing {
 
     /// The client's address: `peer`, or, while the hop before is a trusted proxy, the address
     /// it says it forwarded for (read from the right of `X-Forwarded-For`, the end the trusted
-    /// proxies wrote; what a client wrote itself lies further left and is never reached).
+    /// proxies wrote; what a client wrote itself lies further left and is never reached). `None`
+    /// when the walk ends on a trusted proxy (its hop is missing or garbled): the client is then
+    /// unknown, and no proxy's address stands in for it (it would be every client's).
     pub(crate) fn resolve(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         let mut client = peer?.to_canonical();
         if !self.is_trusted(client) {
             return Some(client);
         }
+        // Header lines from the last, each from its right end; a line that is not plain text
+        // ends the walk as a garbled hop would (never skipped: a proxy may have merged the
+        // client's own line with its).
         let hops = headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .collect::<Vec<_>>();
-        for hop in hops.iter().rev().take(MAX_FORWARDED_HOPS) {
-            match hop.trim().parse::<IpAddr>() {
-                Ok(address) => client = address.to_canonical(),
-                // Garbage where a trusted proxy should have written: keep the last hop known.
-                Err(_) => break,
+            .rev()
+            .flat_map(|line| match line.to_str() {
+                Ok(line) => line.rsplit(',').map(Some).collect::<Vec<_>>(),
+                Err(_) => vec![None],
+            })
+            .take(MAX_FORWARDED_HOPS);
+        for hop in hops {
+            match hop.and_then(|hop| hop.trim().parse::<IpAddr>().ok()) {
+                Some(address) => client = address.to_canonical(),
+                None => return None,
             }
             if !self.is_trusted(client) {
-                break;
+                return Some(client);
             }
         }
-        Some(client)
+        None
     }
 
     /// What the session records of the client: its user agent, its address at the precision
@@ -135,9 +147,15 @@ mod tests {
             addressing.resolve(Some(ip("198.51.100.8")), &headers),
             Some(ip("198.51.100.8"))
         );
-        // Garbage where the proxy writes: the proxy is all that is known.
+        // Garbage where a trusted proxy should have written, or no header: the client is unknown
+        // (never the proxy's address, which every client would share).
         let garbage = forwarded(&["not-an-address"]);
-        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &garbage), Some(ip("10.0.0.1")));
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &garbage), None);
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &HeaderMap::new()), None);
+        // A line that is not text is garbage too, never skipped for an earlier, forged one.
+        let mut mixed = forwarded(&["1.2.3.4"]);
+        mixed.append("x-forwarded-for", http::HeaderValue::from_bytes(b"\x80").unwrap());
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &mixed), None);
         // Outside the trusted network: the peer.
         assert_eq!(addressing.resolve(Some(ip("10.0.0.4")), &headers), Some(ip("10.0.0.4")));
     }
@@ -152,6 +170,19 @@ mod tests {
         assert!(addressing.is_trusted(ip("127.0.0.1")));
         assert!(!addressing.is_trusted(ip("127.0.0.2")));
         assert!(!addressing.is_trusted(ip("::")));
+        addressing.trust(ip("::ffff:192.168.0.0"), 112);
+        assert!(addressing.is_trusted(ip("192.168.7.9")), "::ffff:a.b.c.d/112 is a /16");
+    }
+
+    #[test]
+    fn a_long_header_is_walked_a_few_hops_only() {
+        let mut addressing = ClientAddressing::default();
+        addressing.trust(ip("10.0.0.0"), 8);
+        let chain = vec!["10.0.0.9"; 10_000].join(", ");
+        let headers = forwarded(&[&format!("198.51.100.1, {chain}")]);
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &headers), None);
+        let headers = forwarded(&["198.51.100.1, 10.0.0.9"]);
+        assert_eq!(addressing.resolve(Some(ip("10.0.0.1")), &headers), Some(ip("198.51.100.1")));
     }
 
     #[test]

@@ -87,7 +87,10 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
 
     /// Trusts the peers of `network/prefix` (`127.0.0.1/32`, `10.0.0.0/8`) as reverse proxies:
     /// a login through one is counted (throttle) and recorded (sessions) under the address it
-    /// forwarded in `X-Forwarded-For`, read from the right, past every trusted hop. Without a
+    /// forwarded in `X-Forwarded-For`, read from the right, past every trusted hop (at most 16).
+    /// Where that walk ends on a trusted proxy (no header, or a hop that is not a bare IP address,
+    /// such as `ip:port`), the client is unknown: throttled by account only, its session without
+    /// an address, never under the proxy's address that every client would share. Without a
     /// trusted proxy the header is ignored: a client can write anything there.
     ///
     /// ```

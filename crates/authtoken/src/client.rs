@@ -34,12 +34,15 @@ impl ClientInfo {
         Self::default()
     }
 
-    /// The client's `User-Agent`: control characters removed, cut to
-    /// [`MAX_USER_AGENT_CHARS`], blank taken as none.
+    /// The client's `User-Agent`: control characters removed, anything but printable ASCII
+    /// (what HTTP header values are made of) replaced by `?`, cut to [`MAX_USER_AGENT_CHARS`],
+    /// blank taken as none. ASCII fits every column's character set, and keeps bidirectional
+    /// overrides and look-alike letters off a sessions page.
     pub fn user_agent(mut self, user_agent: &str) -> Self {
         let cleaned: String = user_agent
             .chars()
             .filter(|c| !c.is_control())
+            .map(|c| if c.is_ascii() { c } else { '?' })
             .take(MAX_USER_AGENT_CHARS)
             .collect::<String>()
             .trim()
@@ -110,7 +113,13 @@ mod tests {
     fn a_megabyte_of_user_agent_is_cut_to_the_column() {
         let huge = "é".repeat(1 << 20);
         let client = ClientInfo::new().user_agent(&huge);
-        assert_eq!(client.user_agent_text().unwrap().chars().count(), MAX_USER_AGENT_CHARS);
+        assert_eq!(client.user_agent_text().unwrap(), "?".repeat(MAX_USER_AGENT_CHARS));
+    }
+
+    #[test]
+    fn only_printable_ascii_is_kept() {
+        let client = ClientInfo::new().user_agent("Evil\u{202e}txt.exe Браузер 🦀");
+        assert_eq!(client.user_agent_text(), Some("Evil?txt.exe ??????? ?"));
     }
 
     #[test]

@@ -1,19 +1,26 @@
 //! `authtoken list --user ID`
 
+use authtoken::SessionId;
 use authtoken::token::fingerprint;
 
 use super::{expiry, when};
 use crate::context::{CliStore, Context, Outcome};
 use crate::display::safe;
 
-/// Prints a user's tokens, oldest first: a fingerprint (never the token), created, expires,
-/// and where the table has the API-token columns, name, scopes and last use.
+/// Prints a user's tokens, oldest first: a fingerprint (never the token), the session id the
+/// user's sessions page shows, created, expires, and where the table has the API-token columns,
+/// name, scopes and last use; where it has the client's, the address and user agent on a line
+/// of their own.
 pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Result<Outcome> {
     let id = context.user_id(user)?;
     let strategy = &context.strategy;
     let rows = strategy.store().list_of_user(&id).await?;
     let details = strategy.store().columns().name;
-    let mut header = format!("{:<10} {:<21} {:<21} {:<8}", "TOKEN", "CREATED", "EXPIRES", "STATUS");
+    let client = strategy.store().columns().client;
+    let mut header = format!(
+        "{:<10} {:<22} {:<21} {:<21} {:<8}",
+        "TOKEN", "SESSION", "CREATED", "EXPIRES", "STATUS"
+    );
     if details {
         header.push_str(&format!(" {:<21} {:<24} SCOPES", "LAST USED", "NAME"));
     }
@@ -22,8 +29,9 @@ pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Resu
     for row in &rows {
         let live = strategy.is_live(row);
         let mut line = format!(
-            "{:<10} {:<21} {:<21} {:<8}",
+            "{:<10} {:<22} {:<21} {:<21} {:<8}",
             format!("{}…", safe(fingerprint(&row.token, context.mode))),
+            SessionId::of_key(&row.token),
             when(row.created_at),
             expiry(strategy.row_expires_at(row)),
             if live { "live" } else { "expired" },
@@ -35,6 +43,11 @@ pub async fn list<S: CliStore>(context: &Context<S>, user: &str) -> anyhow::Resu
             line.push_str(&format!(" {used:<21} {name:<24} {scopes}"));
         }
         println!("{}", line.trim_end());
+        let from = [row.details.address.as_deref(), row.details.user_agent.as_deref()];
+        if client && from.iter().any(Option::is_some) {
+            let from: Vec<String> = from.into_iter().flatten().map(safe).collect();
+            println!("{:<10} from {}", "", from.join(" · "));
+        }
     }
     println!("{} token(s) of user {}", rows.len(), safe(&id));
     Ok(Outcome::Done)

@@ -109,8 +109,9 @@ where
     assert!(left[0].current);
 }
 
-/// A session shows the client it was opened from, cleaned and cut to its column, where the
-/// store keeps the client's columns; a store without them issues the token all the same.
+/// A session shows the client it was opened from, cleaned to printable ASCII and cut to its
+/// column, where the store keeps the client's columns; a store without them issues the token all
+/// the same.
 pub async fn a_session_shows_the_client_it_was_opened_from<B: Backend>(b: &B)
 where
     B::Store: ListTokens,
@@ -132,9 +133,9 @@ where
     assert_eq!((other.user_agent.as_deref(), other.address.as_deref()), (None, None));
     if h.strategy.store().columns().client {
         let kept = current.user_agent.as_deref().expect("the user agent was dropped");
-        assert_eq!(kept.chars().count(), MAX_USER_AGENT_CHARS);
-        assert!(kept.starts_with("Mozilla/5.0 (éé"), "{kept:.40}");
-        assert!(!kept.chars().any(char::is_control));
+        assert_eq!(kept.len(), MAX_USER_AGENT_CHARS);
+        assert!(kept.starts_with("Mozilla/5.0 (??"), "{kept:.40}");
+        assert!(kept.bytes().all(|b| (0x20..0x7f).contains(&b)), "{kept:.40}");
         assert_eq!(current.address.as_deref(), Some("2001:db8:1:2::7"));
     } else {
         assert_eq!((current.user_agent.as_deref(), current.address.as_deref()), (None, None));
