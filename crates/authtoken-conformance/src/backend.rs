@@ -34,3 +34,12 @@ pub trait Backend: Send + Sync + Sized {
         async {}
     }
 }
+
+/// A backend that also stores refresh tokens: what the `refresh` group runs on.
+pub trait RefreshBackend: Backend {
+    /// The refresh tokens' store, beside [`Backend::Store`].
+    type Refresh: authtoken::refresh::RefreshStore<UserId = <Self::User as User>::Id> + 'static;
+
+    /// A handle on this test's refresh store (handles share rows).
+    fn refresh_store(&self) -> Self::Refresh;
+}

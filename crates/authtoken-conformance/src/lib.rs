@@ -102,7 +102,7 @@ pub mod http;
 pub mod memory;
 pub mod spec;
 
-pub use backend::Backend;
+pub use backend::{Backend, RefreshBackend};
 
 /// Instantiates the spec as `#[test]`s, each on a fresh backend from `$setup`.
 ///
@@ -111,8 +111,9 @@ pub use backend::Backend;
 /// `listing` ([`ListTokens`](authtoken::ListTokens)), `sessions` (a user's sessions listed and
 /// ended, on [`ListTokens`](authtoken::ListTokens)), `purging`
 /// ([`PurgeExpired`](authtoken::PurgeExpired)), `details` (the API-token columns: own expiry,
-/// name, scopes, last use), `details_purging` (a purge by each row's own expiry) and `limiting`
-/// ([`LimitTokens`](authtoken::LimitTokens)), e.g. `conformance_suite!(setup, listing, purging)`.
+/// name, scopes, last use), `details_purging` (a purge by each row's own expiry), `limiting`
+/// ([`LimitTokens`](authtoken::LimitTokens)) and `refresh` (refresh tokens with rotation and
+/// reuse detection, on a [`RefreshBackend`]), e.g. `conformance_suite!(setup, listing, purging)`.
 #[macro_export]
 macro_rules! conformance_suite {
     ($setup:expr $(, $group:ident)* $(,)?) => {
@@ -185,6 +186,16 @@ macro_rules! spec_group {
             failing_store_fails_session_calls,
         }
     };
+    (refresh; $setup:expr) => {
+        $crate::spec_tests! { $setup;
+            the_refresh_store_rotates_a_token_once,
+            a_refresh_rotates_and_a_retry_is_refused,
+            reuse_after_the_grace_window_ends_the_family,
+            concurrent_refreshes_of_one_token_rotate_once,
+            refresh_tokens_expire_idle_and_families_at_their_lifetime,
+            logout_ends_the_family_and_garbage_is_unknown,
+        }
+    };
     (purging; $setup:expr) => {
         $crate::spec_tests! { $setup;
             purge_removes_exactly_the_expired_rows,
@@ -225,7 +236,7 @@ macro_rules! spec_group {
         compile_error!(concat!(
             "unknown conformance group `",
             stringify!($other),
-            "`: the groups are `listing`, `sessions`, `purging`, `details`, `details_purging` and `limiting`"
+            "`: the groups are `listing`, `sessions`, `purging`, `details`, `details_purging`, `limiting` and `refresh`"
         ));
     };
 }

@@ -124,3 +124,16 @@ where
         }
     }
 }
+
+/// Refresh tokens in memory beside the access tokens: each spec gets its own store.
+impl<Id, S> crate::RefreshBackend for MemoryBackend<Id, S>
+where
+    Id: authtoken::UserId,
+    S: AccessTokenStore<UserId = Id> + Clone + 'static,
+{
+    type Refresh = authtoken::refresh::MemoryRefreshStore<Id>;
+
+    fn refresh_store(&self) -> Self::Refresh {
+        authtoken::refresh::MemoryRefreshStore::new()
+    }
+}

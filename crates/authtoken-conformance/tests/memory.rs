@@ -17,7 +17,8 @@ mod memory_i64 {
         purging,
         details,
         details_purging,
-        limiting
+        limiting,
+        refresh
     );
 }
 
@@ -29,6 +30,7 @@ mod memory_uuid {
         purging,
         details,
         details_purging,
-        limiting
+        limiting,
+        refresh
     );
 }

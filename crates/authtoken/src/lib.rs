@@ -34,6 +34,7 @@ pub mod observe;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod purge;
+pub mod refresh;
 mod row_binding;
 mod session;
 mod session_strategy;

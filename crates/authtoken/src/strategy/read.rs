@@ -134,7 +134,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
     ///
     /// With hash keys, one per key, the current key's first: a token under the current key costs
     /// one lookup. Without, exactly one.
-    pub(super) fn stored_keys(&self, token: &str) -> StoredKeys {
+    pub(crate) fn stored_keys(&self, token: &str) -> StoredKeys {
         match (&self.hash_keys, self.mode) {
             (Some(keys), StorageMode::Hashed) => StoredKeys::Many(
                 keys.digests(token).map(StoredKey::of_digest).collect::<Vec<_>>().into_iter(),
@@ -155,7 +155,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
 
     /// The presented token, if it has the shape of one this strategy accepts; else why it cannot
     /// be one. Checked once per call, before the store is asked.
-    pub(super) fn shape<'t>(&self, token: Option<&'t str>) -> Result<&'t str, Outcome> {
+    pub(crate) fn shape<'t>(&self, token: Option<&'t str>) -> Result<&'t str, Outcome> {
         let accepted = |token: &str| match self.mode {
             // Plain rows hold the bare token itself.
             StorageMode::Plain => is_well_formed(token),
@@ -193,7 +193,7 @@ impl<T> Lookup<T> {
 }
 
 /// The keys a row may hold for one presented token, tried in order.
-pub(super) enum StoredKeys {
+pub(crate) enum StoredKeys {
     None,
     One(StoredKey),
     Many(std::vec::IntoIter<StoredKey>),

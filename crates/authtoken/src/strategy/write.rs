@@ -48,8 +48,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         user: &U,
         options: &IssueOptions,
     ) -> Result<PlaintextToken> {
+        self.issue_keyed(user.id(), options).await.map(|(token, _)| token)
+    }
+
+    /// [`issue_token`](Self::issue_token) for the user `owner`, with the key the row was stored
+    /// under (what a refresh family records of its access tokens).
+    pub(crate) async fn issue_keyed(
+        &self,
+        owner: &S::UserId,
+        options: &IssueOptions,
+    ) -> Result<(PlaintextToken, String)> {
         let op = Operation::start::<S>("write_token");
-        op.user(user.id());
+        op.user(owner);
         self.check_format()?;
         let details = self.details_for(options)?;
         // A bound row's times are whole seconds, which every store keeps exactly (a column
@@ -58,7 +68,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
             Some(_) => self.now().trunc_subsecs(0),
             None => self.now(),
         };
-        let mut row = AccessToken::new(String::new(), user.id().clone(), created_at);
+        let mut row = AccessToken::new(String::new(), owner.clone(), created_at);
         let expires_at = match options.lifetime {
             Some(lifetime) => Some(
                 created_at
@@ -85,6 +95,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         let key = self.new_key(token.expose_secret());
         op.key(key.as_str(), self.mode == StorageMode::Hashed);
         row.token = key.as_str().to_owned();
+        let stored = row.token.clone();
         match self.limit {
             None => op.run(self.store.create(row, expires_at), |_| Outcome::Issued).await?,
             Some((limit, create)) => {
@@ -99,7 +110,7 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
                 }
             }
         }
-        Ok(token)
+        Ok((token, stored))
     }
 
     /// A new token: random, or with bound rows random and tagged with `row`'s fields.

@@ -1,0 +1,227 @@
+//! Refresh tokens: rotation, reuse detection, concurrent refreshes, expiry, logout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use authtoken::refresh::{
+    RefreshPolicy, RefreshRefusal, RefreshRow, RefreshStore, RefreshStrategy, Refreshed, TokenPair,
+};
+use authtoken::{ListTokens, User};
+use chrono::TimeDelta;
+
+use authtoken::ManualClock;
+
+use super::harness;
+use crate::faults::{FaultyStore, Probe};
+use crate::{Backend, RefreshBackend};
+
+type Tokens<B> =
+    RefreshStrategy<FaultyStore<<B as Backend>::Store>, <B as RefreshBackend>::Refresh>;
+
+/// What a refresh spec drives: the strategy, the access strategy's clock and its store's probe.
+struct Setup<B: RefreshBackend> {
+    tokens: Tokens<B>,
+    clock: ManualClock,
+    probe: Arc<Probe>,
+}
+
+/// Access tokens of 15 minutes; refresh tokens idle out after an hour, families after three.
+fn refreshing<B: RefreshBackend>(b: &B) -> Setup<B> {
+    let access = harness(b, Some(Duration::from_secs(900)), authtoken::StorageMode::Hashed);
+    let policy = RefreshPolicy::new(Duration::from_secs(3600), Duration::from_secs(3 * 3600))
+        .expect("a valid policy");
+    let tokens = RefreshStrategy::new(access.strategy, b.refresh_store(), policy)
+        .expect("a valid configuration");
+    Setup { tokens, clock: access.clock, probe: access.probe }
+}
+
+/// The id of the user an access token authenticates, if any.
+async fn reader<B: RefreshBackend>(
+    b: &B,
+    tokens: &Tokens<B>,
+    access_token: &str,
+) -> Option<<B::User as User>::Id> {
+    let found = tokens.access().read_token(access_token, b.users()).await.expect("read_token");
+    found.map(|(user, _)| user.id().clone())
+}
+
+fn rotated(outcome: Refreshed) -> TokenPair {
+    match outcome {
+        Refreshed::Rotated(pair) => pair,
+        Refreshed::Refused(why) => panic!("refused: {why:?}"),
+    }
+}
+
+fn refused(outcome: Refreshed) -> RefreshRefusal {
+    match outcome {
+        Refreshed::Refused(why) => why,
+        Refreshed::Rotated(pair) => panic!("rotated into family {}", pair.family),
+    }
+}
+
+/// A refresh spends the presented token for a new pair of the same family; the spent token,
+/// presented again within the grace window, is refused as a retry and ends nothing.
+pub async fn a_refresh_rotates_and_a_retry_is_refused<B: RefreshBackend>(b: &B) {
+    let Setup { tokens, .. } = refreshing(b);
+    let alice = b.create_user(true).await;
+    let login = tokens.login(&alice).await.unwrap();
+    assert_eq!(login.expires_in, Duration::from_secs(900));
+    let next = rotated(tokens.refresh(login.refresh_token.expose_secret()).await.unwrap());
+    assert_eq!(next.family, login.family);
+    assert_ne!(next.refresh_token.expose_secret(), login.refresh_token.expose_secret());
+    let again = tokens.refresh(login.refresh_token.expose_secret()).await.unwrap();
+    assert_eq!(refused(again), RefreshRefusal::Retried);
+    let access = |t: &TokenPair| t.access_token.expose_secret().to_owned();
+    assert_eq!(reader(b, &tokens, &access(&next)).await, Some(alice.id().clone()));
+    assert_eq!(reader(b, &tokens, &access(&login)).await, Some(alice.id().clone()));
+    let third = rotated(tokens.refresh(next.refresh_token.expose_secret()).await.unwrap());
+    assert_eq!(third.family, login.family);
+}
+
+/// A spent token presented after the grace window is a stolen one: its family ends at once,
+/// every access token of it refused, every refresh token of it unknown.
+pub async fn reuse_after_the_grace_window_ends_the_family<B: RefreshBackend>(b: &B) {
+    let Setup { tokens, clock, .. } = refreshing(b);
+    let alice = b.create_user(true).await;
+    let other_login = tokens.login(&alice).await.unwrap();
+    let login = tokens.login(&alice).await.unwrap();
+    let next = rotated(tokens.refresh(login.refresh_token.expose_secret()).await.unwrap());
+    clock.advance(TimeDelta::seconds(6));
+    let stolen = tokens.refresh(login.refresh_token.expose_secret()).await.unwrap();
+    assert_eq!(refused(stolen), RefreshRefusal::Reused);
+    for token in [&login, &next] {
+        assert_eq!(reader(b, &tokens, token.access_token.expose_secret()).await, None);
+        let refresh = tokens.refresh(token.refresh_token.expose_secret()).await.unwrap();
+        assert_eq!(refused(refresh), RefreshRefusal::Unknown);
+    }
+    // The user's other login is another family: untouched.
+    let other = other_login.access_token.expose_secret();
+    assert_eq!(reader(b, &tokens, other).await, Some(alice.id().clone()));
+    rotated(tokens.refresh(other_login.refresh_token.expose_secret()).await.unwrap());
+}
+
+/// Sixteen concurrent refreshes of one token: exactly one rotates, the others are refused as
+/// retries, none fails; no access token of a loser is left behind, and the family has one live
+/// refresh token afterwards.
+pub async fn concurrent_refreshes_of_one_token_rotate_once<B>(b: &B)
+where
+    B: RefreshBackend,
+    B::Store: ListTokens,
+    B::Refresh: 'static,
+{
+    let Setup { tokens, .. } = refreshing(b);
+    let tokens = Arc::new(tokens);
+    let alice = b.create_user(true).await;
+    let login = tokens.login(&alice).await.unwrap();
+    let presented = login.refresh_token.expose_secret().to_owned();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (tokens, presented) = (Arc::clone(&tokens), presented.clone());
+            tokio::spawn(async move { tokens.refresh(&presented).await })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.expect("the task").expect("a refresh never fails here") {
+            Refreshed::Rotated(pair) => winners.push(pair),
+            Refreshed::Refused(why) => assert_eq!(why, RefreshRefusal::Retried),
+        }
+    }
+    assert_eq!(winners.len(), 1, "one refresh rotates");
+    let live = tokens.access().store().list_of_user(alice.id()).await.unwrap();
+    assert_eq!(live.len(), 2, "the login's access token and the winner's, no loser's");
+    let winner = winners.pop().unwrap();
+    assert_eq!(
+        reader(b, &tokens, winner.access_token.expose_secret()).await,
+        Some(alice.id().clone())
+    );
+    rotated(tokens.refresh(winner.refresh_token.expose_secret()).await.unwrap());
+    assert_eq!(refused(tokens.refresh(&presented).await.unwrap()), RefreshRefusal::Retried);
+}
+
+/// A refresh token unused for the idle timeout expires; a family ends at its lifetime however
+/// often it refreshes.
+pub async fn refresh_tokens_expire_idle_and_families_at_their_lifetime<B: RefreshBackend>(b: &B) {
+    let Setup { tokens, clock, .. } = refreshing(b);
+    let alice = b.create_user(true).await;
+    let idle = tokens.login(&alice).await.unwrap();
+    clock.advance(TimeDelta::minutes(61));
+    let late = tokens.refresh(idle.refresh_token.expose_secret()).await.unwrap();
+    assert_eq!(refused(late), RefreshRefusal::Expired);
+
+    let mut pair = tokens.login(&alice).await.unwrap();
+    for _ in 0..3 {
+        clock.advance(TimeDelta::minutes(50));
+        pair = rotated(tokens.refresh(pair.refresh_token.expose_secret()).await.unwrap());
+    }
+    clock.advance(TimeDelta::minutes(31)); // 3 h 1 min after the login
+    let capped = tokens.refresh(pair.refresh_token.expose_secret()).await.unwrap();
+    assert_eq!(refused(capped), RefreshRefusal::Expired);
+}
+
+/// Garbage is refused as unknown, never an error; logging out with an access token ends its
+/// family; a store failure is an error, and the token still rotates once the store is back.
+pub async fn logout_ends_the_family_and_garbage_is_unknown<B: RefreshBackend>(b: &B) {
+    let Setup { tokens, probe, .. } = refreshing(b);
+    let alice = b.create_user(true).await;
+    for garbage in [String::new(), "x".into(), "A".repeat(1 << 20), "é".repeat(43)] {
+        let outcome = tokens.refresh(&garbage).await.unwrap();
+        assert_eq!(refused(outcome), RefreshRefusal::Unknown);
+    }
+    let login = tokens.login(&alice).await.unwrap();
+    let next = rotated(tokens.refresh(login.refresh_token.expose_secret()).await.unwrap());
+    assert!(tokens.logout(next.access_token.expose_secret(), &alice).await.unwrap());
+    assert_eq!(reader(b, &tokens, login.access_token.expose_secret()).await, None);
+    let after = tokens.refresh(next.refresh_token.expose_secret()).await.unwrap();
+    assert_eq!(refused(after), RefreshRefusal::Unknown);
+
+    let login = tokens.login(&alice).await.unwrap();
+    probe.set_failing(true);
+    assert!(tokens.refresh(login.refresh_token.expose_secret()).await.is_err());
+    probe.set_failing(false);
+    rotated(tokens.refresh(login.refresh_token.expose_secret()).await.unwrap());
+}
+
+/// The store's own contract, step by step: a token rotates once (a second rotation of it stores
+/// nothing), an ended family's rows are gone and rotate no more, and access keys find their
+/// family. What makes concurrent refreshes safe however the requests interleave.
+pub async fn the_refresh_store_rotates_a_token_once<B: RefreshBackend>(b: &B) {
+    let store = b.refresh_store();
+    let alice = b.create_user(true).await;
+    let at = super::start_time();
+    let row = |key: &str, access: &str| RefreshRow {
+        key: super::sha256_base64url(key),
+        family: "family-1".to_owned(),
+        user_id: alice.id().clone(),
+        family_started_at: at,
+        issued_at: at,
+        access_key: super::sha256_base64url(access),
+        spent_at: None,
+    };
+    let first = row("first", "access-1");
+    store.start_family(first.clone()).await.unwrap();
+    assert_eq!(store.get(&first.key).await.unwrap().as_ref(), Some(&first));
+    let next = row("next", "access-2");
+    assert!(store.rotate(&first.key, at, next.clone()).await.unwrap());
+    let spent = store.get(&first.key).await.unwrap().expect("the spent row");
+    assert_eq!(spent.spent_at, Some(at));
+    let rival = row("rival", "access-3");
+    assert!(!store.rotate(&first.key, at, rival.clone()).await.unwrap(), "spent twice");
+    assert_eq!(store.get(&rival.key).await.unwrap(), None, "a lost rotation stored its row");
+    let family = store.family_of_access(&next.access_key).await.unwrap();
+    assert_eq!(family.as_deref(), Some("family-1"));
+    assert_eq!(store.family_of_access(&rival.access_key).await.unwrap(), None);
+
+    let mut ended = store.end_family("family-1").await.unwrap();
+    ended.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.key.cmp(&b.key)));
+    let mut keys: Vec<_> = ended.iter().map(|r| r.access_key.clone()).collect();
+    keys.sort();
+    let mut expected = vec![first.access_key.clone(), next.access_key.clone()];
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert_eq!(store.get(&next.key).await.unwrap(), None);
+    let late = row("late", "access-4");
+    assert!(!store.rotate(&next.key, at, late.clone()).await.unwrap(), "an ended family rotated");
+    assert_eq!(store.get(&late.key).await.unwrap(), None);
+    assert!(store.end_family("family-1").await.unwrap().is_empty());
+}

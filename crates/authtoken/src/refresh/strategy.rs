@@ -1,0 +1,360 @@
+//! [`RefreshStrategy`]: a login issues an access token and a refresh token; refreshing spends the
+//! refresh token for a new pair; a spent one presented again ends the whole family.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, TimeDelta, Utc};
+use sha2::{Digest, Sha256};
+
+use super::store::{RefreshRow, RefreshStore};
+use crate::token::is_well_formed;
+use crate::{
+    AccessTokenStore, DatabaseStrategy, Error, IssueOptions, PlaintextToken, Result, User,
+};
+
+/// How long refresh tokens and their families live.
+///
+/// ```
+/// use std::time::Duration;
+/// use authtoken::refresh::RefreshPolicy;
+///
+/// let day = Duration::from_secs(86_400);
+/// let policy = RefreshPolicy::new(14 * day, 90 * day)?.with_grace(Duration::from_secs(10))?;
+/// assert_eq!(policy.grace(), Duration::from_secs(10));
+/// # Ok::<(), authtoken::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefreshPolicy {
+    idle: Duration,
+    max_age: Duration,
+    grace: Duration,
+}
+
+impl RefreshPolicy {
+    /// A refresh token not used within `idle` expires (each refresh starts a new one); a family
+    /// (one login) ends `max_age` after the login however often it refreshes. The grace window
+    /// is 5 seconds ([`with_grace`](Self::with_grace)).
+    pub fn new(idle: Duration, max_age: Duration) -> Result<Self> {
+        if idle.is_zero() || max_age < idle {
+            return Err(Error::Config(
+                "a refresh policy needs an idle timeout above zero and a family lifetime at least as long",
+            ));
+        }
+        Ok(Self { idle, max_age, grace: Duration::from_secs(5) })
+    }
+
+    /// How long after a refresh the spent token may be presented again without ending its
+    /// family (a client that retried a request whose answer it lost): such a retry is refused,
+    /// nothing more. Past it, a spent token is a stolen one. Shorter than the idle timeout.
+    pub fn with_grace(mut self, grace: Duration) -> Result<Self> {
+        if grace >= self.idle {
+            return Err(Error::Config("the grace window must be shorter than the idle timeout"));
+        }
+        self.grace = grace;
+        Ok(self)
+    }
+
+    /// The idle timeout.
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    /// The family's absolute lifetime.
+    pub fn max_age(&self) -> Duration {
+        self.max_age
+    }
+
+    /// The grace window.
+    pub fn grace(&self) -> Duration {
+        self.grace
+    }
+}
+
+impl Default for RefreshPolicy {
+    /// 14 days idle, 90 days in all, 5 seconds of grace.
+    fn default() -> Self {
+        let day = Duration::from_secs(86_400);
+        Self { idle: 14 * day, max_age: 90 * day, grace: Duration::from_secs(5) }
+    }
+}
+
+/// What a login or a refresh hands the client: shown once, never stored in the clear.
+#[derive(Debug)]
+pub struct TokenPair {
+    /// The new access token.
+    pub access_token: PlaintextToken,
+    /// The new refresh token.
+    pub refresh_token: PlaintextToken,
+    /// The family (login) both belong to: public, safe to log.
+    pub family: String,
+    /// How long the access token lives.
+    pub expires_in: Duration,
+}
+
+/// Why a refresh was refused. Each is "not authenticated" to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    /// Not a refresh token, or one of an ended family.
+    Unknown,
+    /// Past its idle timeout, or its family past its lifetime.
+    Expired,
+    /// Spent a moment ago (within the grace window): a retry, refused without consequence.
+    Retried,
+    /// Spent before the grace window: a stolen token. Its family was ended.
+    Reused,
+}
+
+/// The outcome of [`RefreshStrategy::refresh`].
+#[derive(Debug)]
+pub enum Refreshed {
+    /// The presented token is spent; here is the next pair.
+    Rotated(TokenPair),
+    /// Refused, and why.
+    Refused(RefreshRefusal),
+}
+
+/// Access tokens with refresh tokens: rotation on every use, reuse detection (RFC 9700,
+/// refresh token rotation).
+///
+/// The access tokens are ordinary tokens of `access` (short-lived: give it a lifetime of
+/// minutes); every read, cache and revocation works on them as before. Each login starts a
+/// *family* in `refresh`: the login's refresh token and every one rotated from it. Refreshing
+/// spends the presented token and returns a new pair; a spent token presented again after the
+/// grace window ends the family, revoking every access token issued in it (through the access
+/// store's delete, so every cache hears of it).
+///
+/// ```
+/// # async fn run() -> authtoken::Result<()> {
+/// use std::time::Duration;
+/// use authtoken::memory::MemoryStore;
+/// use authtoken::refresh::{MemoryRefreshStore, RefreshPolicy, RefreshRefusal, RefreshStrategy, Refreshed};
+/// use authtoken::{DatabaseStrategy, User};
+///
+/// struct Alice;
+/// impl User for Alice {
+///     type Id = u64;
+///     fn id(&self) -> &u64 { &1 }
+/// }
+///
+/// let access = DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(900)))?;
+/// let tokens = RefreshStrategy::new(access, MemoryRefreshStore::new(), RefreshPolicy::default())?;
+/// let login = tokens.login(&Alice).await?;
+/// let Refreshed::Rotated(next) = tokens.refresh(login.refresh_token.expose_secret()).await? else {
+///     panic!("a fresh refresh token rotates");
+/// };
+/// // The first refresh token is spent: presented again (here within the grace window), refused.
+/// let again = tokens.refresh(login.refresh_token.expose_secret()).await?;
+/// assert!(matches!(again, Refreshed::Refused(RefreshRefusal::Retried)));
+/// assert!(tokens.access().read_token_row(next.access_token.expose_secret()).await?.is_some());
+/// # Ok(()) }
+/// ```
+pub struct RefreshStrategy<S: AccessTokenStore, R> {
+    access: DatabaseStrategy<S>,
+    refresh: R,
+    policy: RefreshPolicy,
+}
+
+impl<S, R> RefreshStrategy<S, R>
+where
+    S: AccessTokenStore,
+    R: RefreshStore<UserId = S::UserId>,
+{
+    /// Refresh tokens in `refresh` beside the access tokens of `access`, which must expire (a
+    /// refresh scheme with everlasting access tokens is a configuration error).
+    pub fn new(access: DatabaseStrategy<S>, refresh: R, policy: RefreshPolicy) -> Result<Self> {
+        if access.lifetime().is_none() {
+            return Err(Error::Config(
+                "refresh tokens need access tokens that expire: give the strategy a lifetime",
+            ));
+        }
+        Ok(Self { access, refresh, policy })
+    }
+
+    /// The access tokens' strategy (reads, logouts, sessions).
+    pub fn access(&self) -> &DatabaseStrategy<S> {
+        &self.access
+    }
+
+    /// The refresh tokens' store.
+    pub fn refresh_store(&self) -> &R {
+        &self.refresh
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &RefreshPolicy {
+        &self.policy
+    }
+
+    /// A login: an access token and the first refresh token of a new family.
+    pub async fn login<U: User<Id = S::UserId>>(&self, user: &U) -> Result<TokenPair> {
+        let family = new_family_id()?;
+        let (access_token, access_key) =
+            self.access.issue_keyed(user.id(), &IssueOptions::new()).await?;
+        let refresh_token = PlaintextToken::generate()?;
+        let now = self.access.now();
+        let first = RefreshRow {
+            key: refresh_key(refresh_token.expose_secret()),
+            family: family.clone(),
+            user_id: user.id().clone(),
+            family_started_at: now,
+            issued_at: now,
+            access_key: access_key.clone(),
+            spent_at: None,
+        };
+        if let Err(error) = self.refresh.start_family(first).await {
+            // No family, no login: the access token goes too (best effort; it expires anyway).
+            let _ = self.access.store().delete(&access_key, user.id()).await;
+            return Err(error);
+        }
+        Ok(TokenPair { access_token, refresh_token, family, expires_in: self.access_lifetime() })
+    }
+
+    /// Spends `presented` for a new pair. Refused (never an error) for a malformed, unknown,
+    /// expired or spent token; a spent one presented after the grace window ends its family. A
+    /// store failure is an error: the token is then neither spent nor refused for good.
+    ///
+    /// Of concurrent refreshes with one token, exactly one rotates; the others are refused as
+    /// retries (within the grace window), and no second live token appears in the family.
+    pub async fn refresh(&self, presented: &str) -> Result<Refreshed> {
+        if !is_well_formed(presented) {
+            return Ok(Refreshed::Refused(RefreshRefusal::Unknown));
+        }
+        let key = refresh_key(presented);
+        let Some(row) = self.refresh.get(&key).await? else {
+            return Ok(Refreshed::Refused(RefreshRefusal::Unknown));
+        };
+        let now = self.access.now();
+        if let Some(spent_at) = row.spent_at {
+            return self.spent(&row, spent_at, now).await;
+        }
+        if self.expired(&row, now) {
+            return Ok(Refreshed::Refused(RefreshRefusal::Expired));
+        }
+        // The access token exists before the rotation that hands it out: a family ended at any
+        // moment after the rotation finds it among the family's rows.
+        let (access_token, access_key) =
+            self.access.issue_keyed(&row.user_id, &IssueOptions::new()).await?;
+        let refresh_token = PlaintextToken::generate()?;
+        let next = RefreshRow {
+            key: refresh_key(refresh_token.expose_secret()),
+            family: row.family.clone(),
+            user_id: row.user_id.clone(),
+            family_started_at: row.family_started_at,
+            issued_at: now,
+            access_key: access_key.clone(),
+            spent_at: None,
+        };
+        let rotated = self.refresh.rotate(&key, now, next).await;
+        if !matches!(rotated, Ok(true)) {
+            // Never handed out: another request spent the token first, the family ended, or
+            // the store failed.
+            self.access.store().delete(&access_key, &row.user_id).await?;
+        }
+        match rotated? {
+            true => Ok(Refreshed::Rotated(TokenPair {
+                access_token,
+                refresh_token,
+                family: row.family,
+                expires_in: self.access_lifetime(),
+            })),
+            false => match self.refresh.get(&key).await? {
+                Some(row) => match row.spent_at {
+                    Some(spent_at) => self.spent(&row, spent_at, now).await,
+                    None => Ok(Refreshed::Refused(RefreshRefusal::Unknown)),
+                },
+                None => Ok(Refreshed::Refused(RefreshRefusal::Unknown)),
+            },
+        }
+    }
+
+    /// Ends `family` (a login and every refresh since): its refresh tokens stop working and its
+    /// access tokens are revoked. Returns how many access tokens were still there to revoke.
+    pub async fn end_family(&self, family: &str) -> Result<u64> {
+        let rows = self.refresh.end_family(family).await?;
+        let mut revoked = 0;
+        for row in &rows {
+            revoked += u64::from(self.access.store().delete(&row.access_key, &row.user_id).await?);
+        }
+        Ok(revoked)
+    }
+
+    /// Logs out the session of `access_token`: its family ends (every access and refresh token
+    /// of that login), or, for a token issued without a refresh token, the token alone. `false`
+    /// when `user` holds no such token.
+    pub async fn logout<U: User<Id = S::UserId>>(
+        &self,
+        access_token: &str,
+        user: &U,
+    ) -> Result<bool> {
+        let Ok(token) = self.access.shape(Some(access_token)) else {
+            return Ok(false);
+        };
+        let keys: Vec<_> = self.access.stored_keys(token).collect();
+        let revoked = self.access.destroy_token(access_token, user).await?;
+        if !revoked {
+            return Ok(false);
+        }
+        for key in &keys {
+            if let Some(family) = self.refresh.family_of_access(key.as_str()).await? {
+                self.end_family(&family).await?;
+                break;
+            }
+        }
+        Ok(true)
+    }
+
+    /// A spent token presented again: a retry within the grace window, a theft after it.
+    async fn spent(
+        &self,
+        row: &RefreshRow<S::UserId>,
+        spent_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Refreshed> {
+        let grace = TimeDelta::from_std(self.policy.grace).unwrap_or(TimeDelta::MAX);
+        if now.signed_duration_since(spent_at) <= grace {
+            return Ok(Refreshed::Refused(RefreshRefusal::Retried));
+        }
+        tracing::warn!(
+            target: "authtoken::security",
+            family = %row.family,
+            user_id = ?row.user_id,
+            "a spent refresh token was presented again: its family is ended"
+        );
+        self.end_family(&row.family).await?;
+        Ok(Refreshed::Refused(RefreshRefusal::Reused))
+    }
+
+    fn expired(&self, row: &RefreshRow<S::UserId>, now: DateTime<Utc>) -> bool {
+        let after = |from: DateTime<Utc>, span: Duration| {
+            TimeDelta::from_std(span)
+                .ok()
+                .and_then(|span| from.checked_add_signed(span))
+                .is_some_and(|end| end <= now)
+        };
+        after(row.issued_at, self.policy.idle) || after(row.family_started_at, self.policy.max_age)
+    }
+
+    fn access_lifetime(&self) -> Duration {
+        self.access.lifetime().and_then(|l| l.to_std().ok()).unwrap_or_default()
+    }
+}
+
+impl<S: AccessTokenStore, R> std::fmt::Debug for RefreshStrategy<S, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshStrategy").field("policy", &self.policy).finish_non_exhaustive()
+    }
+}
+
+/// base64url(SHA-256(refresh token)): what a refresh row is keyed by.
+fn refresh_key(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new family id: 16 random bytes, base64url (22 characters).
+fn new_family_id() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
