@@ -94,6 +94,8 @@
 //! turns each of its checks (logins, cookies, CSRF, policies, throttling, scopes, a failing
 //! store as 500) into a `#[tokio::test]` over real TCP.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod backend;
 pub mod faults;
 #[cfg(feature = "http")]

@@ -17,6 +17,8 @@
 //!
 //! The table comes from the `authtoken-migration` crate.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod access_token;
 mod binds;
 mod entity;
