@@ -102,8 +102,15 @@ impl CreateAccessTokenTable {
     }
 
     fn user_id_column(&self) -> ColumnDef {
-        let mut column = ColumnDef::new("user_id");
-        match self.user_id_type {
+        self.user_id_type.column("user_id")
+    }
+}
+
+impl UserIdType {
+    /// A `NOT NULL` column `name` of this type.
+    pub(crate) fn column(&self, name: &str) -> ColumnDef {
+        let mut column = ColumnDef::new(Alias::new(name));
+        match self {
             UserIdType::Uuid => column.uuid(),
             UserIdType::Int32 => column.integer(),
             UserIdType::Int64 => column.big_integer(),

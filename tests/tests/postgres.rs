@@ -66,3 +66,10 @@ mod postgres_details {
         limiting
     );
 }
+
+/// Refresh tokens: the refresh-token tables beside the token table (the `refresh` group alone:
+/// the suites above run the rest on the same tables).
+mod postgres_refresh {
+    use super::*;
+    authtoken_conformance::spec_group! { refresh; SqlBackend::<UuidUsers>::setup_with_refresh(Engine::Postgres) }
+}

@@ -23,6 +23,7 @@ pub mod access_token;
 mod binds;
 mod entity;
 mod limit;
+mod refresh;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod revocations;
@@ -32,6 +33,7 @@ pub mod tls;
 mod users;
 
 pub use entity::AccessTokenEntity;
+pub use refresh::SeaOrmRefreshStore;
 pub use store::SeaOrmStore;
 pub use throttle::{DEFAULT_THROTTLE_TABLE, SeaOrmThrottle};
 pub use users::SeaOrmUsers;

@@ -13,6 +13,7 @@
 //! ```
 
 mod dialect;
+mod refresh;
 mod retry;
 mod statements;
 
@@ -20,6 +21,7 @@ pub use dialect::{
     CAUSAL_READ, CAUSAL_WRITE, CLIENT_COLUMNS, DETAIL_COLUMNS, Dialect, SQLITE_RFC3339_TIMESTAMP,
     SQLITE_TIMESTAMP, SqlParam, join_scopes, quote, split_scopes,
 };
+pub use refresh::RefreshStatements;
 pub use retry::{WRITE_RETRIES, retry_pause, retrying_conflicts};
 pub use statements::{Bound, Statements};
 

@@ -68,9 +68,31 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(backend)
     }
 
+    /// Like [`setup`](Self::setup), with the refresh-token tables
+    /// (`CreateRefreshTokenTables`) for the `refresh` group.
+    pub async fn setup_with_refresh(engine: Engine) -> Option<Self> {
+        let backend = Self::setup(engine, None).await?;
+        authtoken_migration::CreateRefreshTokenTables::new(USER_TABLE, "id", S::ID_TYPE)
+            .up(&SchemaManager::new(&backend.db.conn))
+            .await
+            .expect("the refresh-token tables");
+        Some(backend)
+    }
+
     /// The store under test, with its inherent (SeaORM-only) methods.
     pub fn db_store(&self) -> SeaOrmStore<access_token::Entity<S::Id>> {
         self.store.clone()
+    }
+}
+
+impl<S: UserSchema> authtoken_conformance::RefreshBackend for SqlBackend<S>
+where
+    S::Id: Into<sea_orm::Value> + sea_orm::TryGetable,
+{
+    type Refresh = authtoken_sea_orm::SeaOrmRefreshStore<S::Id>;
+
+    fn refresh_store(&self) -> Self::Refresh {
+        authtoken_sea_orm::SeaOrmRefreshStore::new(self.db.conn.clone())
     }
 }
 
