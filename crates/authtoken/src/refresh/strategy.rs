@@ -6,7 +6,6 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
-use sha2::{Digest, Sha256};
 
 use super::store::{RefreshRow, RefreshStore};
 use crate::token::is_well_formed;
@@ -349,7 +348,7 @@ impl<S: AccessTokenStore, R> std::fmt::Debug for RefreshStrategy<S, R> {
 
 /// base64url(SHA-256(refresh token)): what a refresh row is keyed by.
 fn refresh_key(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+    crate::token::StoredKey::hash_of(token).as_str().to_owned()
 }
 
 /// A new family id: 16 random bytes, base64url (22 characters).

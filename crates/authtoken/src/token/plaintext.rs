@@ -123,7 +123,8 @@ pub(crate) struct StoredKey {
 }
 
 impl StoredKey {
-    fn hash_of(token: &str) -> Self {
+    /// base64url(SHA-256(token)): a hashed-mode row's key (and a refresh row's).
+    pub(crate) fn hash_of(token: &str) -> Self {
         Self::of_digest(Sha256::digest(token.as_bytes()).into())
     }
 
