@@ -1,5 +1,5 @@
 //! The shared login throttle's spec, for every throttle store: what a burst gets, what two
-//! processes sharing the store get, what a success forgets, how locks grow and counts decay.
+//! processes sharing the store get, what a success gives back, how locks grow and counts decay.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -83,9 +83,11 @@ where
     clock.advance(TimeDelta::seconds(60));
     assert_eq!(reserve(&second, &ada).await, Reservation::Granted);
 
-    // A success forgets the account's count at once, for every handle.
+    // A success gives its reservation back and ends the account's lock, for every handle, but
+    // forgets none of the failures: a burst behind it gets one attempt, which locks again (an
+    // owner logging in during an attack must not hand the attacker a fresh allowance).
     first.succeeded(&ada).await.expect("a success");
-    assert_eq!(burst(&[Arc::clone(&second)], 8).await, 5);
+    assert_eq!(burst(&[Arc::clone(&first), Arc::clone(&second)], 8).await, 1);
 
     // Counts decay: an hour after its first attempt a key starts again.
     clock.advance(TimeDelta::seconds(3601));

@@ -124,14 +124,10 @@ impl LoginThrottle for MemoryThrottle {
 
     async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
         for key in keys {
-            if key.is_account() {
-                self.counts.invalidate(key);
-            } else {
-                self.counts.entry(*key).and_compute_with(|current| match current {
-                    Some(entry) => Op::Put(self.policy.release(entry.into_value())),
-                    None => Op::Nop,
-                });
-            }
+            self.counts.entry(*key).and_compute_with(|current| match current {
+                Some(entry) => Op::Put(self.policy.release(entry.into_value(), !key.is_account())),
+                None => Op::Nop,
+            });
         }
         Ok(())
     }

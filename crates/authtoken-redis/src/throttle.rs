@@ -35,10 +35,12 @@ redis.call('PEXPIRE', KEYS[1], string.format('%.0f', math.max(w + window - now, 
 return 0
 ";
 
-/// A client's reservation given back after a successful login.
+/// A reservation given back after a successful login, as `ThrottlePolicy::release` computes it:
+/// the count one lower and, for an account (ARGV[1] = 1), the lock ended.
 const RELEASE: &str = r"
 local n = tonumber(redis.call('HGET', KEYS[1], 'n') or '0')
 if n > 0 then redis.call('HSET', KEYS[1], 'n', n - 1) end
+if ARGV[1] == '1' and n > 0 then redis.call('HSET', KEYS[1], 'l', '0') end
 return 0
 ";
 
@@ -133,11 +135,8 @@ impl LoginThrottle for RedisThrottle {
 
     async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
         for key in keys {
-            if key.is_account() {
-                self.unlock(std::slice::from_ref(key)).await?;
-            } else {
-                self.store.script::<i64>(&self.release, &self.key(key), &[]).await?;
-            }
+            let end_lock = if key.is_account() { "1" } else { "0" };
+            self.store.script::<i64>(&self.release, &self.key(key), &[end_lock.into()]).await?;
         }
         Ok(())
     }

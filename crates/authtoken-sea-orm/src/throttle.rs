@@ -51,8 +51,8 @@ struct ThrottleSql {
     select: String,
     insert: String,
     update: String,
-    forget: String,
-    release: String,
+    release_client: String,
+    release_account: String,
     purge: String,
 }
 
@@ -96,9 +96,14 @@ impl ThrottleSql {
                 p(6),
                 p(7)
             ),
-            forget: format!("DELETE FROM {t} WHERE throttle_key = {}", p(1)),
-            release: format!(
+            // As `ThrottlePolicy::release`: the reservation given back, an account's lock ended.
+            release_client: format!(
                 "UPDATE {t} SET attempts = attempts - 1 WHERE throttle_key = {} AND attempts > 0",
+                p(1)
+            ),
+            release_account: format!(
+                "UPDATE {t} SET attempts = attempts - 1, locked_until = 0 \
+                 WHERE throttle_key = {} AND attempts > 0",
                 p(1)
             ),
             purge: format!("DELETE FROM {t} WHERE window_start < {}", p(1)),
@@ -240,7 +245,8 @@ impl LoginThrottle for SeaOrmThrottle {
 
     async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError> {
         for key in keys {
-            let sql = if key.is_account() { &self.sql.forget } else { &self.sql.release };
+            let sql =
+                if key.is_account() { &self.sql.release_account } else { &self.sql.release_client };
             self.db.execute_raw(self.statement(sql, vec![key.storage_key().into()])).await?;
         }
         Ok(())

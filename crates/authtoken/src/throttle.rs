@@ -5,8 +5,10 @@
 //! is checked**, atomically with the check that it is allowed ([`LoginThrottle::reserve`]). A
 //! check-then-count throttle lets every request that arrives while the first password is being
 //! verified (hundreds of milliseconds of argon2) through; a reserving one lets `free` of them
-//! through and refuses the rest, whatever their number. A correct password gives the account's
-//! reservation back ([`LoginThrottle::succeeded`]).
+//! through and refuses the rest, whatever their number. A correct password gives its own
+//! reservation back and ends the account's lock ([`LoginThrottle::succeeded`]), but never forgets
+//! the failures counted beside it: a success that lands in the middle of a burst must not hand
+//! the burst a fresh allowance.
 //!
 //! Stores: `authtoken_http::MemoryThrottle` (one process), `authtoken_redis::RedisThrottle` and
 //! `authtoken_sea_orm::SeaOrmThrottle` (shared by every process of a deployment).
@@ -85,7 +87,7 @@ impl ThrottleKey {
         }
     }
 
-    /// Whether this is an account key (a success forgets its failures).
+    /// Whether this is an account key (a success ends its lock).
     pub fn is_account(&self) -> bool {
         matches!(self, Self::Account(_))
     }
@@ -126,9 +128,11 @@ pub trait LoginThrottle: Send + Sync {
     /// reservations on a key with `free` attempts left, at most `free` are granted.
     async fn reserve(&self, keys: &[ThrottleKey]) -> Result<Reservation, BoxError>;
 
-    /// The password was right: forgets the account's count (not the client's: a valid account
-    /// of the attacker's own must not reset the count of its address, whose reservation alone is
-    /// given back).
+    /// The password was right: gives the attempt's reservation back on every key and ends the
+    /// account's lock ([`ThrottlePolicy::release`]). The failures counted beside it stay until
+    /// their window ends: forgetting them would hand a concurrent burst a fresh allowance the
+    /// moment the owner logs in. The client's lock stays too: a valid account of the attacker's
+    /// own must not unlock the address it guesses from.
     async fn succeeded(&self, keys: &[ThrottleKey]) -> Result<(), BoxError>;
 }
 
@@ -166,15 +170,15 @@ pub struct ThrottleCount {
 /// use std::time::Duration;
 /// use authtoken::throttle::{ThrottleCount, ThrottlePolicy};
 ///
-/// let policy = ThrottlePolicy::default(); // 5 free, then 1 s doubling up to 15 min, 15 min window
+/// let policy = ThrottlePolicy::default(); // 5 free, then 1 min doubling up to 15 min, 15 min window
 /// let mut count = ThrottleCount::default();
 /// for _ in 0..5 {
 ///     let (next, locked) = policy.reserve(count, 1_000, false);
 ///     assert_eq!(locked, None);
 ///     count = next;
 /// }
-/// assert_eq!(policy.reserve(count, 1_000, false).1, Some(Duration::from_secs(1)));
-/// assert_eq!(policy.reserve(count, 2_000, false).1, None); // the lock has ended
+/// assert_eq!(policy.reserve(count, 1_000, false).1, Some(Duration::from_secs(60)));
+/// assert_eq!(policy.reserve(count, 61_000, false).1, None); // the lock has ended
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
@@ -193,7 +197,9 @@ impl Default for ThrottlePolicy {
         Self {
             free: 5,
             client_free: 50,
-            base: Duration::from_secs(1),
+            // A minute, as most login forms lock: long enough that no burst, however slowly a
+            // loaded server takes it in, outlasts the first lock and gets a sixth attempt.
+            base: Duration::from_secs(60),
             max: Duration::from_secs(15 * 60),
             window: Duration::from_secs(15 * 60),
         }
@@ -292,9 +298,26 @@ impl ThrottlePolicy {
         }
     }
 
-    /// A successful login's effect on a client key: its reservation given back.
-    pub fn release(&self, count: ThrottleCount) -> ThrottleCount {
-        ThrottleCount { attempts: count.attempts.saturating_sub(1), ..count }
+    /// A successful login's effect on a key's count: its reservation given back and, for an
+    /// account (`is_client` false), its lock ended. The other attempts stay counted, so each
+    /// success lets at most one more attempt through a lock, never a new allowance.
+    ///
+    /// ```
+    /// use authtoken::throttle::{ThrottleCount, ThrottlePolicy};
+    ///
+    /// let policy = ThrottlePolicy::default();
+    /// let locked = ThrottleCount { attempts: 5, window_start: 0, locked_until: 60_000 };
+    /// let account = policy.release(locked, false);
+    /// assert_eq!((account.attempts, account.locked_until), (4, 0));
+    /// let client = policy.release(locked, true);
+    /// assert_eq!((client.attempts, client.locked_until), (4, 60_000));
+    /// ```
+    pub fn release(&self, count: ThrottleCount, is_client: bool) -> ThrottleCount {
+        ThrottleCount {
+            attempts: count.attempts.saturating_sub(1),
+            locked_until: if is_client { count.locked_until } else { 0 },
+            ..count
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! `PORT` and `DATABASE_URL` override the defaults. `AUTHTOKEN_DEMO_SEED=1` creates the demo user
 //! `alice` / `wonderland` (a published password: only when asked). `AUTHTOKEN_DEMO_THROTTLE`
 //! picks where login attempts are counted: `memory` (the default: this process alone), `sql` (the
-//! database, shared by every process using it) or a `redis://` URL.
+//! database, shared by every process using it) or a `redis://` URL (keys under
+//! `AUTHTOKEN_DEMO_REDIS_PREFIX`, default `authtoken-demo:`).
 
 pub mod migration;
 pub mod passwords;
@@ -106,7 +107,7 @@ pub fn login_routes(
 
 /// Where login attempts are counted, from `AUTHTOKEN_DEMO_THROTTLE`.
 pub async fn throttle(db: &DatabaseConnection) -> Result<Arc<dyn LoginThrottle>, Error> {
-    let policy = ThrottlePolicy::default(); // 5 free attempts per account, then 1 s doubling
+    let policy = ThrottlePolicy::default(); // 5 free attempts per account, then 1 min doubling
     let choice = std::env::var("AUTHTOKEN_DEMO_THROTTLE").unwrap_or_else(|_| "memory".into());
     Ok(match choice.as_str() {
         "memory" => Arc::new(MemoryThrottle::with_policy(policy)),
@@ -114,12 +115,18 @@ pub async fn throttle(db: &DatabaseConnection) -> Result<Arc<dyn LoginThrottle>,
         url if url.starts_with("redis://") || url.starts_with("rediss://") => {
             let store = authtoken_redis::RedisStore::<i64>::connect(url)
                 .await?
-                .with_prefix("authtoken-demo:")
+                .with_prefix(&redis_prefix())
                 .with_timeout(Duration::from_secs(5));
             Arc::new(authtoken_redis::RedisThrottle::new(&store, policy))
         }
         _ => return Err("AUTHTOKEN_DEMO_THROTTLE is memory, sql or a redis:// URL".into()),
     })
+}
+
+/// The Redis key prefix of the throttle: `AUTHTOKEN_DEMO_REDIS_PREFIX`, default `authtoken-demo:`
+/// (a test gives each run its own).
+fn redis_prefix() -> String {
+    std::env::var("AUTHTOKEN_DEMO_REDIS_PREFIX").unwrap_or_else(|_| "authtoken-demo:".into())
 }
 
 /// The port to listen on: `PORT`, default 3000 (0: any free one).
