@@ -196,6 +196,7 @@ macro_rules! spec_group {
             concurrent_refreshes_of_one_token_rotate_once,
             refresh_tokens_expire_idle_and_families_at_their_lifetime,
             logout_ends_the_family_and_garbage_is_unknown,
+            ending_sessions_ends_their_families,
         }
     };
     (purging; $setup:expr) => {

@@ -179,6 +179,12 @@ where
         rows.iter().map(Self::decode).collect()
     }
 
+    async fn user_rows(&self, user_id: &Id) -> Result<Vec<RefreshRow<Id>>> {
+        let statement = self.statement(&self.sql.user_rows, vec![user_id.clone().into()]);
+        let rows = self.conn.query_all_raw(statement).await.map_err(store_error)?;
+        rows.iter().map(Self::decode).collect()
+    }
+
     async fn family_of_access(&self, access_key: &str) -> Result<Option<String>> {
         let statement = self.statement(&self.sql.family_of_access, vec![access_key.into()]);
         match self.conn.query_one_raw(statement).await.map_err(store_error)? {

@@ -37,6 +37,8 @@ pub struct RefreshStatements {
     pub delete_family_tokens: String,
     /// The live family of an access token: the access key.
     pub family_of_access: String,
+    /// Every token row of a user's live families: the user id.
+    pub user_rows: String,
 }
 
 impl RefreshStatements {
@@ -99,6 +101,10 @@ impl RefreshStatements {
             delete_family_tokens: format!("DELETE FROM refresh_token WHERE {family} = {}", p(1)),
             family_of_access: format!(
                 "SELECT t.{family} FROM {joined} WHERE t.access_key = {} AND f.ended_at IS NULL",
+                p(1)
+            ),
+            user_rows: format!(
+                "SELECT {columns} FROM {joined} WHERE f.user_id = {} AND f.ended_at IS NULL",
                 p(1)
             ),
         }

@@ -182,6 +182,54 @@ pub async fn logout_ends_the_family_and_garbage_is_unknown<B: RefreshBackend>(b:
     rotated(tokens.refresh(login.refresh_token.expose_secret()).await.unwrap());
 }
 
+/// With refresh tokens, ending a session ends its family, "log out the others" ends every
+/// family but the asking one's, and "log out everywhere" ends them all: otherwise a refresh
+/// token would mint access tokens again after the session was ended. Another user's session id
+/// ends nothing.
+pub async fn ending_sessions_ends_their_families<B>(b: &B)
+where
+    B: RefreshBackend,
+    B::Store: ListTokens,
+{
+    let Setup { tokens, .. } = refreshing(b);
+    let alice = b.create_user(true).await;
+    let bob = b.create_user(true).await;
+    let mut logins = Vec::new();
+    for _ in 0..3 {
+        logins.push(tokens.login(&alice).await.unwrap());
+    }
+    let bobs = tokens.login(&bob).await.unwrap();
+    let lives = |pair: &TokenPair| {
+        let presented = pair.refresh_token.expose_secret().to_owned();
+        let tokens = &tokens;
+        async move { matches!(tokens.refresh(&presented).await.unwrap(), Refreshed::Rotated(_)) }
+    };
+
+    // One session: its family ends, the others live on.
+    let second = logins[1].access_token.expose_secret();
+    let sessions = tokens.access().list_sessions(&alice, Some(second)).await.unwrap();
+    let second_id = sessions.into_iter().find(|s| s.current).expect("the token's session").id;
+    assert!(!tokens.end_session(bob.id(), second_id.as_str()).await.unwrap(), "bob ended alice's");
+    assert!(tokens.end_session(alice.id(), second_id.as_str()).await.unwrap());
+    assert_eq!(reader(b, &tokens, logins[1].access_token.expose_secret()).await, None);
+    assert!(!lives(&logins[1]).await, "an ended session's refresh token rotated");
+
+    // The others: the asking session's family lives on (its access token included).
+    let asking = logins[2].access_token.expose_secret();
+    tokens.end_others(alice.id(), asking).await.unwrap();
+    assert_eq!(reader(b, &tokens, logins[0].access_token.expose_secret()).await, None);
+    assert!(!lives(&logins[0]).await);
+    assert_eq!(reader(b, &tokens, asking).await, Some(alice.id().clone()));
+    let rotated_third = logins.pop().map(|pair| pair.refresh_token.expose_secret().to_owned());
+    let third = rotated(tokens.refresh(&rotated_third.unwrap()).await.unwrap());
+
+    // Everywhere: the rotated successor goes too; bob's login is untouched.
+    assert!(tokens.end_all(alice.id()).await.unwrap() >= 1);
+    assert_eq!(reader(b, &tokens, third.access_token.expose_secret()).await, None);
+    assert!(!lives(&third).await);
+    assert!(lives(&bobs).await, "bob's family ended with alice's");
+}
+
 /// The store's own contract, step by step: a token rotates once (a second rotation of it stores
 /// nothing), an ended family's rows are gone and rotate no more, and access keys find their
 /// family. What makes concurrent refreshes safe however the requests interleave.
@@ -210,6 +258,13 @@ pub async fn the_refresh_store_rotates_a_token_once<B: RefreshBackend>(b: &B) {
     assert_eq!(store.get(&rival.key).await.unwrap(), None, "a lost rotation stored its row");
     let family = store.family_of_access(&next.access_key).await.unwrap();
     assert_eq!(family.as_deref(), Some("family-1"));
+    let mut mine: Vec<_> = store.user_rows(alice.id()).await.unwrap();
+    mine.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut expected_rows = vec![spent.clone(), next.clone()];
+    expected_rows.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(mine, expected_rows, "a user's rows, spent and live");
+    let bob = b.create_user(true).await;
+    assert!(store.user_rows(bob.id()).await.unwrap().is_empty());
     assert_eq!(store.family_of_access(&rival.access_key).await.unwrap(), None);
 
     let mut ended = store.end_family("family-1").await.unwrap();
@@ -224,4 +279,5 @@ pub async fn the_refresh_store_rotates_a_token_once<B: RefreshBackend>(b: &B) {
     assert!(!store.rotate(&next.key, at, late.clone()).await.unwrap(), "an ended family rotated");
     assert_eq!(store.get(&late.key).await.unwrap(), None);
     assert!(store.end_family("family-1").await.unwrap().is_empty());
+    assert!(store.user_rows(alice.id()).await.unwrap().is_empty(), "an ended family's rows");
 }

@@ -74,6 +74,11 @@ impl<Id: UserId> RefreshStore for MemoryRefreshStore<Id> {
         Ok(keys.iter().filter_map(|key| rows.remove(key)).collect())
     }
 
+    async fn user_rows(&self, user_id: &Id) -> Result<Vec<RefreshRow<Id>>> {
+        // An ended family has no rows left: every row here is of a live one.
+        Ok(self.rows().values().filter(|row| row.user_id == *user_id).cloned().collect())
+    }
+
     async fn family_of_access(&self, access_key: &str) -> Result<Option<String>> {
         Ok(self
             .rows()

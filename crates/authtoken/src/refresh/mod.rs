@@ -3,12 +3,15 @@
 //! treated as theft, ending its whole family.
 //!
 //! [`RefreshStrategy`] pairs a [`DatabaseStrategy`](crate::DatabaseStrategy) (the access tokens)
-//! with a [`RefreshStore`]; [`MemoryRefreshStore`] keeps the refresh tokens in memory.
+//! with a [`RefreshStore`]; [`MemoryRefreshStore`] keeps the refresh tokens in memory;
+//! [`RefreshTokens`] is what the web layer's `POST /refresh` holds.
 
 mod memory;
 mod store;
 mod strategy;
+mod tokens;
 
 pub use memory::MemoryRefreshStore;
 pub use store::{RefreshRow, RefreshStore};
 pub use strategy::{RefreshPolicy, RefreshRefusal, RefreshStrategy, Refreshed, TokenPair};
+pub use tokens::RefreshTokens;

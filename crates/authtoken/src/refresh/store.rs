@@ -80,6 +80,13 @@ pub trait RefreshStore: Send + Sync {
         family: &str,
     ) -> impl Future<Output = Result<Vec<RefreshRow<Self::UserId>>>> + Send;
 
+    /// Every row (spent or not) of `user_id`'s live families: what "log out everywhere" and
+    /// the session routes end.
+    fn user_rows(
+        &self,
+        user_id: &Self::UserId,
+    ) -> impl Future<Output = Result<Vec<RefreshRow<Self::UserId>>>> + Send;
+
     /// The family an access token was issued in, by the access token's stored key.
     fn family_of_access(
         &self,

@@ -10,7 +10,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::store::{RefreshRow, RefreshStore};
 use crate::token::is_well_formed;
 use crate::{
-    AccessTokenStore, DatabaseStrategy, Error, IssueOptions, PlaintextToken, Result, User,
+    AccessTokenStore, DatabaseStrategy, Error, IssueOptions, PlaintextToken, Result, SessionId,
+    User,
 };
 
 /// How long refresh tokens and their families live.
@@ -188,9 +189,18 @@ where
 
     /// A login: an access token and the first refresh token of a new family.
     pub async fn login<U: User<Id = S::UserId>>(&self, user: &U) -> Result<TokenPair> {
+        self.login_with(user, &IssueOptions::new()).await
+    }
+
+    /// [`login`](Self::login) with the access token's options (the client it is issued to,
+    /// which the sessions page shows).
+    pub async fn login_with<U: User<Id = S::UserId>>(
+        &self,
+        user: &U,
+        options: &IssueOptions,
+    ) -> Result<TokenPair> {
         let family = new_family_id()?;
-        let (access_token, access_key) =
-            self.access.issue_keyed(user.id(), &IssueOptions::new()).await?;
+        let (access_token, access_key) = self.access.issue_keyed(user.id(), options).await?;
         let refresh_token = PlaintextToken::generate()?;
         let now = self.access.now();
         let first = RefreshRow {
@@ -217,6 +227,11 @@ where
     /// Of concurrent refreshes with one token, exactly one rotates; the others are refused as
     /// retries (within the grace window), and no second live token appears in the family.
     pub async fn refresh(&self, presented: &str) -> Result<Refreshed> {
+        self.refresh_with(presented, &IssueOptions::new()).await
+    }
+
+    /// [`refresh`](Self::refresh) with the new access token's options (the client refreshing).
+    pub async fn refresh_with(&self, presented: &str, options: &IssueOptions) -> Result<Refreshed> {
         if !is_well_formed(presented) {
             return Ok(Refreshed::Refused(RefreshRefusal::Unknown));
         }
@@ -233,8 +248,7 @@ where
         }
         // The access token exists before the rotation that hands it out: a family ended at any
         // moment after the rotation finds it among the family's rows.
-        let (access_token, access_key) =
-            self.access.issue_keyed(&row.user_id, &IssueOptions::new()).await?;
+        let (access_token, access_key) = self.access.issue_keyed(&row.user_id, options).await?;
         let refresh_token = PlaintextToken::generate()?;
         let next = RefreshRow {
             key: refresh_key(refresh_token.expose_secret()),
@@ -287,21 +301,69 @@ where
         access_token: &str,
         user: &U,
     ) -> Result<bool> {
-        let Ok(token) = self.access.shape(Some(access_token)) else {
-            return Ok(false);
-        };
-        let keys: Vec<_> = self.access.stored_keys(token).collect();
-        let revoked = self.access.destroy_token(access_token, user).await?;
-        if !revoked {
+        let family = self.family_of(access_token).await?;
+        if !self.access.destroy_token(access_token, user).await? {
             return Ok(false);
         }
-        for key in &keys {
-            if let Some(family) = self.refresh.family_of_access(key.as_str()).await? {
-                self.end_family(&family).await?;
-                break;
-            }
+        if let Some(family) = family {
+            self.end_family(&family).await?;
         }
         Ok(true)
+    }
+
+    /// Ends every family of `user_id` ("log out everywhere" with refresh tokens: without it a
+    /// refresh token would mint access tokens again). Returns how many access tokens went.
+    pub async fn end_all(&self, user_id: &S::UserId) -> Result<u64> {
+        let rows = self.refresh.user_rows(user_id).await?;
+        self.end_families(rows.iter().map(|row| row.family.as_str())).await
+    }
+
+    /// Ends the family that the session `session` (a [`SessionId`] of one of its access
+    /// tokens) belongs to, if it is one of `user_id`'s; `false` when no family of theirs holds
+    /// it (an access token issued without a refresh token, another user's, or none).
+    pub async fn end_session(&self, user_id: &S::UserId, session: &str) -> Result<bool> {
+        let rows = self.refresh.user_rows(user_id).await?;
+        let Some(row) =
+            rows.iter().find(|row| SessionId::of_key(&row.access_key).as_str() == session)
+        else {
+            return Ok(false);
+        };
+        self.end_family(&row.family).await?;
+        Ok(true)
+    }
+
+    /// Ends every family of `user_id` but the one `access_token` was issued in ("log out my
+    /// other sessions"). Returns how many access tokens went.
+    pub async fn end_others(&self, user_id: &S::UserId, access_token: &str) -> Result<u64> {
+        let current = self.family_of(access_token).await?;
+        let rows = self.refresh.user_rows(user_id).await?;
+        let others = rows.iter().map(|row| row.family.as_str());
+        self.end_families(others.filter(|family| Some(*family) != current.as_deref())).await
+    }
+
+    /// The family `access_token` was issued in, if any.
+    async fn family_of(&self, access_token: &str) -> Result<Option<String>> {
+        let Ok(token) = self.access.shape(Some(access_token)) else {
+            return Ok(None);
+        };
+        for key in self.access.stored_keys(token) {
+            if let Some(family) = self.refresh.family_of_access(key.as_str()).await? {
+                return Ok(Some(family));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Ends each distinct family of `families`.
+    async fn end_families<'a>(&self, families: impl Iterator<Item = &'a str>) -> Result<u64> {
+        let mut distinct: Vec<&str> = families.collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut revoked = 0;
+        for family in distinct {
+            revoked += self.end_family(family).await?;
+        }
+        Ok(revoked)
     }
 
     /// A spent token presented again: a retry within the grace window, a theft after it.
