@@ -140,6 +140,27 @@ async fn axum_section(db: DatabaseConnection) -> Result {
     Ok(())
 }
 
+// Guide: "Refresh tokens".
+#[rustfmt::skip]
+async fn refresh_section(db: DatabaseConnection) -> Result {
+    use std::time::Duration;
+    use authtoken::DatabaseStrategy;
+    use authtoken::refresh::{RefreshPolicy, RefreshStrategy};
+    use authtoken_axum::*;
+    use authtoken_sea_orm::{SeaOrmRefreshStore, SeaOrmStore};
+    use axum::Router;
+
+    let access = || DatabaseStrategy::new(SeaOrmStore::<token::Entity>::new(db.clone()), Some(Duration::from_secs(900)));
+    let refresh = RefreshStrategy::new(access()?, SeaOrmRefreshStore::<i64>::new(db.clone()), RefreshPolicy::default())?; // 14 days idle, 90 in all
+    let browser = Cookie { refresh_path: Some("/auth/refresh".into()), ..Cookie::default() };   // the refresh cookie's Path
+    let auth = Authenticator::new(vec![AuthBackend::new("web", browser, access()?).with_refresh(refresh)])?;
+    let app: Router = Router::new()
+        .nest("/auth", auth_router(auth.clone(), "web", Passwords::new(db.clone())?)?) // POST /auth/login, /auth/refresh, /auth/logout
+        .with_state(auth);
+    let _ = app;
+    Ok(())
+}
+
 // README: "Protecting an actix-web route".
 #[rustfmt::skip]
 async fn actix_section(db: DatabaseConnection) -> Result {

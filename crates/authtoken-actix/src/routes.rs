@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use authtoken_http::{
     AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
+    RefreshRequest,
 };
 
 use crate::convert;
@@ -12,6 +13,8 @@ use crate::convert;
 /// - `POST {path}/login` (form `username`, `password`): the transport's login answer; 400
 ///   `LOGIN_BAD_CREDENTIALS` for a wrong password, an unknown or an inactive user; 422 when a
 ///   field is missing.
+/// - `POST {path}/refresh`: a new pair for a refresh token, where the backend issues them
+///   ([`AuthRoutes::refresh`]); 404 otherwise.
 /// - `POST {path}/logout`: revokes the presented token; 401 without a valid one.
 /// - `POST {path}/logout-all`: revokes every token of the user ("log out everywhere"); 401
 ///   without a valid token.
@@ -41,6 +44,7 @@ where
         .app_data(web::Data::new(routes))
         .app_data(limit)
         .route("/login", web::post().to(login::<U, C>))
+        .route("/refresh", web::post().to(refresh::<U, C>))
         .route("/logout", web::post().to(logout::<U, C>))
         .route("/logout-all", web::post().to(logout_all::<U, C>))
         .route("/logout-others", web::post().to(logout_others::<U, C>))
@@ -55,11 +59,28 @@ async fn login<U: AuthUser, C: Credentials<U>>(
     request: HttpRequest,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
+    let (headers, client, body) = form_parts(&request, body);
+    convert::answer(routes.login(LoginRequest { headers: &headers, client, body: &body }).await)
+}
+
+async fn refresh<U: AuthUser, C: Credentials<U>>(
+    routes: Routes<U, C>,
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> HttpResponse {
+    let (headers, client, body) = form_parts(&request, body);
+    convert::answer(routes.refresh(RefreshRequest { headers: &headers, client, body: &body }).await)
+}
+
+/// The headers, the peer's address and the form body of a login or refresh request.
+fn form_parts(
+    request: &HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+) -> (http::HeaderMap, Option<std::net::IpAddr>, web::Bytes) {
     // Over the payload limit actix fails the extractor; the layer answers 413 for that.
     let body = body.unwrap_or_else(|_| web::Bytes::from(vec![0; MAX_LOGIN_BODY + 1]));
-    let headers = convert::headers(request.headers());
     let client = request.peer_addr().map(|addr| addr.ip());
-    convert::answer(routes.login(LoginRequest { headers: &headers, client, body: &body }).await)
+    (convert::headers(request.headers()), client, body)
 }
 
 async fn logout<U: AuthUser, C: Credentials<U>>(

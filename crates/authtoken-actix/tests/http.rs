@@ -53,7 +53,7 @@ async fn serve(fixture: Fixture) -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = HttpServer::new(move || {
-        App::new()
+        let app = App::new()
             .app_data(auth.clone())
             .app_data(check.clone())
             .service(
@@ -68,9 +68,10 @@ async fn serve(fixture: Fixture) -> String {
             .route("/maybe", web::get().to(maybe))
             .route("/token", web::get().to(token))
             .route("/twice", web::get().to(twice))
-            .route("/deploy", web::get().to(deploy))
-            .service(auth_scope_from("/auth/bearer", fixture.routes("bearer")))
-            .service(auth_scope_from("/auth/cookie", fixture.routes("cookie")))
+            .route("/deploy", web::get().to(deploy));
+        Fixture::MOUNTS.iter().fold(app, |app, (backend, prefix)| {
+            app.service(auth_scope_from(prefix, fixture.routes(backend)))
+        })
     })
     .workers(1)
     .disable_signals()

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use authtoken_http::{
     AuthRoutes, AuthUser, Authenticator, ConfigError, Credentials, LoginRequest, MAX_LOGIN_BODY,
+    RefreshRequest,
 };
 use axum::Router;
 use axum::extract::rejection::PathRejection;
@@ -21,6 +22,8 @@ type Shared<U, C> = State<Arc<AuthRoutes<U, C>>>;
 /// - `POST /login` (form `username`, `password`): the transport's login answer; 400
 ///   `LOGIN_BAD_CREDENTIALS` for a wrong password, an unknown or an inactive user; 422 when a
 ///   field is missing.
+/// - `POST /refresh`: a new pair for a refresh token, where the backend issues them
+///   ([`AuthRoutes::refresh`]); 404 otherwise.
 /// - `POST /logout`: revokes the presented token; 401 without a valid one.
 /// - `POST /logout-all`: revokes every token of the user ("log out everywhere"); 401 without a
 ///   valid token.
@@ -65,6 +68,7 @@ where
 {
     Router::new()
         .route("/login", post(login::<U, C>))
+        .route("/refresh", post(refresh::<U, C>))
         .route("/logout", post(logout::<U, C>))
         .route("/logout-all", post(logout_all::<U, C>))
         .route("/logout-others", post(logout_others::<U, C>))
@@ -77,6 +81,20 @@ async fn login<U: AuthUser, C: Credentials<U>>(
     State(routes): Shared<U, C>,
     request: Request,
 ) -> Response {
+    let (headers, client, body) = form_parts(request).await;
+    into_axum(routes.login(LoginRequest { headers: &headers, client, body: &body }).await)
+}
+
+async fn refresh<U: AuthUser, C: Credentials<U>>(
+    State(routes): Shared<U, C>,
+    request: Request,
+) -> Response {
+    let (headers, client, body) = form_parts(request).await;
+    into_axum(routes.refresh(RefreshRequest { headers: &headers, client, body: &body }).await)
+}
+
+/// The headers, the peer's address and the form body of a login or refresh request.
+async fn form_parts(request: Request) -> (HeaderMap, Option<std::net::IpAddr>, axum::body::Bytes) {
     let (parts, body) = request.into_parts();
     let client = client_address(&parts.extensions);
     // One byte past the limit is enough to know the body is too large.
@@ -84,8 +102,7 @@ async fn login<U: AuthUser, C: Credentials<U>>(
         Ok(body) => body,
         Err(_) => vec![0; MAX_LOGIN_BODY + 1].into(),
     };
-    let request = LoginRequest { headers: &parts.headers, client, body: &body };
-    into_axum(routes.login(request).await)
+    (parts.headers, client, body)
 }
 
 async fn logout<U: AuthUser, C: Credentials<U>>(

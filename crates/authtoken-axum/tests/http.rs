@@ -1,8 +1,11 @@
 //! The shared HTTP spec (`authtoken_conformance::http`) against an axum app, plus what only the
 //! axum adapter can get wrong.
 
+use std::time::Duration;
+
 use authtoken::DatabaseStrategy;
 use authtoken::memory::{MemoryStore, MemoryUsers};
+use authtoken::refresh::{MemoryRefreshStore, RefreshPolicy, RefreshStrategy};
 use authtoken_axum::*;
 use authtoken_conformance::http::{Account, Deploy, Fixture, Passwords};
 use std::net::SocketAddr;
@@ -64,9 +67,10 @@ async fn serve(fixture: Fixture) -> String {
         .route("/token", get(token))
         .route("/twice", get(twice))
         .route("/deploy", get(deploy))
-        .nest("/auth/bearer", auth_router_from(fixture.routes("bearer")))
-        .nest("/auth/cookie", auth_router_from(fixture.routes("cookie")))
         .with_state(auth);
+    let app = Fixture::MOUNTS.iter().fold(app, |app, (backend, prefix)| {
+        app.nest(prefix, auth_router_from(fixture.routes(backend)))
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -93,6 +97,19 @@ fn duplicate_or_unknown_backends_are_start_up_errors() {
     assert_eq!(
         auth_router::<_, _, ()>(auth, "other", Passwords::default()).err(),
         Some(ConfigError::UnknownBackend("other".to_owned()))
+    );
+    // A refresh cookie without the refresh route's path would go with every request.
+    let access = || DatabaseStrategy::new(MemoryStore::<u64>::new(), Some(Duration::from_secs(60)));
+    let refresh = RefreshStrategy::new(
+        access().unwrap(),
+        MemoryRefreshStore::new(),
+        RefreshPolicy::default(),
+    );
+    let web = AuthBackend::new("web", Cookie::default(), strategy()).with_refresh(refresh.unwrap());
+    let auth = Authenticator::new(vec![web]).unwrap();
+    assert_eq!(
+        auth_router::<_, _, ()>(auth, "web", Passwords::default()).err(),
+        Some(ConfigError::RefreshPath("web".to_owned()))
     );
 }
 

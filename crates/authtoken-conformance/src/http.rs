@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use authtoken::memory::{MemoryStore, MemoryUsers};
+use authtoken::refresh::{MemoryRefreshStore, RefreshPolicy, RefreshStrategy};
 use authtoken::{BoxError, DatabaseStrategy, ManualClock};
 use authtoken_http::{
     AuthBackend, AuthRoutes, AuthUser, Authenticator, Bearer, Cookie, Credentials, MemoryThrottle,
@@ -24,7 +25,9 @@ use reqwest::header::{
 
 use crate::faults::{FaultyStore, Probe};
 
+mod refresh;
 mod sessions;
+pub use refresh::*;
 pub use sessions::*;
 
 /// A user of the spec's apps.
@@ -94,16 +97,15 @@ impl Credentials<Account> for Passwords {
 
 type Store = FaultyStore<MemoryStore<u64>>;
 
-/// What an adapter's app is built from: two backends (`bearer` first, then `cookie`), each over a
-/// store of its own.
+/// What an adapter's app is built from: four backends (`bearer`, `cookie`, then `bearer-refresh`
+/// and `cookie-refresh`, which issue refresh tokens), each over a store of its own.
 ///
 /// The app must serve, with the authenticator as state:
 /// `GET /me` (the current user, default policy), `/verified`, `/admin` (superuser), `/any` (any
 /// status), `/maybe` (the optional form: the name or `anonymous`), `/token` (the user with its
 /// token: `"{name} via {backend} ({len} chars)"`), `/twice` (two current-user extractors in one
 /// handler: the name), `/deploy` (a token with the scope [`Deploy`] asks for), each answering the
-/// user's name; and the login routes of `bearer` under `/auth/bearer` and of `cookie` under
-/// `/auth/cookie`.
+/// user's name; and the routes of each backend under `/auth/{name}` ([`Fixture::MOUNTS`]).
 pub struct Fixture {
     /// The backends.
     pub auth: Authenticator<Account>,
@@ -119,12 +121,22 @@ pub struct Fixture {
     pub throttle: Arc<MemoryThrottle>,
     /// The password checks of every login route.
     pub passwords: Passwords,
+    /// The users every backend loads (a test may deactivate one).
+    pub users: MemoryUsers<Account>,
 }
 
 /// The one origin the spec's apps trust for browsers without `Sec-Fetch-Site`.
 pub const TRUSTED_ORIGIN: &str = "https://app.example.test";
 
 impl Fixture {
+    /// Each backend's name and the prefix its routes are served under.
+    pub const MOUNTS: [(&str, &str); 4] = [
+        ("bearer", "/auth/bearer"),
+        ("cookie", "/auth/cookie"),
+        ("bearer-refresh", "/auth/bearer-refresh"),
+        ("cookie-refresh", "/auth/cookie-refresh"),
+    ];
+
     /// The login routes of `backend`, with the shared throttle. `bearer` lets API tokens of
     /// scope `sessions` use the session routes; `cookie` sits behind a trusted proxy on
     /// 127.0.0.1 and keeps the networks of addresses only.
@@ -166,12 +178,35 @@ impl Fixture {
         let cookie_strategy = Arc::new(strategy(cookie_store.clone()));
         // Each backend's strategy serves its session routes too.
         let bearer_auth = Arc::new(strategy(bearer_store).with_users(users.clone()));
-        let cookie_auth = Arc::new(strategy(cookie_store).with_users(users));
+        let cookie_auth = Arc::new(strategy(cookie_store).with_users(users.clone()));
+        let refreshing = |name: &str, transport: Arc<dyn authtoken_http::Transport>| {
+            let store = FaultyStore::new(MemoryStore::new());
+            let access = || {
+                DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(900)))
+                    .expect("a valid lifetime")
+                    .with_clock(clock.clone())
+            };
+            let policy = RefreshPolicy::new(Duration::from_secs(3600), Duration::from_secs(7200))
+                .expect("a valid policy");
+            let tokens = RefreshStrategy::new(access(), MemoryRefreshStore::new(), policy)
+                .expect("access tokens that expire");
+            let reads = Arc::new(access().with_users(users.clone()));
+            AuthBackend::from_parts(name, transport, reads.clone())
+                .with_sessions(reads)
+                .with_refresh(tokens)
+        };
+        let refresh_cookie = Cookie {
+            name: "session".to_owned(),
+            refresh_path: Some("/auth/cookie-refresh/refresh".to_owned()),
+            ..cookie_settings()
+        };
         let auth = Authenticator::new(vec![
             AuthBackend::from_parts("bearer", Arc::new(Bearer), bearer_auth.clone())
                 .with_sessions(bearer_auth),
             AuthBackend::from_parts("cookie", Arc::new(cookie_settings()), cookie_auth.clone())
                 .with_sessions(cookie_auth),
+            refreshing("bearer-refresh", Arc::new(Bearer)),
+            refreshing("cookie-refresh", Arc::new(refresh_cookie)),
         ])
         .expect("a valid backend list");
         let throttle = Arc::new(
@@ -180,7 +215,7 @@ impl Fixture {
                 .with_clock(clock.clone()),
         );
         let passwords = Passwords::default();
-        Self { auth, clock, bearer, cookie_strategy, bearer_strategy, throttle, passwords }
+        Self { auth, clock, bearer, cookie_strategy, bearer_strategy, throttle, passwords, users }
     }
 }
 
@@ -210,6 +245,7 @@ pub struct Server {
     cookie_strategy: Arc<DatabaseStrategy<Store>>,
     bearer_strategy: Arc<DatabaseStrategy<Store>>,
     checks: Arc<AtomicUsize>,
+    users: MemoryUsers<Account>,
 }
 
 /// The scope `/deploy` requires.
@@ -229,9 +265,10 @@ impl Server {
         let cookie_strategy = Arc::clone(&fixture.cookie_strategy);
         let bearer_strategy = Arc::clone(&fixture.bearer_strategy);
         let checks = Arc::clone(&fixture.passwords.checks);
+        let users = fixture.users.clone();
         let base = start(fixture).await;
         let http = reqwest::Client::new();
-        Self { base, http, clock, bearer, cookie_strategy, bearer_strategy, checks }
+        Self { base, http, clock, bearer, cookie_strategy, bearer_strategy, checks, users }
     }
 
     async fn login(&self, transport: &str, username: &str, password: &str) -> reqwest::Response {
@@ -309,6 +346,11 @@ macro_rules! http_spec {
             session_routes_refuse_anonymous_cross_site_and_scoped,
             sessions_show_the_client_and_ignore_a_forged_forwarded_for,
             a_token_of_the_sessions_scope_may_use_the_session_routes,
+            bearer_refresh_rotates_and_reuse_ends_the_login,
+            refresh_refuses_garbage_wrong_grants_and_plain_backends,
+            cookie_refresh_travels_in_a_strict_cookie_of_its_own,
+            ending_sessions_and_logging_out_everywhere_end_refresh_families,
+            a_deactivated_user_cannot_refresh,
         }
     };
 }

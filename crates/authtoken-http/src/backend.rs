@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use authtoken::refresh::RefreshTokens;
 use authtoken::{AuthStrategy, SessionStrategy, User};
 use http::{HeaderMap, HeaderValue};
 
@@ -14,6 +15,7 @@ pub struct AuthBackend<U> {
     transport: Arc<dyn Transport>,
     strategy: Arc<dyn AuthStrategy<U>>,
     sessions: Option<Arc<dyn SessionStrategy<U>>>,
+    refresh: Option<Arc<dyn RefreshTokens<U>>>,
     scoped_tokens_everywhere: bool,
 }
 
@@ -38,6 +40,7 @@ impl<U: User> AuthBackend<U> {
             transport,
             strategy,
             sessions: None,
+            refresh: None,
             scoped_tokens_everywhere: false,
         }
     }
@@ -66,6 +69,39 @@ impl<U: User> AuthBackend<U> {
     pub fn with_sessions(mut self, sessions: impl SessionStrategy<U> + 'static) -> Self {
         self.sessions = Some(Arc::new(sessions));
         self
+    }
+
+    /// Issues refresh tokens with every login (`POST /refresh` then rotates them; logouts and
+    /// the session routes end their families). `tokens` is usually a
+    /// [`RefreshStrategy`](authtoken::refresh::RefreshStrategy) over the same access store as
+    /// this backend's strategy. Without it logins issue one token, as before.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use authtoken::memory::{MemoryStore, MemoryUsers};
+    /// use authtoken::refresh::{MemoryRefreshStore, RefreshPolicy, RefreshStrategy};
+    /// use authtoken::DatabaseStrategy;
+    /// use authtoken_http::{AuthBackend, Bearer};
+    /// # #[derive(Clone)] struct Account { id: u64 }
+    /// # impl authtoken::User for Account { type Id = u64; fn id(&self) -> &u64 { &self.id } }
+    ///
+    /// let store = MemoryStore::<u64>::new(); // clones share the rows
+    /// let access = || DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(900)));
+    /// let refresh =
+    ///     RefreshStrategy::new(access()?, MemoryRefreshStore::new(), RefreshPolicy::default())?;
+    /// let backend = AuthBackend::new("bearer", Bearer, access()?.with_users(MemoryUsers::<Account>::new()))
+    ///     .with_refresh(refresh);
+    /// assert!(backend.refresh().is_some());
+    /// # Ok::<(), authtoken::Error>(())
+    /// ```
+    pub fn with_refresh(mut self, tokens: impl RefreshTokens<U> + 'static) -> Self {
+        self.refresh = Some(Arc::new(tokens));
+        self
+    }
+
+    /// What issues and rotates refresh tokens, if this backend does.
+    pub fn refresh(&self) -> Option<&dyn RefreshTokens<U>> {
+        self.refresh.as_deref()
     }
 
     /// What the session routes go through, if this backend serves them.
@@ -123,6 +159,12 @@ pub enum ConfigError {
     /// A router was asked for a backend that does not exist.
     #[error("no authentication backend is named `{0}`")]
     UnknownBackend(String),
+    /// A backend issues refresh tokens into a cookie whose path is not set: set
+    /// [`Cookie::refresh_path`](crate::Cookie::refresh_path) to the refresh route's path.
+    #[error(
+        "backend `{0}` keeps refresh tokens in a cookie: set its refresh_path to the refresh route's path"
+    )]
+    RefreshPath(String),
 }
 
 /// Who a request is, and how it proved it.

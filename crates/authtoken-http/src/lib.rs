@@ -10,7 +10,8 @@
 //!   [`AuthUser`] is what a user type tells about itself.
 //! - [`AuthRoutes`] is the logic of `POST /login`, `/logout` and `/logout-all`, given a
 //!   [`Credentials`] check, with a [`LoginThrottle`] before it and the cross-site check
-//!   ([`SameOrigin`]) on cookie backends.
+//!   ([`SameOrigin`]) on cookie backends; the session routes; and `POST /refresh` for a backend
+//!   that issues refresh tokens ([`AuthBackend::with_refresh`]).
 //!
 //! Requests come in as [`http::HeaderMap`]s and answers go out as [`AuthResponse`]s
 //! (`http::Response<Vec<u8>>`); the adapters (`authtoken-axum`, `authtoken-actix`) only map
@@ -56,6 +57,8 @@ mod csrf;
 pub mod openapi;
 mod policy;
 mod presented;
+mod refresh_cookie;
+mod refresh_routes;
 mod rejection;
 mod response;
 mod routes;
@@ -71,6 +74,8 @@ pub use backend::{AuthBackend, Authenticated, Authenticator, ConfigError};
 pub use csrf::SameOrigin;
 pub use policy::{Active, AnyStatus, Policy, Superuser, Verified};
 pub use presented::PresentedToken;
+pub use refresh_cookie::RefreshCookie;
+pub use refresh_routes::RefreshRequest;
 pub use rejection::AuthRejection;
 pub use response::{AuthResponse, detail};
 pub use routes::{AuthRoutes, Credentials, LoginRequest, MAX_LOGIN_BODY};

@@ -33,9 +33,17 @@ pub fn document<U: AuthUser>(
     let mut schemes = serde_json::Map::new();
     for (name, prefix) in mounts {
         let Ok(index) = auth.index_of(name) else { continue };
-        let doc = auth.backend(index).transport().describe().unwrap_or_else(generic);
+        let backend = auth.backend(index);
+        let mut doc = backend.transport().describe().unwrap_or_else(generic);
         schemes.insert((*name).to_owned(), doc.security_scheme.clone());
         let prefix = prefix.trim_end_matches('/');
+        if backend.refresh().is_some() {
+            if doc.login_body.is_some() {
+                doc.login_body = Some(json!({ "$ref": "#/components/schemas/TokenPairResponse" }));
+            }
+            let in_cookie = backend.transport().refresh_cookie().is_some();
+            paths.insert(format!("{prefix}/refresh"), json!({ "post": refresh(name, in_cookie) }));
+        }
         paths.insert(format!("{prefix}/login"), json!({ "post": login(name, &doc) }));
         for (path, summary) in [
             ("logout", "Revoke the presented token"),
@@ -73,6 +81,24 @@ pub fn document<U: AuthUser>(
                             "description": "43 base64url characters; with a prefixed format, the prefix (up to 16 characters) before them and a 6-character checksum after"
                         },
                         "token_type": { "type": "string" }
+                    }
+                },
+                "TokenPairResponse": {
+                    "type": "object",
+                    "required": ["access_token", "token_type", "expires_in", "refresh_token"],
+                    "properties": {
+                        "access_token": { "type": "string", "minLength": 43, "maxLength": 65 },
+                        "token_type": { "type": "string" },
+                        "expires_in": { "type": "integer", "minimum": 0, "description": "Seconds the access token lives" },
+                        "refresh_token": { "type": "string", "minLength": 43, "maxLength": 43 }
+                    }
+                },
+                "RefreshForm": {
+                    "type": "object",
+                    "required": ["refresh_token"],
+                    "properties": {
+                        "grant_type": { "type": "string", "enum": ["refresh_token"] },
+                        "refresh_token": { "type": "string" }
                     }
                 },
                 "Session": {
@@ -157,6 +183,41 @@ fn login(name: &str, doc: &TransportDoc) -> Value {
     })
 }
 
+/// `POST /refresh` of a backend that issues refresh tokens: from the form, or from the refresh
+/// cookie (`in_cookie`).
+fn refresh(name: &str, in_cookie: bool) -> Value {
+    let mut responses = json!({
+        "401": detail("REFRESH_TOKEN_INVALID: missing, unknown, expired or spent (a spent one presented again ends its login), or the user is no longer active"),
+        "413": detail("The form is over 16 KiB"),
+        "500": detail("A token store failed")
+    });
+    let mut operation = json!({
+        "summary": format!("Spend a refresh token for a new pair ({name})"),
+        "operationId": format!("{name}_refresh"),
+    });
+    if in_cookie {
+        responses["204"] = json!({ "description": "Both cookies set again" });
+        responses["403"] = detail("CROSS_SITE_REQUEST_REFUSED: a cross-site request");
+        operation["description"] = json!(
+            "The refresh token travels in its own HttpOnly, SameSite=Strict cookie, scoped to this path."
+        );
+    } else {
+        responses["200"] = json!({
+            "description": "The new pair",
+            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TokenPairResponse" } } }
+        });
+        responses["400"] = detail("UNSUPPORTED_GRANT_TYPE: a grant_type other than refresh_token");
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": { "application/x-www-form-urlencoded": {
+                "schema": { "$ref": "#/components/schemas/RefreshForm" }
+            } }
+        });
+    }
+    operation["responses"] = responses;
+    operation
+}
+
 fn logout(name: &str, path: &str, summary: &str, doc: &TransportDoc) -> Value {
     let mut responses = json!({
         "204": { "description": "Done" },
@@ -205,4 +266,72 @@ fn sessions(
     }]);
     end["responses"]["404"] = detail("SESSION_NOT_FOUND: no session of the user has this id");
     paths.insert(format!("{prefix}/sessions/{{id}}"), json!({ "delete": end }));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use authtoken::DatabaseStrategy;
+    use authtoken::memory::{MemoryStore, MemoryUsers};
+    use authtoken::refresh::{MemoryRefreshStore, RefreshPolicy, RefreshStrategy};
+
+    use crate::{AuthBackend, AuthUser, Authenticator, Bearer, Cookie, Transport};
+
+    #[derive(Clone)]
+    struct Account(u64);
+    impl authtoken::User for Account {
+        type Id = u64;
+        fn id(&self) -> &u64 {
+            &self.0
+        }
+    }
+    impl AuthUser for Account {
+        fn is_active(&self) -> bool {
+            true
+        }
+    }
+
+    fn backend(name: &str, transport: Arc<dyn Transport>, refresh: bool) -> AuthBackend<Account> {
+        let access =
+            || DatabaseStrategy::new(MemoryStore::new(), Some(Duration::from_secs(900))).unwrap();
+        let reads = Arc::new(access().with_users(MemoryUsers::new()));
+        let backend = AuthBackend::from_parts(name, transport, reads);
+        if !refresh {
+            return backend;
+        }
+        let store = MemoryRefreshStore::new();
+        backend
+            .with_refresh(RefreshStrategy::new(access(), store, RefreshPolicy::default()).unwrap())
+    }
+
+    #[test]
+    fn refresh_routes_are_documented_where_a_backend_issues_refresh_tokens() {
+        let cookie = Cookie { refresh_path: Some("/c/refresh".into()), ..Cookie::default() };
+        let auth = Authenticator::new(vec![
+            backend("plain", Arc::new(Bearer), false),
+            backend("bearer", Arc::new(Bearer), true),
+            backend("cookie", Arc::new(cookie), true),
+        ])
+        .unwrap();
+        let mounts = [("plain", "/p"), ("bearer", "/b"), ("cookie", "/c")];
+        let doc = super::document(&auth, &mounts, "t", "1");
+        let paths = &doc["paths"];
+        assert!(paths["/p/refresh"].is_null(), "a backend without refresh tokens has no route");
+        let login_body = |path: &str| {
+            paths[path]["post"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+                .clone()
+        };
+        assert_eq!(login_body("/p/login"), "#/components/schemas/TokenResponse");
+        assert_eq!(login_body("/b/login"), "#/components/schemas/TokenPairResponse");
+        assert_eq!(login_body("/b/refresh"), "#/components/schemas/TokenPairResponse");
+        let form = &paths["/b/refresh"]["post"]["requestBody"]["content"];
+        assert!(form["application/x-www-form-urlencoded"].is_object());
+        let cookie = &paths["/c/refresh"]["post"];
+        assert!(cookie["requestBody"].is_null(), "the cookie carries the token");
+        assert!(cookie["responses"]["204"].is_object() && cookie["responses"]["403"].is_object());
+        let pair = &doc["components"]["schemas"]["TokenPairResponse"]["required"];
+        assert_eq!(pair.as_array().unwrap().len(), 4);
+    }
 }

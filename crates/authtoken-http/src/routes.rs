@@ -1,6 +1,6 @@
 //! The logic of `POST /login`, `POST /logout` and `POST /logout-all` for one backend, free of any
 //! web framework: bytes and headers in, an [`AuthResponse`] out. The session routes are in
-//! `session_routes.rs`.
+//! `session_routes.rs`, `POST /refresh` in `refresh_routes.rs`.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -80,7 +80,14 @@ pub struct AuthRoutes<U, C> {
 impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
     /// The routes of the backend called `backend`.
     pub fn new(auth: Authenticator<U>, backend: &str, credentials: C) -> Result<Self, ConfigError> {
-        let backend = auth.index_of(backend)?;
+        let index = auth.index_of(backend)?;
+        let chosen = auth.backend(index);
+        if chosen.refresh().is_some()
+            && chosen.transport().refresh_cookie().is_some_and(|cookie| cookie.path.is_none())
+        {
+            return Err(ConfigError::RefreshPath(backend.to_owned()));
+        }
+        let backend = index;
         let addressing = ClientAddressing::default();
         Ok(Self { auth, backend, credentials, throttle: None, addressing, sessions_scope: None })
     }
@@ -184,8 +191,16 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             return self.fail(authtoken::Error::Throttle(error));
         }
         let client = self.addressing.client_info(address, request.headers);
-        match self.strategy().write_for(&user, &client).await {
-            Ok(token) => self.transport().login_response(token),
+        let issued = match self.backend().refresh() {
+            Some(tokens) => tokens.login(&user, &client).await.map(|pair| self.pair_response(pair)),
+            None => self
+                .strategy()
+                .write_for(&user, &client)
+                .await
+                .map(|token| self.transport().login_response(token)),
+        };
+        match issued {
+            Ok(answer) => answer,
             // As django-rest-knox answers it: the login is refused, nothing failed.
             Err(authtoken::Error::TokenLimitReached) => {
                 no_store(detail(StatusCode::FORBIDDEN, "LOGIN_TOKEN_LIMIT_REACHED"))
@@ -194,29 +209,42 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         }
     }
 
-    /// `POST /logout`: revokes the token this backend's transport carries; 401 without a valid
+    /// `POST /logout`: revokes the token this backend's transport carries (with refresh tokens
+    /// on, its whole family: every access and refresh token of that login); 401 without a valid
     /// one (or for an inactive user); 403 for a cross-site request to a cookie backend.
     pub async fn logout(&self, headers: &HeaderMap) -> AuthResponse {
-        match self.current(headers).await {
-            Ok(found) => {
-                match self.strategy().destroy(found.token.expose_secret(), &found.user).await {
-                    Ok(_) => self.transport().logout_response(),
-                    Err(error) => self.fail(error),
-                }
-            }
-            Err(rejection) => self.refuse(rejection, headers),
+        let found = match self.current(headers).await {
+            Ok(found) => found,
+            Err(rejection) => return self.refuse(rejection, headers),
+        };
+        let token = found.token.expose_secret();
+        let revoked = match self.backend().refresh() {
+            Some(tokens) => tokens.logout(token, &found.user).await,
+            None => self.strategy().destroy(token, &found.user).await,
+        };
+        match revoked {
+            Ok(_) => self.logout_response(),
+            Err(error) => self.fail(error),
         }
     }
 
-    /// `POST /logout-all`: revokes every token of the user ("log out everywhere"); 401 without a
-    /// valid token; 403 for a cross-site request to a cookie backend.
+    /// `POST /logout-all`: revokes every token of the user ("log out everywhere"), and every
+    /// refresh token family with refresh tokens on; 401 without a valid token; 403 for a
+    /// cross-site request to a cookie backend.
     pub async fn logout_all(&self, headers: &HeaderMap) -> AuthResponse {
-        match self.current(headers).await {
-            Ok(found) => match self.strategy().destroy_all(&found.user).await {
-                Ok(_) => self.transport().logout_response(),
-                Err(error) => self.fail(error),
-            },
-            Err(rejection) => self.refuse(rejection, headers),
+        let found = match self.current(headers).await {
+            Ok(found) => found,
+            Err(rejection) => return self.refuse(rejection, headers),
+        };
+        // Families first: a refresh token left alive would mint an access token again.
+        if let Some(tokens) = self.backend().refresh()
+            && let Err(error) = tokens.end_all(&found.user).await
+        {
+            return self.fail(error);
+        }
+        match self.strategy().destroy_all(&found.user).await {
+            Ok(_) => self.logout_response(),
+            Err(error) => self.fail(error),
         }
     }
 
@@ -224,7 +252,7 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         self.auth.backend(self.backend)
     }
 
-    fn strategy(&self) -> &dyn authtoken::AuthStrategy<U> {
+    pub(crate) fn strategy(&self) -> &dyn authtoken::AuthStrategy<U> {
         self.auth.backend(self.backend).strategy()
     }
 
@@ -264,6 +292,10 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
         rejection.into_response(challenge.as_slice())
     }
 
+    pub(crate) fn addressing(&self) -> &ClientAddressing {
+        &self.addressing
+    }
+
     pub(crate) fn fail(&self, error: authtoken::Error) -> AuthResponse {
         AuthRejection::Failed(error).into_response(&[])
     }
@@ -275,6 +307,11 @@ fn too_many_attempts(wait: std::time::Duration) -> AuthResponse {
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds.max(1)));
     response
+}
+
+/// The first value of `field` in a URL-encoded form.
+pub(crate) fn form_field(body: &[u8], field: &str) -> Option<String> {
+    form_urlencoded::parse(body).find(|(key, _)| key == field).map(|(_, value)| value.into_owned())
 }
 
 /// `username` and `password` from a URL-encoded form; the name of the first missing field.

@@ -40,6 +40,15 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             Ok(found) => found,
             Err(answer) => return answer,
         };
+        // With refresh tokens a session is a family: ended whole, or a refresh token would
+        // mint it again.
+        if let Some(tokens) = self.backend().refresh() {
+            match tokens.end_session(&found.user, id).await {
+                Ok(true) => return no_store(empty(StatusCode::NO_CONTENT)),
+                Ok(false) => {}
+                Err(error) => return self.fail(error),
+            }
+        }
         match sessions.end_session(&found.user, id).await {
             Ok(true) => no_store(empty(StatusCode::NO_CONTENT)),
             Ok(false) => not_found(),
@@ -54,7 +63,13 @@ impl<U: AuthUser, C: Credentials<U>> AuthRoutes<U, C> {
             Ok(found) => found,
             Err(answer) => return answer,
         };
-        match sessions.end_other_sessions(&found.user, found.token.expose_secret()).await {
+        let current = found.token.expose_secret();
+        if let Some(tokens) = self.backend().refresh()
+            && let Err(error) = tokens.end_others(&found.user, current).await
+        {
+            return self.fail(error);
+        }
+        match sessions.end_other_sessions(&found.user, current).await {
             Ok(_) => no_store(empty(StatusCode::NO_CONTENT)),
             Err(error) => self.fail(error),
         }

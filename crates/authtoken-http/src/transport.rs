@@ -9,6 +9,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::csrf::SameOrigin;
 use crate::presented::PresentedToken;
+use crate::refresh_cookie::RefreshCookie;
 use crate::response::{AuthResponse, empty, json, no_store};
 
 /// Where a backend finds the token in a request, and how login, logout and a refusal answer.
@@ -47,6 +48,15 @@ pub trait Transport: Send + Sync + 'static {
     fn describe(&self) -> Option<TransportDoc> {
         None
     }
+
+    /// Where a refresh token travels when the backend issues them
+    /// ([`AuthBackend::with_refresh`](crate::AuthBackend::with_refresh)): `None` (the default)
+    /// adds it to the login answer's JSON body (`refresh_token`, `expires_in`, the OAuth token
+    /// response) and reads it from the refresh request's form; a browser transport names a
+    /// cookie of its own.
+    fn refresh_cookie(&self) -> Option<RefreshCookie> {
+        None
+    }
 }
 
 /// How the OpenAPI document ([`openapi::document`](crate::openapi::document)) describes one
@@ -61,6 +71,23 @@ pub struct TransportDoc {
     pub login_body: Option<serde_json::Value>,
     /// Whether login and logout refuse cross-site requests with 403.
     pub cross_site_check: bool,
+}
+
+/// The value of the one cookie called `name` in `headers`. Two of them: one may have been
+/// planted from a sibling subdomain (cookie tossing), and nothing tells which, so neither counts.
+pub(crate) fn only_cookie(headers: &HeaderMap, name: &str) -> Option<PresentedToken> {
+    let mut found = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == name);
+    let first = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(PresentedToken::new(first.value().to_owned()))
 }
 
 /// The schema of a login answer that hands the token over in JSON.
@@ -183,6 +210,10 @@ pub struct Cookie {
     /// Origins (`https://app.example`) whose unsafe requests pass the cross-site check when the
     /// browser sends no `Sec-Fetch-Site`.
     pub trusted_origins: Vec<String>,
+    /// With refresh tokens on, the refresh route's path as the browser requests it
+    /// (`/auth/cookie/refresh`): the refresh cookie's `Path`, so that no other request carries
+    /// it. Required then ([`ConfigError::RefreshPath`](crate::ConfigError::RefreshPath)).
+    pub refresh_path: Option<String>,
 }
 
 impl Default for Cookie {
@@ -196,6 +227,7 @@ impl Default for Cookie {
             http_only: true,
             same_site: SameSite::Lax,
             trusted_origins: Vec::new(),
+            refresh_path: None,
         }
     }
 }
@@ -237,21 +269,7 @@ impl Cookie {
 
 impl Transport for Cookie {
     fn token(&self, headers: &HeaderMap) -> Option<PresentedToken> {
-        let name = self.effective_name();
-        let mut found = headers
-            .get_all(COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter(|cookie| cookie.name() == name);
-        let first = found.next()?;
-        // Two of them: one may have been planted from a sibling subdomain (cookie tossing), and
-        // nothing tells which. Nobody is authenticated.
-        if found.next().is_some() {
-            return None;
-        }
-        Some(PresentedToken::new(first.value().to_owned()))
+        only_cookie(headers, self.effective_name())
     }
 
     fn allows(&self, method: &Method, headers: &HeaderMap) -> bool {
@@ -272,6 +290,19 @@ impl Transport for Cookie {
 
     fn login_response(&self, token: PlaintextToken) -> AuthResponse {
         self.answer(token.into_secret(), self.max_age)
+    }
+
+    fn refresh_cookie(&self) -> Option<RefreshCookie> {
+        // The access cookie's name without its prefix, `-refresh` after it; `__Secure-` where it
+        // holds (`__Host-` would need `Path=/`, which a refresh cookie must not have).
+        let base = self.name.trim_start_matches("__Host-").trim_start_matches("__Secure-");
+        let prefix = if self.secure { "__Secure-" } else { "" };
+        Some(RefreshCookie {
+            name: format!("{prefix}{base}-refresh"),
+            path: self.refresh_path.clone(),
+            secure: self.secure,
+            domain: self.domain.clone(),
+        })
     }
 
     fn logout_response(&self) -> AuthResponse {
