@@ -9,7 +9,7 @@ use crate::Backend;
 use crate::cached::{options, until_serving};
 use crate::memory::{MemoryBackend, MemoryUser, MemoryUsers};
 use authtoken::cache::CachedStore;
-use authtoken_redis::{RedisRevocations, RedisStore};
+use authtoken_redis::{RedisRefreshStore, RedisRevocations, RedisStore};
 
 /// A fresh key prefix on one Redis or a cluster, with users in memory; its keys are deleted at
 /// the end, node by node (SCAN sees one node).
@@ -54,6 +54,56 @@ pub async fn setup(variable: &str, default: Option<&str>) -> Option<RedisBackend
 /// Like [`setup`], with the store keeping the API-token fields ([`RedisStore::with_details`]).
 pub async fn setup_with_details(variable: &str, default: Option<&str>) -> Option<RedisBackend> {
     Some(setup(variable, default).await?.map_store(RedisStore::with_details))
+}
+
+/// [`RedisBackend`] with its refresh tokens in Redis too ([`RedisRefreshStore`], families living
+/// three hours): what the `refresh` group runs on.
+pub struct RedisRefreshBackend(RedisBackend);
+
+/// Like [`setup`], for the `refresh` group.
+pub async fn setup_with_refresh(
+    variable: &str,
+    default: Option<&str>,
+) -> Option<RedisRefreshBackend> {
+    Some(RedisRefreshBackend(setup(variable, default).await?))
+}
+
+impl Backend for RedisRefreshBackend {
+    type User = MemoryUser<u64>;
+    type Store = RedisStore<u64>;
+    type Users = MemoryUsers<MemoryUser<u64>>;
+
+    fn store(&self) -> Self::Store {
+        self.0.store()
+    }
+
+    fn users(&self) -> &Self::Users {
+        self.0.users()
+    }
+
+    async fn create_user(&self, active: bool) -> MemoryUser<u64> {
+        self.0.create_user(active).await
+    }
+
+    async fn delete_user(&self, user: &MemoryUser<u64>) {
+        self.0.delete_user(user).await;
+    }
+
+    fn is_active(user: &MemoryUser<u64>) -> bool {
+        user.is_active
+    }
+
+    async fn cleanup(self) {
+        self.0.cleanup().await
+    }
+}
+
+impl authtoken_conformance::RefreshBackend for RedisRefreshBackend {
+    type Refresh = RedisRefreshStore<u64>;
+
+    fn refresh_store(&self) -> Self::Refresh {
+        RedisRefreshStore::new(&self.0.store(), std::time::Duration::from_secs(3 * 3600))
+    }
 }
 
 /// Whether a Redis answers at `url` (one server or `redis+cluster://…`): `Some(())` if so; `None`

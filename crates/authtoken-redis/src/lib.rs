@@ -20,6 +20,7 @@
 //! - `{prefix}user:{user id}`: a set of the user's token keys, for "log out everywhere". Its TTL
 //!   is never shorter than its longest-lived token's, so it never outlives its tokens by more than
 //!   that; members whose token has expired are removed when the set is next read.
+//! - `{prefix}refresh:…`: refresh tokens ([`RedisRefreshStore`]), each family one hash.
 //!
 //! Expired keys go by themselves: there is nothing to purge, so this store does not implement
 //! [`PurgeExpired`](authtoken::PurgeExpired).
@@ -44,12 +45,14 @@
 mod cluster_url;
 mod keys;
 mod limit;
+mod refresh;
 #[cfg(feature = "cache")]
 mod revocations;
 mod store;
 mod throttle;
 
 pub use keys::ValueFormat;
+pub use refresh::RedisRefreshStore;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use revocations::RedisRevocations;

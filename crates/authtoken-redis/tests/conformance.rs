@@ -42,3 +42,16 @@ mod cluster_details {
         limiting
     );
 }
+
+/// Refresh tokens in Redis: every family one hash (one slot), on one Redis and on the cluster.
+mod single_refresh {
+    authtoken_conformance::spec_group! { refresh;
+        super::common::setup_with_refresh("AUTHTOKEN_TEST_REDIS_URL", Some("redis://127.0.0.1:6379"))
+    }
+}
+
+mod cluster_refresh {
+    authtoken_conformance::spec_group! { refresh;
+        super::common::setup_with_refresh("AUTHTOKEN_TEST_REDIS_CLUSTER_URL", None)
+    }
+}

@@ -2,4 +2,4 @@
 
 #![allow(unused_imports)]
 
-pub use authtoken_tests::redis::{RedisBackend, setup, setup_with_details};
+pub use authtoken_tests::redis::{RedisBackend, setup, setup_with_details, setup_with_refresh};
