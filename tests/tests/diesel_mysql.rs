@@ -41,3 +41,14 @@ mod mysql_details {
     );
     authtoken_tests::diesel_details_suite!(AsyncMysqlConnection);
 }
+
+/// Refresh tokens in the tables of the shipped refresh migration, UUID and i64 user ids.
+mod mysql_refresh {
+    use super::*;
+    authtoken_conformance::spec_group! { refresh; DieselBackend::<UuidIds, AsyncMysqlConnection>::setup_with_refresh() }
+
+    mod i64_ids {
+        use super::*;
+        authtoken_conformance::spec_group! { refresh; DieselBackend::<I64Ids, AsyncMysqlConnection>::setup_with_refresh() }
+    }
+}

@@ -122,3 +122,14 @@ mod postgres_tls {
         });
     }
 }
+
+/// Refresh tokens in the tables of the shipped refresh migration, UUID and i64 user ids.
+mod postgres_refresh {
+    use super::*;
+    authtoken_conformance::spec_group! { refresh; DieselBackend::<UuidIds, AsyncPgConnection>::setup_with_refresh() }
+
+    mod i64_ids {
+        use super::*;
+        authtoken_conformance::spec_group! { refresh; DieselBackend::<I64Ids, AsyncPgConnection>::setup_with_refresh() }
+    }
+}

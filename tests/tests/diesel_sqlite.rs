@@ -41,3 +41,14 @@ mod sqlite_details {
     );
     authtoken_tests::diesel_details_suite!(SqliteConnection);
 }
+
+/// Refresh tokens in the tables of the shipped refresh migration, UUID and i64 user ids.
+mod sqlite_refresh {
+    use super::*;
+    authtoken_conformance::spec_group! { refresh; DieselBackend::<UuidIds, SqliteConnection>::setup_with_refresh() }
+
+    mod i64_ids {
+        use super::*;
+        authtoken_conformance::spec_group! { refresh; DieselBackend::<I64Ids, SqliteConnection>::setup_with_refresh() }
+    }
+}

@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::query::StoreQuery;
-use crate::row::{Count, OwnerRowOf, TokenRow};
+use crate::row::{Count, FamilyId, OwnerRowOf, RefreshRowOf, TokenRow};
 use crate::sql_types::UserIdSql;
 
 mod sealed {
@@ -230,6 +230,20 @@ pub trait IdOn<S: UserIdSql>: StoreConnection {
     /// Runs a `SELECT COUNT(*) AS total …`; its count.
     #[doc(hidden)]
     fn count(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<i64>> + Send;
+
+    /// Runs a query of refresh-token rows.
+    #[doc(hidden)]
+    fn refresh_rows(
+        &mut self,
+        query: StoreQuery<S>,
+    ) -> impl Future<Output = QueryResult<Vec<RefreshRowOf<S>>>> + Send;
+
+    /// Runs a query of family ids (a column named `family`).
+    #[doc(hidden)]
+    fn family_ids(
+        &mut self,
+        query: StoreQuery<S>,
+    ) -> impl Future<Output = QueryResult<Vec<String>>> + Send;
 }
 
 impl<C, S> IdOn<S> for C
@@ -240,6 +254,8 @@ where
     TokenRow<S>: QueryableByName<C::Backend>,
     OwnerRowOf<S>: QueryableByName<C::Backend>,
     Count: QueryableByName<C::Backend>,
+    RefreshRowOf<S>: QueryableByName<C::Backend>,
+    FamilyId: QueryableByName<C::Backend>,
 {
     fn run(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<usize>> + Send {
         diesel_async::RunQueryDsl::execute(query, self)
@@ -260,5 +276,17 @@ where
     async fn count(&mut self, query: StoreQuery<S>) -> QueryResult<i64> {
         let rows: Vec<Count> = diesel_async::RunQueryDsl::load(query, self).await?;
         rows.first().map(|row| row.total).ok_or(diesel::result::Error::NotFound)
+    }
+
+    fn refresh_rows(
+        &mut self,
+        query: StoreQuery<S>,
+    ) -> impl Future<Output = QueryResult<Vec<RefreshRowOf<S>>>> + Send {
+        diesel_async::RunQueryDsl::load(query, self)
+    }
+
+    async fn family_ids(&mut self, query: StoreQuery<S>) -> QueryResult<Vec<String>> {
+        let rows: Vec<FamilyId> = diesel_async::RunQueryDsl::load(query, self).await?;
+        Ok(rows.into_iter().map(|row| row.family).collect())
     }
 }

@@ -2,7 +2,8 @@
 //! database, for a `users` table keyed by a UUID (copy the folder into your own `migrations/`
 //! to change either; each `up.sql` marks the line), and the optional API-token columns
 //! (`migrations/details/`) and the client's (`migrations/client/`: the user agent and address a
-//! sessions page shows), sets of their own to run after the table's.
+//! sessions page shows), and the refresh-token tables (`migrations/refresh/`), sets of their own
+//! to run after the table's.
 //!
 //! ```no_run
 //! # #[cfg(feature = "postgres")] fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -46,3 +47,12 @@ pub const MYSQL_CLIENT: EmbeddedMigrations = embed_migrations!("migrations/clien
 
 /// The client's columns for SQLite (`migrations/client/sqlite`), after [`SQLITE`].
 pub const SQLITE_CLIENT: EmbeddedMigrations = embed_migrations!("migrations/client/sqlite");
+
+/// The refresh-token tables for PostgreSQL (`migrations/refresh/postgres`), after [`POSTGRES`].
+pub const POSTGRES_REFRESH: EmbeddedMigrations = embed_migrations!("migrations/refresh/postgres");
+
+/// The refresh-token tables for MySQL and MariaDB (`migrations/refresh/mysql`), after [`MYSQL`].
+pub const MYSQL_REFRESH: EmbeddedMigrations = embed_migrations!("migrations/refresh/mysql");
+
+/// The refresh-token tables for SQLite (`migrations/refresh/sqlite`), after [`SQLITE`].
+pub const SQLITE_REFRESH: EmbeddedMigrations = embed_migrations!("migrations/refresh/sqlite");

@@ -1,5 +1,6 @@
 //! A token row as the store's raw SQL returns it.
 
+use authtoken::refresh::RefreshRow;
 use authtoken::store::{AccessToken, TokenDetails};
 use authtoken_sql::split_scopes;
 use chrono::{DateTime, Utc};
@@ -76,4 +77,40 @@ where
 pub struct Count {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub total: i64,
+}
+
+/// One refresh token's row, joined with its family's start, its user id of SQL type `S`.
+#[doc(hidden)]
+pub struct RefreshRowOf<S: UserIdSql>(pub(crate) RefreshRow<S::Id>);
+
+impl<S, DB> QueryableByName<DB> for RefreshRowOf<S>
+where
+    S: UserIdSql,
+    DB: Backend,
+    String: FromSql<Text, DB>,
+    S::Id: FromSql<S, DB>,
+    DateTime<Utc>: FromSql<TokenTime, DB>,
+    Option<DateTime<Utc>>: FromSql<Nullable<TokenTime>, DB>,
+{
+    fn build<'a>(row: &impl NamedRow<'a, DB>) -> deserialize::Result<Self> {
+        let text = |name| NamedRow::get::<Text, String>(row, name);
+        let time = |name| NamedRow::get::<TokenTime, DateTime<Utc>>(row, name);
+        Ok(RefreshRowOf(RefreshRow {
+            key: text("key")?,
+            family: text("family")?,
+            user_id: NamedRow::get::<S, S::Id>(row, "user_id")?,
+            family_started_at: time("family_started_at")?,
+            issued_at: time("issued_at")?,
+            access_key: text("access_key")?,
+            spent_at: NamedRow::get::<Nullable<TokenTime>, Option<DateTime<Utc>>>(row, "spent_at")?,
+        }))
+    }
+}
+
+/// A family's id, as the statements that find one name it.
+#[doc(hidden)]
+#[derive(QueryableByName)]
+pub struct FamilyId {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub family: String,
 }

@@ -24,8 +24,8 @@ pub struct RefreshStatements {
     pub insert_family: String,
     /// A new token: key, family, user id, issued at, access key.
     pub insert_token: String,
-    /// Reads a live family's id, locking its row for the rest of the transaction (`FOR UPDATE`;
-    /// SQLite's `BEGIN IMMEDIATE` holds its one write lock already): the id.
+    /// Reads a live family's id (as `family`), locking its row for the rest of the transaction
+    /// (`FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` holds its one write lock already): the id.
     pub lock_family: String,
     /// Spends a token if unspent (1 row if it was): spent at, key, family.
     pub spend: String,
@@ -78,10 +78,13 @@ impl RefreshStatements {
             // no row at all.
             lock_family: match dialect {
                 Dialect::Sqlite => {
-                    "SELECT id FROM refresh_family WHERE id = ? AND ended_at IS NULL".to_owned()
+                    format!(
+                        "SELECT id AS {family} FROM refresh_family WHERE id = ? AND ended_at IS NULL"
+                    )
                 }
                 _ => format!(
-                    "SELECT id FROM refresh_family WHERE id = {} AND ended_at IS NULL FOR UPDATE",
+                    "SELECT id AS {family} FROM refresh_family WHERE id = {} AND ended_at IS NULL \
+                     FOR UPDATE",
                     p(1)
                 ),
             },

@@ -231,6 +231,8 @@ pub trait EngineOf: StoreConnection {
     /// The shipped migration of the client's columns.
     const CLIENT_UP: &'static str;
     const CLIENT_DOWN: &'static str;
+    /// The shipped migration of the refresh-token tables.
+    const REFRESH_UP: &'static str;
     /// Runs the token table's and the details' migrations, as `authtoken_diesel::migrations`
     /// embeds them, with Diesel's own harness on a blocking connection to `url`; the versions
     /// applied.
@@ -270,6 +272,11 @@ macro_rules! engine_of {
                 "../../../crates/authtoken-diesel/migrations/client/",
                 $folder,
                 "/2026-01-01-000400_add_client_columns/down.sql"
+            ));
+            const REFRESH_UP: &'static str = include_str!(concat!(
+                "../../../crates/authtoken-diesel/migrations/refresh/",
+                $folder,
+                "/2026-01-01-000500_create_refresh_tokens/up.sql"
             ));
 
             fn run_embedded_migrations(url: &str) -> Vec<String> {
@@ -333,6 +340,15 @@ impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
         Some(Self { db, store, users })
     }
 
+    /// [`setup`](Self::setup), with the refresh-token tables of the shipped migration (its
+    /// user id lines set to the key's type).
+    pub async fn setup_with_refresh() -> Option<Self> {
+        let backend = Self::setup().await?;
+        let refresh = migration_for(C::REFRESH_UP, I::sql_type(backend.db.engine));
+        backend.db.conn.execute_unprepared(&refresh).await.expect("the refresh migration");
+        Some(backend)
+    }
+
     /// Runs `sql` with `values` on the test's SeaORM pool (setup and checks only).
     pub async fn execute(&self, sql: &str, values: Vec<Value>) -> u64 {
         execute(&self.db, sql, values).await
@@ -384,6 +400,19 @@ pub async fn create_user<I: Ids>(db: &TestDb, active: bool) -> I::User {
 pub async fn delete_user<I: Ids>(db: &TestDb, user: &I::User) {
     let sql = format!("DELETE FROM users WHERE id = {}", placeholders(db, 1)[0]);
     execute(db, &sql, vec![authtoken::User::id(user).clone().into()]).await;
+}
+
+impl<I, C> authtoken_conformance::RefreshBackend for DieselBackend<I, C>
+where
+    I: Ids,
+    C: EngineOf + authtoken_diesel::IdOn<I::Sql>,
+    I::User: authtoken_diesel::LoadUser<C>,
+{
+    type Refresh = authtoken_diesel::DieselRefreshStore<I::Table, C>;
+
+    fn refresh_store(&self) -> Self::Refresh {
+        authtoken_diesel::DieselRefreshStore::new(&self.store)
+    }
 }
 
 impl<I, C> authtoken_conformance::Backend for DieselBackend<I, C>

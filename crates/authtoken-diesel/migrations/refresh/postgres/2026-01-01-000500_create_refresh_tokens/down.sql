@@ -1,0 +1,2 @@
+DROP TABLE refresh_token;
+DROP TABLE refresh_family;
