@@ -28,6 +28,9 @@
 //! BSON dates keep milliseconds, so a token's lifetime is counted from its creation time
 //! truncated to the millisecond.
 //!
+//! Refresh tokens ([`MongoRefreshStore`]) are one document per family in `refresh_family`, found
+//! through `refresh_index`.
+//!
 //! ## Sharing tokens with fastapi-users
 //! [`Layout::beanie`] is fastapi-users-db-beanie's `AccessToken` collection; with the strategy in
 //! plain mode, tokens written by either side authenticate on both:
@@ -49,10 +52,12 @@
 mod documents;
 mod layout;
 mod limit;
+mod refresh;
 mod store;
 mod user_id;
 
 pub use layout::Layout;
 pub use mongodb;
+pub use refresh::{MongoRefreshStore, REFRESH_COLLECTION, REFRESH_INDEX_COLLECTION};
 pub use store::MongoStore;
 pub use user_id::{MongoUserId, UuidRepresentation};

@@ -30,7 +30,7 @@ pub struct MongoStore<Id> {
     pub(crate) layout: Arc<Layout>,
     timeout: Option<Duration>,
     ttl_index: bool,
-    uuids: UuidRepresentation,
+    pub(crate) uuids: UuidRepresentation,
     id: PhantomData<fn() -> Id>,
 }
 

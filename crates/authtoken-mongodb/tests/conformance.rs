@@ -64,3 +64,12 @@ mod native_i64 {
         limiting
     );
 }
+
+/// Refresh tokens: one document per family, ObjectId and UUID user ids.
+mod refresh_object_id {
+    authtoken_conformance::spec_group! { refresh; super::common::setup_with_refresh(super::object_id) }
+}
+
+mod refresh_uuid {
+    authtoken_conformance::spec_group! { refresh; super::common::setup_with_refresh(uuid::Uuid::new_v4) }
+}

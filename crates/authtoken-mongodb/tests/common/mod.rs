@@ -6,8 +6,9 @@
 
 use std::io::Write;
 
-use authtoken_conformance::memory::MemoryBackend;
-use authtoken_mongodb::{Layout, MongoStore, MongoUserId, UuidRepresentation};
+use authtoken_conformance::memory::{MemoryBackend, MemoryUser, MemoryUsers};
+use authtoken_conformance::{Backend, RefreshBackend};
+use authtoken_mongodb::{Layout, MongoRefreshStore, MongoStore, MongoUserId, UuidRepresentation};
 
 /// The test server's URL (without a database), or `None` outside CI when none is configured.
 pub fn server_url() -> Option<String> {
@@ -76,4 +77,55 @@ pub async fn setup_with<Id: MongoUserId>(
 fn database_of(url: &str) -> String {
     let base = url.split('?').next().unwrap_or(url);
     base.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
+/// [`MongoBackend`] with its refresh tokens in MongoDB too ([`MongoRefreshStore`], its indexes
+/// made): what the `refresh` group runs on.
+pub struct MongoRefreshBackend<Id: MongoUserId>(MongoBackend<Id>);
+
+/// Like [`setup`], for the `refresh` group.
+pub async fn setup_with_refresh<Id: MongoUserId>(
+    new_id: fn() -> Id,
+) -> Option<MongoRefreshBackend<Id>> {
+    let backend = setup(new_id).await?;
+    MongoRefreshStore::new(&backend.store()).ensure_indexes().await.expect("the indexes");
+    Some(MongoRefreshBackend(backend))
+}
+
+impl<Id: MongoUserId> Backend for MongoRefreshBackend<Id> {
+    type User = MemoryUser<Id>;
+    type Store = MongoStore<Id>;
+    type Users = MemoryUsers<MemoryUser<Id>>;
+
+    fn store(&self) -> Self::Store {
+        self.0.store()
+    }
+
+    fn users(&self) -> &Self::Users {
+        self.0.users()
+    }
+
+    async fn create_user(&self, active: bool) -> MemoryUser<Id> {
+        self.0.create_user(active).await
+    }
+
+    async fn delete_user(&self, user: &MemoryUser<Id>) {
+        self.0.delete_user(user).await;
+    }
+
+    fn is_active(user: &MemoryUser<Id>) -> bool {
+        user.is_active
+    }
+
+    async fn cleanup(self) {
+        self.0.cleanup().await
+    }
+}
+
+impl<Id: MongoUserId> RefreshBackend for MongoRefreshBackend<Id> {
+    type Refresh = MongoRefreshStore<Id>;
+
+    fn refresh_store(&self) -> Self::Refresh {
+        MongoRefreshStore::new(&self.0.store())
+    }
 }
