@@ -216,6 +216,13 @@ pub enum Command {
         /// The user's id.
         user: String,
     },
+    /// End a refresh-token family (one login and every refresh since, as `list` shows it):
+    /// its refresh tokens stop working and its access tokens are revoked; exit 1 if there was
+    /// no such live family.
+    RevokeFamily {
+        /// The family's id.
+        family: String,
+    },
     /// List a user's tokens: fingerprint, created, expires. Never a token itself.
     List {
         /// The user's id.

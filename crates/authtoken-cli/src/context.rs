@@ -5,6 +5,7 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use anyhow::{Context as _, anyhow};
+use authtoken::refresh::{RefreshRow, RefreshStore};
 use authtoken::{AccessTokenStore, DatabaseStrategy, HashKeys, ListTokens, StorageMode};
 
 use crate::args::{Command, Lifetime, TableOptions, UserIdType};
@@ -26,6 +27,27 @@ pub trait CliStore: AccessTokenStore<UserId: CliUserId> + ListTokens {}
 
 impl<S: AccessTokenStore<UserId: CliUserId> + ListTokens> CliStore for S {}
 
+/// The refresh-token store beside the token store, behind a pointer: what `list` shows each
+/// token's family from and `revoke-family` ends (every store's refresh store implements it).
+#[async_trait::async_trait]
+pub trait CliRefresh<Id>: Send + Sync {
+    /// The family an access token (by its stored key) was issued in.
+    async fn family_of_access(&self, access_key: &str) -> authtoken::Result<Option<String>>;
+    /// Ends a family; its rows as they were.
+    async fn end_family(&self, family: &str) -> authtoken::Result<Vec<RefreshRow<Id>>>;
+}
+
+#[async_trait::async_trait]
+impl<R: RefreshStore> CliRefresh<R::UserId> for R {
+    async fn family_of_access(&self, access_key: &str) -> authtoken::Result<Option<String>> {
+        RefreshStore::family_of_access(self, access_key).await
+    }
+
+    async fn end_family(&self, family: &str) -> authtoken::Result<Vec<RefreshRow<R::UserId>>> {
+        RefreshStore::end_family(self, family).await
+    }
+}
+
 /// What every command works with.
 pub struct Context<S: CliStore> {
     /// The strategy over the token store.
@@ -38,6 +60,8 @@ pub struct Context<S: CliStore> {
     pub lifetime_known: bool,
     /// Whether `--hash-key-file` was given.
     pub keyed: bool,
+    /// The refresh-token store, on stores that have one.
+    pub refresh: Option<Box<dyn CliRefresh<S::UserId>>>,
 }
 
 /// The id types' requirements: parsed from the command line, printed back.
@@ -58,7 +82,21 @@ impl<S: CliStore> Context<S> {
         }
         let lifetime_known = options.lifetime.is_some();
         let keyed = options.hash_key_file.is_some();
-        Ok(Self { strategy, mode, id_type: options.user_id_type, lifetime_known, keyed })
+        let id_type = options.user_id_type;
+        Ok(Self { strategy, mode, id_type, lifetime_known, keyed, refresh: None })
+    }
+
+    /// The same, with `refresh` beside the token store if its tables are there (a lookup of a
+    /// key no token has answers; an application without refresh tokens has none).
+    pub async fn with_refresh(
+        mut self,
+        refresh: impl RefreshStore<UserId = S::UserId> + 'static,
+    ) -> Self {
+        match refresh.get("-").await {
+            Ok(_) => self.refresh = Some(Box::new(refresh)),
+            Err(error) => tracing::debug!(%error, "no refresh-token tables"),
+        }
+        self
     }
 
     /// After "unknown token": the likeliest reason an operator sees it for a live token is a

@@ -549,6 +549,54 @@ async fn hash_keys_come_from_a_file(f: &Fixture) {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A user of the fixture, for the refresh strategy.
+struct Who(uuid::Uuid);
+
+impl authtoken::User for Who {
+    type Id = uuid::Uuid;
+    fn id(&self) -> &uuid::Uuid {
+        &self.0
+    }
+}
+
+/// `list` shows the refresh family each token was issued in; `revoke-family` ends one: its
+/// refresh token refused, its access tokens revoked, the user's other login untouched.
+async fn refresh_families_are_listed_and_revoked(f: &Fixture) {
+    use authtoken::refresh::{RefreshPolicy, RefreshRefusal, RefreshStrategy, Refreshed};
+    use authtoken_migration::{CreateRefreshTokenTables, UserIdType};
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+    let migration = CreateRefreshTokenTables::new("user", "id", UserIdType::Uuid);
+    migration.up(&SchemaManager::new(&f.db.conn)).await.expect("the refresh tables");
+    let access =
+        authtoken::DatabaseStrategy::new(f.store(), Some(std::time::Duration::from_secs(900)));
+    let refresh = authtoken_sea_orm::SeaOrmRefreshStore::<uuid::Uuid>::new(f.db.conn.clone());
+    let tokens = RefreshStrategy::new(access.unwrap(), refresh, RefreshPolicy::default()).unwrap();
+    let (first, second) =
+        (tokens.login(&Who(f.user)).await.unwrap(), tokens.login(&Who(f.user)).await.unwrap());
+
+    let user = f.user.to_string();
+    let listed = f.run(&["--lifetime", "15m", "list", "--user", &user]);
+    let text = stdout(&listed);
+    assert!(listed.status.success() && text.contains("FAMILY"), "{text}{}", stderr(&listed));
+    for pair in [&first, &second] {
+        assert!(text.contains(&pair.family), "{text}");
+        assert!(!text.contains(pair.refresh_token.expose_secret()), "a refresh token was shown");
+    }
+
+    let ended = f.run(&["revoke-family", &first.family]);
+    assert!(ended.status.success(), "{}", stderr(&ended));
+    let said = stdout(&ended);
+    assert!(said.contains("1 refresh token(s), 1 access token(s) revoked"), "{said}");
+    let again = tokens.refresh(first.refresh_token.expose_secret()).await.unwrap();
+    assert!(matches!(again, Refreshed::Refused(RefreshRefusal::Unknown)), "{again:?}");
+    let found = tokens.access().read_token_row(first.access_token.expose_secret()).await.unwrap();
+    assert!(found.is_none(), "the family's access token still works");
+    assert_eq!(f.run(&["revoke-family", &first.family]).status.code(), Some(1));
+    let other = tokens.refresh(second.refresh_token.expose_secret()).await.unwrap();
+    assert!(matches!(other, Refreshed::Rotated(_)), "the other login was ended too");
+}
+
 macro_rules! on_engine {
     ($module:ident, $engine:expr) => {
         on_engine!($module, $engine, None);
@@ -583,6 +631,7 @@ macro_rules! on_engine {
             case!(revoke_by_fingerprint);
             case!(the_url_comes_from_a_file_and_verbose_logs_no_token);
             case!(hash_keys_come_from_a_file);
+            case!(refresh_families_are_listed_and_revoked);
         }
     };
 }

@@ -192,3 +192,48 @@ async fn a_cut_or_stalled_subscription_serves_no_hits_and_recovers() {
     b_channel.stop().await;
     a.cleanup().await;
 }
+
+/// A refresh token presented again after the grace window ends its family in one process; the
+/// family's access tokens, held by another process's cache, are refused there within the bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reused_refresh_token_ends_its_family_in_the_other_process() {
+    use authtoken::ManualClock;
+    use authtoken::refresh::{RefreshPolicy, RefreshRefusal, RefreshStrategy, Refreshed};
+    use authtoken_redis::RedisRefreshStore;
+
+    let Some(a) = CachedRedisBackend::setup(SINGLE.0, SINGLE.1).await else { return };
+    let (b_store, b_channel) = CachedRedisBackend::cache(a.redis.store()).await;
+    let clock = ManualClock::new(chrono::Utc::now());
+    let fifteen_minutes = Some(Duration::from_secs(900));
+    let access =
+        DatabaseStrategy::new(a.store(), fifteen_minutes).unwrap().with_clock(clock.clone());
+    let policy = RefreshPolicy::default();
+    let refresh = RedisRefreshStore::new(&a.redis.store(), policy.max_age());
+    let tokens = RefreshStrategy::new(access, refresh, policy).unwrap();
+    let reader = DatabaseStrategy::new(b_store.clone(), fifteen_minutes).unwrap();
+
+    let user = a.create_user(true).await;
+    let login = tokens.login(&user).await.unwrap();
+    let Refreshed::Rotated(next) =
+        tokens.refresh(login.refresh_token.expose_secret()).await.unwrap()
+    else {
+        panic!("a fresh refresh token rotates")
+    };
+    let hits = b_store.stats().hits;
+    for pair in [&login, &next] {
+        for _ in 0..2 {
+            let found = reader.read_token(pair.access_token.expose_secret(), a.users()).await;
+            assert!(found.unwrap().is_some(), "a fresh access token was refused");
+        }
+    }
+    assert_eq!(b_store.stats().hits, hits + 2, "the other process serves both from its cache");
+
+    clock.advance(chrono::TimeDelta::seconds(6));
+    let stolen = tokens.refresh(login.refresh_token.expose_secret()).await.unwrap();
+    assert!(matches!(stolen, Refreshed::Refused(RefreshRefusal::Reused)), "{stolen:?}");
+    for pair in [&login, &next] {
+        refused_after_the_bound(&reader, &a, pair.access_token.expose_secret(), "reuse").await;
+    }
+    b_channel.stop().await;
+    a.cleanup().await;
+}

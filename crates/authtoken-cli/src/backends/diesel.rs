@@ -6,14 +6,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use authtoken_diesel::sql_types::{BigInt, Integer, Text, Uuid};
 use authtoken_diesel::{
-    AccessTokenTable, AsyncMysqlConnection, AsyncPgConnection, DieselStore, IdOf, IdOn,
-    SqliteConnection, StoreConnection,
+    AccessTokenTable, AsyncMysqlConnection, AsyncPgConnection, DieselRefreshStore, DieselStore,
+    IdOf, IdOn, SqliteConnection, StoreConnection,
 };
 
 use crate::args::{Command, TableOptions, UserIdType};
 use crate::commands::run_purgeable;
 use crate::connect;
-use crate::context::{CliUserId, Outcome, lifetime_for};
+use crate::context::{CliUserId, Context, Outcome, lifetime_for};
 
 /// The token table for each user id type; `--table` names the real one.
 mod tables {
@@ -105,5 +105,7 @@ where
         .await?;
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
-    run_purgeable(store, lifetime, options, command).await
+    let refresh = DieselRefreshStore::new(&store);
+    let context = Context::new(store, lifetime, options)?.with_refresh(refresh).await;
+    run_purgeable(context, command).await
 }

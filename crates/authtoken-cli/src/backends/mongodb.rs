@@ -2,12 +2,12 @@
 
 use anyhow::Context as _;
 use authtoken_mongodb::mongodb::bson::oid::ObjectId;
-use authtoken_mongodb::{Layout, MongoStore, MongoUserId, UuidRepresentation};
+use authtoken_mongodb::{Layout, MongoRefreshStore, MongoStore, MongoUserId, UuidRepresentation};
 
 use crate::args::{Command, MongoLayout, TableOptions, UserIdType};
 use crate::commands::run_purgeable;
 use crate::connect;
-use crate::context::{CliUserId, Outcome, lifetime_for};
+use crate::context::{CliUserId, Context, Outcome, lifetime_for};
 
 /// Runs the command on the MongoDB database of `url`.
 pub async fn run(url: &str, options: &TableOptions, command: Command) -> anyhow::Result<Outcome> {
@@ -49,5 +49,7 @@ where
     if options.mongodb_ttl_index {
         store = store.with_ttl_index();
     }
-    run_purgeable(store, lifetime, options, command).await
+    let refresh = MongoRefreshStore::new(&store);
+    let context = Context::new(store, lifetime, options)?.with_refresh(refresh).await;
+    run_purgeable(context, command).await
 }

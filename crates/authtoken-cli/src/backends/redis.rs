@@ -1,7 +1,7 @@
 //! The commands on the Redis store (`redis://`, `rediss://`, and their `+cluster` forms).
 
 use anyhow::Context as _;
-use authtoken_redis::{RedisStore, ValueFormat};
+use authtoken_redis::{RedisRefreshStore, RedisStore, ValueFormat};
 
 use crate::args::{Command, Storage, TableOptions, UserIdType};
 use crate::commands;
@@ -42,7 +42,9 @@ where
     } else if options.storage == Storage::Plain {
         store = store.with_value_format(ValueFormat::UserIdOnly);
     }
-    let context = Context::new(store, lifetime, options)?;
+    // Refresh keys live by their own TTLs; the CLI only reads and ends families.
+    let refresh = RedisRefreshStore::new(&store, std::time::Duration::from_secs(1));
+    let context = Context::new(store, lifetime, options)?.with_refresh(refresh).await;
     match command {
         Command::Purge { .. } => {
             println!("nothing to purge: Redis deletes each token's key when its TTL runs out");

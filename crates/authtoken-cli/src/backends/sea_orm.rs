@@ -1,13 +1,13 @@
 //! The commands on the SeaORM store (the default for SQL URLs: sqlite, postgres, mysql).
 
 use authtoken_sea_orm::access_token::{by_i32, by_i64, by_string, by_uuid};
-use authtoken_sea_orm::{AccessTokenEntity, SeaOrmStore};
+use authtoken_sea_orm::{AccessTokenEntity, SeaOrmRefreshStore, SeaOrmStore};
 use sea_orm::DatabaseConnection;
 
 use crate::args::{Command, TableOptions, UserIdType};
 use crate::commands::run_purgeable;
 use crate::connect;
-use crate::context::{CliUserId, Outcome, lifetime_for};
+use crate::context::{CliUserId, Context, Outcome, lifetime_for};
 
 /// Runs the command on the SQL database of `url` through the SeaORM store.
 pub async fn run(url: &str, options: &TableOptions, command: Command) -> anyhow::Result<Outcome> {
@@ -29,11 +29,13 @@ async fn run_with<E>(
     command: Command,
 ) -> anyhow::Result<Outcome>
 where
-    E: AccessTokenEntity<UserId: CliUserId>,
+    E: AccessTokenEntity<UserId: CliUserId + Into<sea_orm::Value> + sea_orm::TryGetable>,
 {
     let lifetime = lifetime_for(&command, options.lifetime)?;
+    let refresh = SeaOrmRefreshStore::<E::UserId>::new(db.clone());
     let store = SeaOrmStore::<E>::new(db).with_table(&options.table).detect_details().await?;
     store.check_table().await?;
     tracing::debug!(table = %options.table, "the token table matches");
-    run_purgeable(store, lifetime, options, command).await
+    let context = Context::new(store, lifetime, options)?.with_refresh(refresh).await;
+    run_purgeable(context, command).await
 }

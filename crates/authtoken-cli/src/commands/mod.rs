@@ -11,7 +11,7 @@ pub use issue::issue;
 pub use list::list;
 #[cfg(any(feature = "sea-orm", feature = "diesel", feature = "mongodb"))]
 pub use purge::purge;
-pub use revoke::{revoke, revoke_fingerprint, revoke_user};
+pub use revoke::{revoke, revoke_family, revoke_fingerprint, revoke_user};
 pub use verify::verify;
 
 use anyhow::Context as _;
@@ -33,12 +33,9 @@ fn expiry(at: Option<DateTime<Utc>>) -> String {
 /// Runs the command on a store that also purges (every SQL store, MongoDB).
 #[cfg(any(feature = "sea-orm", feature = "diesel", feature = "mongodb"))]
 pub async fn run_purgeable<S: CliStore + authtoken::PurgeExpired>(
-    store: S,
-    lifetime: crate::args::Lifetime,
-    options: &crate::args::TableOptions,
+    context: Context<S>,
     command: Command,
 ) -> anyhow::Result<Outcome> {
-    let context = Context::new(store, lifetime, options)?;
     match command {
         Command::Purge { dry_run, batch_size } => purge(&context, dry_run, batch_size).await,
         command => run(&context, command).await,
@@ -68,6 +65,7 @@ pub async fn run<S: CliStore>(context: &Context<S>, command: Command) -> anyhow:
         }
         Command::RevokeUser { user } => revoke_user(context, &user).await,
         Command::List { user } => list(context, &user).await,
+        Command::RevokeFamily { family } => revoke_family(context, &family).await,
         Command::Purge { .. } => unreachable!("purge is dispatched by run_purgeable"),
     }
 }

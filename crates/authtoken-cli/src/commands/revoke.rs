@@ -79,3 +79,31 @@ pub async fn revoke_fingerprint<S: CliStore>(
         _ => bail!("the fingerprint {prefix} matches more than one token; give more of it"),
     }
 }
+
+/// Ends a refresh-token family: its refresh tokens stop working, its access tokens are revoked
+/// (through the store's delete, which announces each to the applications' caches).
+pub async fn revoke_family<S: CliStore>(
+    context: &Context<S>,
+    family: &str,
+) -> anyhow::Result<Outcome> {
+    let Some(refresh) = &context.refresh else {
+        bail!("this store keeps no refresh tokens the CLI can reach");
+    };
+    let rows = refresh.end_family(family).await?;
+    if rows.is_empty() {
+        println!("nothing to revoke: no live family {}", safe(family));
+        return Ok(Outcome::No);
+    }
+    let mut revoked = 0;
+    for row in &rows {
+        revoked += u64::from(context.strategy.store().delete(&row.access_key, &row.user_id).await?);
+    }
+    let user = &rows[0].user_id;
+    println!(
+        "ended family {} of user {}: {} refresh token(s), {revoked} access token(s) revoked",
+        safe(family),
+        safe(user),
+        rows.len()
+    );
+    Ok(Outcome::Done)
+}
