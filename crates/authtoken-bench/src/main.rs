@@ -27,6 +27,7 @@ mod mongodb_run;
 mod ops;
 mod purge_load;
 mod redis_run;
+mod refresh_bench;
 mod report;
 mod schema;
 mod sea_orm_run;

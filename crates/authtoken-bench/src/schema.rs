@@ -1,7 +1,8 @@
 //! The benchmark's own tables: `bench_user` (i64 ids) and the token table, by the real migration.
 
 use authtoken_migration::{
-    CreateAccessTokenTable, CreateRevocationLog, CreateRevocationTrigger, UserIdType,
+    CreateAccessTokenTable, CreateRefreshTokenTables, CreateRevocationLog, CreateRevocationTrigger,
+    UserIdType,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Schema};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -60,6 +61,9 @@ pub async fn create(db: &DatabaseConnection, users: usize) -> anyhow::Result<()>
     // What the cache's revocation channel needs: the NOTIFY trigger on PostgreSQL, the
     // revocation log elsewhere (each migration does nothing on the other databases).
     CreateRevocationTrigger::new("access_token").up(&SchemaManager::new(db)).await?;
+    CreateRefreshTokenTables::new("bench_user", "id", UserIdType::Int64)
+        .up(&SchemaManager::new(db))
+        .await?;
     CreateRevocationLog::new("access_token", "bench_user", "id")
         .up(&SchemaManager::new(db))
         .await?;

@@ -7,7 +7,7 @@ use crate::args::Args;
 use crate::database::FreshDatabase;
 use crate::measure::Measurement;
 use crate::ops::Bench;
-use crate::{cached, floor, purge_load, schema};
+use crate::{cached, floor, purge_load, refresh_bench, schema};
 
 /// Operations for the malformed-token measurement: enough to time a path with no I/O.
 const MALFORMED_OPS: usize = 200_000;
@@ -43,6 +43,8 @@ pub async fn run(
         results.push(bench.destroy_token(concurrency, tokens).await?);
         bench.issue(args.ops.min(args.users)).await?;
         results.push(bench.destroy_all_tokens(concurrency, args.ops).await?);
+        results.push(refresh_bench::floor_refresh(&bench, concurrency, args.ops).await?);
+        results.push(refresh_bench::refresh(&bench, concurrency, args.ops).await?);
         bench.db.close().await?;
     }
 
