@@ -74,7 +74,9 @@ impl<U: User> AuthBackend<U> {
     /// Issues refresh tokens with every login (`POST /refresh` then rotates them; logouts and
     /// the session routes end their families). `tokens` is usually a
     /// [`RefreshStrategy`](authtoken::refresh::RefreshStrategy) over the same access store as
-    /// this backend's strategy. Without it logins issue one token, as before.
+    /// this backend's strategy, with the same lifetime (where the table has the API-token
+    /// columns, each access token also carries its own expiry, which every reader honours).
+    /// Without it logins issue one token, as before.
     ///
     /// ```
     /// use std::time::Duration;

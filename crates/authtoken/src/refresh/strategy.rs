@@ -200,7 +200,8 @@ where
         options: &IssueOptions,
     ) -> Result<TokenPair> {
         let family = new_family_id()?;
-        let (access_token, access_key) = self.access.issue_keyed(user.id(), options).await?;
+        let options = self.access_options(options);
+        let (access_token, access_key) = self.access.issue_keyed(user.id(), &options).await?;
         let refresh_token = PlaintextToken::generate()?;
         let now = self.access.now();
         let first = RefreshRow {
@@ -248,7 +249,8 @@ where
         }
         // The access token exists before the rotation that hands it out: a family ended at any
         // moment after the rotation finds it among the family's rows.
-        let (access_token, access_key) = self.access.issue_keyed(&row.user_id, options).await?;
+        let options = self.access_options(options);
+        let (access_token, access_key) = self.access.issue_keyed(&row.user_id, &options).await?;
         let refresh_token = PlaintextToken::generate()?;
         let next = RefreshRow {
             key: refresh_key(refresh_token.expose_secret()),
@@ -395,6 +397,17 @@ where
                 .is_some_and(|end| end <= now)
         };
         after(row.issued_at, self.policy.idle) || after(row.family_started_at, self.policy.max_age)
+    }
+
+    /// An access token's options: on a store with `expires_at`, the token carries its own
+    /// short expiry, so that a backend reading the same table with a longer lifetime (a cookie
+    /// backend of an hour, say) still ends it on time.
+    fn access_options(&self, options: &IssueOptions) -> IssueOptions {
+        let mut options = options.clone();
+        if options.lifetime.is_none() && self.access.store().columns().expires_at {
+            options = options.lifetime(self.access_lifetime());
+        }
+        options
     }
 
     fn access_lifetime(&self) -> Duration {
