@@ -4,7 +4,8 @@
 //! `AUTHTOKEN_DEMO_SEED=1 cargo run -p actix-server`, then open http://127.0.0.1:3000 and log in
 //! as `alice` / `wonderland`. Routes: `POST /auth/cookie/{login,logout,logout-all,logout-others}`,
 //! `GET /auth/cookie/sessions`, `DELETE /auth/cookie/sessions/{id}` (the page uses these), the
-//! same under `/auth/bearer` (for API clients), `GET /me`, `/openapi.json`, `/metrics`. The
+//! same under `/auth/bearer` (for API clients) and `/auth/app` (15-minute access tokens and
+//! `POST /auth/app/refresh`), `GET /me`, `/openapi.json`, `/metrics`. The
 //! schema, users, password check and page are `demo-app`'s; its settings are listed there.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -36,7 +37,7 @@ async fn main() -> Result<(), Error> {
     let throttle = demo_app::throttle(&db).await?;
     let openapi = web::Data::new(openapi::document(
         &auth,
-        &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer")],
+        &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer"), ("app", "/auth/app")],
         "authtoken demo",
         env!("CARGO_PKG_VERSION"),
     ));
@@ -44,6 +45,7 @@ async fn main() -> Result<(), Error> {
     // Checked once here, so that each worker's copy below cannot fail.
     demo_app::login_routes(&auth, "cookie", &passwords, &throttle)?;
     demo_app::login_routes(&auth, "bearer", &passwords, &throttle)?;
+    demo_app::login_routes(&auth, "app", &passwords, &throttle)?;
 
     let listener = std::net::TcpListener::bind(format!("127.0.0.1:{}", demo_app::port()))?;
     let hint = if seeded { " (demo user: alice / wonderland)" } else { "" };
@@ -75,6 +77,7 @@ async fn main() -> Result<(), Error> {
             )
             .service(auth_scope_from("/auth/cookie", routes("cookie")))
             .service(auth_scope_from("/auth/bearer", routes("bearer")))
+            .service(auth_scope_from("/auth/app", routes("app")))
     })
     .listen(listener)?;
     server.run().await?;

@@ -3,7 +3,8 @@
 //! `AUTHTOKEN_DEMO_SEED=1 cargo run -p axum-server`, then open http://127.0.0.1:3000 and log in
 //! as `alice` / `wonderland`. Routes: `POST /auth/cookie/{login,logout,logout-all,logout-others}`,
 //! `GET /auth/cookie/sessions`, `DELETE /auth/cookie/sessions/{id}` (the page uses these), the
-//! same under `/auth/bearer` (for API clients), `GET /me`, `/openapi.json`, `/metrics`. The
+//! same under `/auth/bearer` (for API clients) and `/auth/app` (15-minute access tokens and
+//! `POST /auth/app/refresh`), `GET /me`, `/openapi.json`, `/metrics`. The
 //! schema, users, password check and page are `demo-app`'s, shared with `actix-server`, the same
 //! service on actix-web; its settings are listed there.
 
@@ -41,7 +42,7 @@ async fn main() -> Result<(), Error> {
     let throttle = demo_app::throttle(&db).await?;
     let openapi = openapi::document(
         &auth,
-        &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer")],
+        &[("cookie", "/auth/cookie"), ("bearer", "/auth/bearer"), ("app", "/auth/app")],
         "authtoken demo",
         env!("CARGO_PKG_VERSION"),
     );
@@ -54,6 +55,7 @@ async fn main() -> Result<(), Error> {
         .route("/metrics", get(move || async move { metrics.render() }))
         .nest("/auth/cookie", auth_router_from(routes("cookie")?))
         .nest("/auth/bearer", auth_router_from(routes("bearer")?))
+        .nest("/auth/app", auth_router_from(routes("app")?))
         .with_state(auth.clone());
 
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{}", demo_app::port())).await?;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
+use authtoken::refresh::{RefreshPolicy, RefreshStrategy};
 use authtoken_http::{
     AuthBackend, AuthRoutes, Authenticator, Bearer, ConfigError, Cookie, LoginThrottle,
     MemoryThrottle, ThrottlePolicy,
@@ -68,18 +69,33 @@ pub async fn seed(db: &DatabaseConnection) -> Result<(), Error> {
     Ok(())
 }
 
+/// How long an access token of the `app` backend lasts; its refresh token renews it.
+pub const ACCESS_LIFETIME: Duration = Duration::from_secs(15 * 60);
+
 /// The strategy reads each token joined with its user: one query per request.
 pub fn strategy(
     db: &DatabaseConnection,
 ) -> Result<DatabaseStrategy<SeaOrmStore<users::token::Entity>>, Error> {
-    // The migration adds the client's columns: sessions show the device and address.
-    let store =
-        SeaOrmStore::new(db.clone()).with_timeout(Duration::from_secs(5)).with_client_columns();
-    Ok(DatabaseStrategy::new(store, Some(LIFETIME))?)
+    strategy_for(db, LIFETIME)
 }
 
-/// The two backends: `cookie` (the page) and `bearer` (API clients), each serving its session
-/// routes ("where you're signed in").
+/// [`strategy`] with tokens of `lifetime`.
+fn strategy_for(
+    db: &DatabaseConnection,
+    lifetime: Duration,
+) -> Result<DatabaseStrategy<SeaOrmStore<users::token::Entity>>, Error> {
+    // The migrations add the client's columns (sessions show the device and address) and a
+    // token's own expiry (the `app` backend's access tokens carry their 15 minutes).
+    let store = SeaOrmStore::new(db.clone())
+        .with_timeout(Duration::from_secs(5))
+        .with_client_columns()
+        .with_details();
+    Ok(DatabaseStrategy::new(store, Some(lifetime))?)
+}
+
+/// The backends: `cookie` (the page), `bearer` (API clients) and `app` (a mobile or single-page
+/// client: 15-minute access tokens renewed by refresh tokens at `POST /auth/app/refresh`), each
+/// serving its session routes ("where you're signed in").
 pub fn authenticator(db: &DatabaseConnection) -> Result<Authenticator<users::Model>, Error> {
     let cookie = Cookie {
         max_age: Some(LIFETIME),
@@ -91,7 +107,19 @@ pub fn authenticator(db: &DatabaseConnection) -> Result<Authenticator<users::Mod
     Ok(Authenticator::new(vec![
         AuthBackend::from_parts("cookie", Arc::new(cookie), cookies.clone()).with_sessions(cookies),
         AuthBackend::from_parts("bearer", Arc::new(Bearer), bearers.clone()).with_sessions(bearers),
+        app_backend(db)?,
     ])?)
+}
+
+/// `app`: bearer access tokens of [`ACCESS_LIFETIME`] with rotating refresh tokens.
+fn app_backend(db: &DatabaseConnection) -> Result<AuthBackend<users::Model>, Error> {
+    let refresh = authtoken_sea_orm::SeaOrmRefreshStore::<i64>::new(db.clone());
+    let policy = RefreshPolicy::default(); // 14 days idle, 90 in all, 5 s of grace
+    let tokens = RefreshStrategy::new(strategy_for(db, ACCESS_LIFETIME)?, refresh, policy)?;
+    let reads = Arc::new(strategy_for(db, ACCESS_LIFETIME)?);
+    Ok(AuthBackend::from_parts("app", Arc::new(Bearer), reads.clone())
+        .with_sessions(reads)
+        .with_refresh(tokens))
 }
 
 /// The login routes of `backend`, with the shared throttle.

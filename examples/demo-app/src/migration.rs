@@ -1,8 +1,9 @@
 //! The service's schema: `users`, then authtoken's token table (with the client's columns, for
-//! the sessions page).
+//! the sessions page, and a token's own expiry), the login throttle's and the refresh tokens'.
 
 use authtoken_migration::{
-    AddClientColumns, CreateAccessTokenTable, CreateLoginThrottleTable, UserIdType,
+    AddClientColumns, AddTokenDetails, CreateAccessTokenTable, CreateLoginThrottleTable,
+    CreateRefreshTokenTables, UserIdType,
 };
 use sea_orm_migration::prelude::*;
 
@@ -18,6 +19,10 @@ impl MigratorTrait for Migrator {
             Box::new(CreateLoginThrottleTable::new()),
             // The device and address "Your sessions" shows.
             Box::new(AddClientColumns::new("access_token")),
+            // A token's own expiry: the `app` backend's short access tokens carry theirs.
+            Box::new(AddTokenDetails::new("access_token")),
+            // The `app` backend's refresh tokens.
+            Box::new(CreateRefreshTokenTables::new("users", "id", UserIdType::Int64)),
         ]
     }
 }
