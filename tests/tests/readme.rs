@@ -140,6 +140,16 @@ async fn axum_section(db: DatabaseConnection) -> Result {
     Ok(())
 }
 
+// Guide: "Scaling out: PostgreSQL replicas".
+#[rustfmt::skip]
+async fn pg_replicas_section(primary: DatabaseConnection, standby_1: DatabaseConnection, standby_2: DatabaseConnection) -> Result {
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+
+    let store = SeaOrmStore::<access_token::Entity>::new(primary).with_read_replicas(vec![standby_1, standby_2]).await?;
+    let _ = store;
+    Ok(())
+}
+
 // Guide: "Refresh tokens".
 #[rustfmt::skip]
 async fn refresh_section(db: DatabaseConnection) -> Result {

@@ -24,6 +24,7 @@ mod binds;
 mod entity;
 mod limit;
 mod refresh;
+mod replicas;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub mod revocations;
@@ -34,6 +35,7 @@ mod users;
 
 pub use entity::AccessTokenEntity;
 pub use refresh::SeaOrmRefreshStore;
+pub use replicas::ReplicaStats;
 pub use store::SeaOrmStore;
 pub use throttle::{DEFAULT_THROTTLE_TABLE, SeaOrmThrottle};
 pub use users::SeaOrmUsers;

@@ -25,6 +25,7 @@ use sea_orm::{
 use crate::AccessTokenEntity;
 use crate::access_token;
 use crate::binds::{as_values, dialect};
+use crate::replicas::{self, DEFAULT_REPLICA_TIMEOUT, ReplicaStats, Replicas};
 use authtoken_sql::Statements;
 
 /// Token rows in the table of entity `E` (any entity
@@ -45,6 +46,8 @@ pub struct SeaOrmStore<E = access_token::Entity, C = DatabaseConnection> {
     timeout: Option<Duration>,
     /// The joined read's SQL for each user model it has served, rendered by SeaORM on first use.
     joined_sql: Arc<RwLock<HashMap<TypeId, Arc<str>>>>,
+    /// PostgreSQL standbys the token reads go to ([`with_read_replicas`](Self::with_read_replicas)).
+    replicas: Option<Arc<Replicas>>,
     entity: PhantomData<fn() -> E>,
 }
 
@@ -70,6 +73,7 @@ impl<E: AccessTokenEntity, C: ConnectionTrait> SeaOrmStore<E, C> {
             causal_reads: false,
             timeout: None,
             joined_sql: Arc::default(),
+            replicas: None,
             entity: PhantomData,
         }
     }
@@ -301,6 +305,7 @@ impl<E, C: Clone> Clone for SeaOrmStore<E, C> {
             causal_reads: self.causal_reads,
             timeout: self.timeout,
             joined_sql: Arc::clone(&self.joined_sql),
+            replicas: self.replicas.clone(),
             entity: PhantomData,
         }
     }
@@ -312,6 +317,50 @@ impl<E, C> std::fmt::Debug for SeaOrmStore<E, C> {
             .field("entity", &std::any::type_name::<E>())
             .field("dialect", &self.sql.dialect)
             .finish_non_exhaustive()
+    }
+}
+
+impl<E: AccessTokenEntity> SeaOrmStore<E, DatabaseConnection> {
+    /// Sends token reads (a request's [`get`](AccessTokenStore::get) and the joined read) to
+    /// `replicas`, PostgreSQL streaming standbys of this store's primary, in turn; every write
+    /// and every other read stays on the primary.
+    ///
+    /// Revocation stays absolute: first checked here, the primary must wait for every one of
+    /// `replicas` to flush each commit (`synchronous_standby_names` naming them all, `ANY n`
+    /// with `n` the number of synchronous standbys or `FIRST n` with them among the first `n`;
+    /// `synchronous_commit` `on` or `remote_apply`), and each replica's role must see its WAL
+    /// receiver (`pg_monitor`); anything else is [`Error::Replicas`], naming what is missing.
+    /// Then each read asks, in the same round trip, whether the replica streams and has replayed
+    /// all it received: a replica behind (replay paused, a slow apply, cut off), a miss (a login
+    /// a moment ago), a failing replica or one slower than the store's timeout (2 s without
+    /// one) sends the read to the primary. [`replica_stats`](Self::replica_stats) counts both.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use authtoken_sea_orm::SeaOrmStore;
+    /// use sea_orm::Database;
+    ///
+    /// let primary = Database::connect("postgres://app@db-primary/app").await?;
+    /// let replicas = vec![
+    ///     Database::connect("postgres://app@db-standby-1/app").await?,
+    ///     Database::connect("postgres://app@db-standby-2/app").await?,
+    /// ];
+    /// let store = SeaOrmStore::<authtoken_sea_orm::access_token::Entity>::new(primary)
+    ///     .with_read_replicas(replicas)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn with_read_replicas(mut self, replicas: Vec<DatabaseConnection>) -> Result<Self> {
+        replicas::check(&self.conn, &replicas).await?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_REPLICA_TIMEOUT);
+        self.replicas = Some(Arc::new(Replicas::new(replicas, timeout)));
+        Ok(self)
+    }
+
+    /// How many token reads the replicas answered, and how many went to the primary (a miss,
+    /// a replica behind, failing or slow); zero without replicas.
+    pub fn replica_stats(&self) -> ReplicaStats {
+        self.replicas.as_ref().map(|r| r.stats()).unwrap_or_default()
     }
 }
 
@@ -346,6 +395,11 @@ where
     type UserId = E::UserId;
 
     async fn get(&self, token: &str) -> Result<Option<AccessToken<E::UserId>>> {
+        if let Some(replicas) = &self.replicas
+            && let Some(row) = replicas.fresh_row(&self.sql.get, vec![token.into()]).await
+        {
+            return Ok(Some(self.decode(&row)?));
+        }
         let Some(row) = self.query_one(&self.sql.get, vec![token.into()]).await? else {
             return Ok(None);
         };
@@ -490,9 +544,20 @@ where
                 "the joined read uses the entity's own table, not with_table",
             ));
         }
-        let statement = self.statement(&self.joined_sql::<M>(), vec![token.into()]);
-        let Some(row) = self.bounded(self.conn.query_one_raw(statement)).await? else {
-            return Ok(None);
+        let sql = self.joined_sql::<M>();
+        let on_replica = match &self.replicas {
+            Some(replicas) => replicas.fresh_row(&sql, vec![token.into()]).await,
+            None => None,
+        };
+        let row = match on_replica {
+            Some(row) => row,
+            None => {
+                let statement = self.statement(&sql, vec![token.into()]);
+                let Some(row) = self.bounded(self.conn.query_one_raw(statement)).await? else {
+                    return Ok(None);
+                };
+                row
+            }
         };
         let token_row = self.decode_prefixed(&row, SelectA.as_str())?;
         let user = M::from_query_result_optional(&row, SelectB.as_str()).map_err(store_error)?;

@@ -49,6 +49,11 @@ pub enum Error {
     /// The strategy was configured in a way that cannot work.
     #[error("invalid configuration: {0}")]
     Config(&'static str),
+    /// Read replicas that cannot keep a revoked token from being read (asynchronous standbys,
+    /// a replica the primary does not wait for, one that cannot report its replay): what is
+    /// missing.
+    #[error("the read replicas cannot be relied on: {0}")]
+    Replicas(String),
 }
 
 impl Error {

@@ -3,6 +3,7 @@
 
 pub mod catalog;
 mod db;
+pub mod replicas;
 pub mod spec;
 mod users;
 
@@ -32,7 +33,21 @@ impl<S: UserSchema> SqlBackend<S> {
     /// Sets up a database on `engine` (its session prepared by `session_sql`, see
     /// [`TestDb::create`]); `None` if the engine is not configured outside CI.
     pub async fn setup(engine: Engine, session_sql: Option<&str>) -> Option<Self> {
-        let db = TestDb::create(engine, session_sql).await?;
+        Some(Self::with_tables(TestDb::create(engine, session_sql).await?).await)
+    }
+
+    /// A database on the PostgreSQL primary of the replica set, its store reading tokens
+    /// through the standbys ([`SeaOrmStore::with_read_replicas`]).
+    pub async fn setup_on_replicas() -> Option<Self> {
+        let set = replicas::replica_set()?;
+        let mut backend = Self::with_tables(set.create_db().await).await;
+        let pools = set.replica_pools(&backend.db).await;
+        backend.store = backend.store.with_read_replicas(pools).await.expect("the replicas");
+        Some(backend)
+    }
+
+    /// `db` with `S`'s user table and the token table, and the store and users on it.
+    async fn with_tables(db: TestDb) -> Self {
         let schema = Schema::new(db.conn.get_database_backend());
         let create_users = schema.create_table_from_entity(S::UserEntity::default());
         db.conn.execute(&create_users).await.expect("creating the user table");
@@ -42,7 +57,7 @@ impl<S: UserSchema> SqlBackend<S> {
             .expect("the token migration");
         let store = SeaOrmStore::new(db.conn.clone());
         let users = SeaOrmUsers::new(db.conn.clone());
-        Some(Self { db, store, users })
+        Self { db, store, users }
     }
 
     /// Like [`setup`](Self::setup), then the API-token columns and the client's added to the
