@@ -33,6 +33,11 @@ pub struct Args {
     /// reads through this one (the floor the same way), and stale reads are counted.
     #[arg(long)]
     pub read_url: Option<String>,
+    /// PostgreSQL streaming standbys of `--database-url` (comma-separated server URLs): token
+    /// reads through them (`with_read_replicas`) beside the primary alone, and the stale-read
+    /// count of logins and revokes read right after (the run fails on one).
+    #[arg(long, value_delimiter = ',', conflicts_with = "read_url")]
+    pub read_urls: Vec<String>,
     /// The store a SQL run measures: `sea-orm`, or `diesel` (the Diesel store on the same
     /// tables, each read beside a bare Diesel query on the same pool).
     #[arg(long, value_enum, default_value_t = Orm::SeaOrm)]

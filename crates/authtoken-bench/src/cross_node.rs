@@ -77,14 +77,14 @@ pub fn check(results: &[Measurement]) -> anyhow::Result<()> {
 }
 
 /// The fresh database's URL with the reading node's host and port.
-fn same_database_through(database_url: &str, node_url: &str) -> anyhow::Result<String> {
+pub(crate) fn same_database_through(database_url: &str, node_url: &str) -> anyhow::Result<String> {
     let database = url::Url::parse(database_url).context("parsing the database URL")?;
     let mut through = url::Url::parse(node_url).context("parsing --read-url")?;
     through.set_path(database.path());
     Ok(through.to_string())
 }
 
-async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
+pub(crate) async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url);
     options.max_connections(connections).min_connections(connections).sqlx_logging(false);
     Database::connect(options).await.with_context(|| format!("connecting to {url}"))
@@ -174,7 +174,7 @@ async fn floor_insert_then_select(
 }
 
 /// Login through the first node, the token read through the second at once.
-async fn login_then_read(
+pub(crate) async fn login_then_read(
     writer: &Bench,
     reader: &Bench,
     concurrency: usize,
@@ -216,7 +216,7 @@ async fn floor_delete_then_select(
 }
 
 /// Logout through the first node, the token read through the second at once.
-async fn revoke_then_read(
+pub(crate) async fn revoke_then_read(
     writer: &Bench,
     reader: &Bench,
     concurrency: usize,

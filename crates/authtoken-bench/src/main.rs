@@ -28,6 +28,7 @@ mod ops;
 mod purge_load;
 mod redis_run;
 mod refresh_bench;
+mod replica_run;
 mod report;
 mod schema;
 mod sea_orm_run;
@@ -62,6 +63,13 @@ async fn main() -> anyhow::Result<()> {
         Backend::Sql(orm) => {
             let fresh = FreshDatabase::create(&args.database_url).await?;
             eprintln!("benchmarking in {} (dropped at the end)", fresh.name());
+            if !args.read_urls.is_empty() {
+                let outcome = replica_run::run(&args, &fresh, &args.read_urls).await;
+                fresh.drop_database().await?;
+                let results = outcome?;
+                report_all(&args, "replicas", &results, None)?;
+                return cross_node::check(&results);
+            }
             match (orm, &args.read_url) {
                 (args::Orm::Diesel, _) => {
                     let outcome = diesel_run::run(&args, &fresh).await;

@@ -8,6 +8,7 @@ fn floor_of(op: &str) -> Option<String> {
     match op {
         "write_token" => Some("floor_insert".to_owned()),
         "refresh" => Some("floor_refresh".to_owned()),
+        "read_token_replicas" => Some("read_token".to_owned()),
         "login_then_read" => Some("floor_insert_then_select".to_owned()),
         "revoke_then_read" => Some("floor_delete_then_select".to_owned()),
         "read_token_malformed" => None,

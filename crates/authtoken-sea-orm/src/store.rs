@@ -326,12 +326,12 @@ impl<E: AccessTokenEntity> SeaOrmStore<E, DatabaseConnection> {
     /// and every other read stays on the primary.
     ///
     /// Revocation stays absolute: first checked here, the primary must wait for every one of
-    /// `replicas` to flush each commit (`synchronous_standby_names` naming them all, `ANY n`
+    /// `replicas` to apply each commit (`synchronous_standby_names` naming them all, `ANY n`
     /// with `n` the number of synchronous standbys or `FIRST n` with them among the first `n`;
-    /// `synchronous_commit` `on` or `remote_apply`), and each replica's role must see its WAL
-    /// receiver (`pg_monitor`); anything else is [`Error::Replicas`], naming what is missing.
-    /// Then each read asks, in the same round trip, whether the replica streams and has replayed
-    /// all it received: a replica behind (replay paused, a slow apply, cut off), a miss (a login
+    /// `synchronous_commit = remote_apply`), and each replica's role must see its WAL receiver
+    /// (`pg_monitor`); anything else is [`Error::Replicas`], naming what is missing. Then each
+    /// read first asks whether the replica streams and has replayed all it received: a replica
+    /// behind (replay paused, a slow apply, cut off), a miss (a login
     /// a moment ago), a failing replica or one slower than the store's timeout (2 s without
     /// one) sends the read to the primary. [`replica_stats`](Self::replica_stats) counts both.
     ///
