@@ -220,7 +220,8 @@ pub enum Command {
     /// its refresh tokens stop working and its access tokens are revoked; exit 1 if there was
     /// no such live family.
     RevokeFamily {
-        /// The family's id.
+        /// The family's id (it may begin with `-`, as base64url may).
+        #[arg(allow_hyphen_values = true)]
         family: String,
     },
     /// List a user's tokens: fingerprint, created, expires. Never a token itself.

@@ -584,6 +584,9 @@ async fn refresh_families_are_listed_and_revoked(f: &Fixture) {
         assert!(!text.contains(pair.refresh_token.expose_secret()), "a refresh token was shown");
     }
 
+    // Family ids are base64url: one in 32 begins with `-`, which must not read as an option.
+    let hyphen_led = f.run(&["revoke-family", "-AbCdEfGhIjKlMnOpQrStU"]);
+    assert_eq!(hyphen_led.status.code(), Some(1), "{}", stderr(&hyphen_led));
     let ended = f.run(&["revoke-family", &first.family]);
     assert!(ended.status.success(), "{}", stderr(&ended));
     let said = stdout(&ended);
