@@ -205,7 +205,7 @@ pub enum Command {
         token: Option<String>,
         /// Instead of the token: its fingerprint as `list` shows it (at least 6 characters), for
         /// a leak report that carries only that. An ambiguous fingerprint revokes nothing.
-        #[arg(long, conflicts_with = "token")]
+        #[arg(long, conflicts_with = "token", allow_hyphen_values = true)]
         fingerprint: Option<String>,
         /// With `--fingerprint`: look among this user's tokens only (needed in plain storage).
         #[arg(long = "user", requires = "fingerprint")]

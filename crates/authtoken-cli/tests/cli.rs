@@ -477,6 +477,9 @@ async fn revoke_by_fingerprint(f: &Fixture) {
     );
     assert_eq!(f.rows().await, 4);
     assert_clean_error(&f.run(&["revoke", "--fingerprint", "AAA"]), "a fingerprint is at least 6");
+    // A fingerprint is base64url: one in 64 begins with `-`, which must not read as an option.
+    let hyphen_led = f.run(&["revoke", "--fingerprint", "-AAAAAAA"]);
+    assert!(!stderr(&hyphen_led).contains("unexpected argument"), "{}", stderr(&hyphen_led));
     assert_clean_error(
         &f.run(&["--storage", "plain", "revoke", "--fingerprint", "AAAAAAAA"]),
         "add --user ID",
