@@ -25,16 +25,23 @@ use sea_orm::{
 /// a timeout of its own.
 pub(crate) const DEFAULT_REPLICA_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// Streaming, and everything received replayed (`NULL`, read as stale, where either is unknown):
+/// a macro, so that the probe below is written from the same text.
+macro_rules! freshness {
+    () => {
+        "(SELECT status = 'streaming' FROM pg_stat_wal_receiver) \
+         AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()"
+    };
+}
+
 /// The column of the freshness probe: whether the replica was caught up.
 const FRESH: &str = "authtoken_replica_fresh";
 
-/// Streaming, and everything received replayed (`NULL`, read as stale, where either is unknown).
-const FRESHNESS: &str = "(SELECT status = 'streaming' FROM pg_stat_wal_receiver) \
-     AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()";
+/// The freshness condition, as the start check asks it.
+const FRESHNESS: &str = freshness!();
 
 /// The probe every replica read begins with.
-const FRESHNESS_PROBE: &str = "SELECT (SELECT status = 'streaming' FROM pg_stat_wal_receiver) \
-     AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AS authtoken_replica_fresh";
+const FRESHNESS_PROBE: &str = concat!("SELECT ", freshness!(), " AS authtoken_replica_fresh");
 
 /// Where a store's reads went: on a replica, or on the primary after a replica could not answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
