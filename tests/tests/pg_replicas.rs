@@ -1,8 +1,9 @@
-//! Token reads on PostgreSQL streaming standbys (`SeaOrmStore::with_read_replicas`), on a real
-//! primary with two synchronous standbys (`.ci/pg-replicas`): the conformance kit with writes on
-//! the primary and reads on the standbys; rounds of login-then-read and revoke-then-read with
-//! zero misses, and the same rounds without the guarantee showing misses; a standby whose replay
-//! is paused or which is killed never lets a revoked token in.
+//! Token reads on PostgreSQL streaming standbys (`with_read_replicas` of the SeaORM and the
+//! Diesel store), on a real primary with two synchronous standbys (`.ci/pg-replicas`): the
+//! conformance kit with writes on the primary and reads on the standbys; rounds of
+//! login-then-read and revoke-then-read with zero misses, and the same rounds without the
+//! guarantee showing misses; a standby whose replay is paused or which is killed never lets a
+//! revoked token in.
 
 use std::time::Duration;
 
@@ -24,7 +25,23 @@ mod on_replicas {
     );
 }
 
+mod diesel_on_replicas {
+    use authtoken_diesel::AsyncPgConnection;
+    use authtoken_tests::diesel::{DieselBackend, UuidIds};
+    authtoken_conformance::conformance_suite!(
+        DieselBackend::<UuidIds, AsyncPgConnection>::setup_on_replicas(),
+        listing,
+        sessions,
+        purging,
+        limiting
+    );
+}
+
 const ROUNDS: usize = 2000;
+
+/// Held by each test that pauses or kills a standby, so that one never resumes or needs a
+/// standby another has stopped (the conformance tests only wait while a standby is paused).
+static STANDBYS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 type Store = SeaOrmStore<access_token::Entity<uuid::Uuid>>;
 const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
@@ -41,6 +58,7 @@ async fn run(conn: &DatabaseConnection, sql: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rounds_across_nodes_miss_nothing_paused_or_killed() {
     let Some(set) = replica_set() else { return };
+    let _standbys = STANDBYS.lock().await;
     let Some(backend) = SqlBackend::<UuidUsers>::setup_on_replicas().await else { return };
     let strategy = DatabaseStrategy::new(backend.store(), HOUR).unwrap();
     let users = backend.users();
@@ -164,6 +182,112 @@ async fn rounds_across_nodes_miss_nothing_paused_or_killed() {
     }
     local_pool.close().await.unwrap();
     backend.cleanup().await;
+}
+
+/// The Diesel store: rounds of login-then-read and revoke-then-read through the standbys, by
+/// the plain read and the joined read, zero misses; with standby 1's replay paused, tokens
+/// revoked by a writer that does not wait for it are refused; the start check refuses a primary
+/// given as a replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diesel_rounds_across_nodes_miss_nothing() {
+    use authtoken_diesel::{AsyncPgConnection, DieselStore};
+    use authtoken_tests::diesel::{DieselBackend, Ids, UuidIds};
+    type DieselPg = DieselStore<<UuidIds as Ids>::Table, AsyncPgConnection>;
+
+    let Some(set) = replica_set() else { return };
+    let _standbys = STANDBYS.lock().await;
+    let Some(backend) = DieselBackend::<UuidIds, AsyncPgConnection>::setup_on_replicas().await
+    else {
+        return;
+    };
+    let strategy = DatabaseStrategy::new(backend.store(), HOUR).unwrap();
+    let users = backend.users();
+    let user = backend.create_user(true).await;
+    let mut misses = 0;
+    for round in 0..ROUNDS {
+        let token = strategy.write_token(&user).await.unwrap().into_secret();
+        // Every other round by the joined read (the token and its user in one query).
+        let found = match round % 2 {
+            0 => strategy.read_token(&token, users).await.unwrap().is_some(),
+            _ => strategy.read_token(&token, &authtoken::Joined).await.unwrap().is_some(),
+        };
+        misses += usize::from(!found);
+        strategy.destroy_token(&token, &user).await.unwrap();
+        let found = match round % 2 {
+            0 => strategy.read_token(&token, users).await.unwrap().is_some(),
+            _ => strategy.read_token(&token, &authtoken::Joined).await.unwrap().is_some(),
+        };
+        misses += usize::from(found);
+    }
+    let stats = backend.store.replica_stats();
+    println!("Diesel: {ROUNDS} rounds through the standbys: {misses} misses, {stats:?}");
+    assert_eq!(misses, 0);
+    // Half the reads are of revoked tokens, which a standby cannot answer (a miss goes to the
+    // primary); most of the other half must have been answered by a standby.
+    assert!(stats.served > ROUNDS as u64 / 2, "the standbys answered too few reads: {stats:?}");
+
+    // Standby 1 paused, tokens revoked by a writer that does not wait for the standbys.
+    let local = format!("{}?options=-c%20synchronous_commit%3Dlocal", backend.db.url);
+    let local_pool = authtoken_diesel::connect::<AsyncPgConnection>(&local, 2).await.unwrap();
+    let writer = DatabaseStrategy::new(DieselPg::new(local_pool), HOUR).unwrap();
+    let tokens: Vec<String> = {
+        let mut tokens = Vec::new();
+        for _ in 0..50 {
+            tokens.push(strategy.write_token(&user).await.unwrap().into_secret());
+        }
+        tokens
+    };
+    let standby = sea_orm::Database::connect(backend.db.url_through(&set.replicas[0])).await;
+    let standby = standby.unwrap();
+    run(&standby, "SELECT pg_wal_replay_pause()").await;
+    let resume = ResumeReplay(set.replicas[0].clone());
+    for token in &tokens {
+        writer.destroy_token(token, &user).await.unwrap();
+    }
+    // Standby 2 has the revokes (the writer did not wait for it): only standby 1 is behind.
+    let standby_2 = sea_orm::Database::connect(backend.db.url_through(&set.replicas[1])).await;
+    let standby_2 = standby_2.unwrap();
+    wait_until_replayed(&backend.db.conn, &standby_2).await;
+    standby_2.close().await.ok();
+    let hasty = backend.store.clone().with_timeout(Duration::from_secs(1));
+    let hasty = DatabaseStrategy::new(hasty, HOUR).unwrap();
+    for token in &tokens {
+        assert!(hasty.read_token(token, users).await.unwrap().is_none(), "a revoked token read");
+        let joined = hasty.read_token(token, &authtoken::Joined).await.unwrap();
+        assert!(joined.is_none(), "a revoked token read by the joined read");
+    }
+    drop(resume);
+    standby.close().await.ok();
+
+    // The start check, as the SeaORM store's.
+    let primary = authtoken_diesel::connect::<AsyncPgConnection>(&backend.db.url, 2).await;
+    let primary = primary.unwrap();
+    let itself = DieselPg::new(primary.clone()).with_read_replicas(vec![primary]).await;
+    match itself {
+        Err(authtoken::Error::Replicas(why)) => assert!(why.contains("not a standby"), "{why}"),
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("a primary accepted as a replica"),
+    }
+    drop((strategy, writer, hasty));
+    backend.cleanup().await;
+}
+
+/// Waits until `standby` has replayed everything `primary` has written so far.
+async fn wait_until_replayed(primary: &DatabaseConnection, standby: &DatabaseConnection) {
+    let one = |sql: &str| {
+        sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql.to_owned())
+    };
+    let row = primary.query_one_raw(one("SELECT pg_current_wal_lsn()::text AS lsn")).await;
+    let lsn: String = row.unwrap().unwrap().try_get("", "lsn").unwrap();
+    let check = format!("SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn AS done");
+    for _ in 0..3000 {
+        let row = standby.query_one_raw(one(&check)).await.unwrap().unwrap();
+        if row.try_get::<bool>("", "done").unwrap() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the standby did not replay up to {lsn} in 30 s");
 }
 
 /// The longest replay lag the primary last measured for its standbys, in milliseconds.

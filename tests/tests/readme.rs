@@ -150,6 +150,23 @@ async fn pg_replicas_section(primary: DatabaseConnection, standby_1: DatabaseCon
     Ok(())
 }
 
+// Guide: "Scaling out: PostgreSQL replicas", the Diesel store.
+mod pg_replicas_diesel {
+    mod schema {
+        authtoken_diesel::access_token_table!(access_token, user_id = Uuid);
+    }
+
+    #[rustfmt::skip]
+    async fn section(primary: &str, standby_1: &str, standby_2: &str) -> authtoken::Result<()> {
+        use authtoken_diesel::{AsyncPgConnection, DieselStore, connect};
+
+        let replicas = vec![connect::<AsyncPgConnection>(standby_1, 16).await?, connect::<AsyncPgConnection>(standby_2, 16).await?];
+        let store = DieselStore::<schema::access_token::table, AsyncPgConnection>::new(connect::<AsyncPgConnection>(primary, 16).await?).with_read_replicas(replicas).await?;
+        let _ = store;
+        Ok(())
+    }
+}
+
 // Guide: "Refresh tokens".
 #[rustfmt::skip]
 async fn refresh_section(db: DatabaseConnection) -> Result {

@@ -12,7 +12,7 @@ use diesel_async::AsyncConnection;
 use diesel_async::pooled_connection::PoolableConnection;
 
 use crate::query::StoreQuery;
-use crate::row::{Count, FamilyId, OwnerRowOf, RefreshRowOf, TokenRow};
+use crate::row::{Count, FamilyId, Fresh, OwnerRowOf, RefreshRowOf, TokenRow};
 use crate::sql_types::UserIdSql;
 
 mod sealed {
@@ -244,6 +244,11 @@ pub trait IdOn<S: UserIdSql>: StoreConnection {
         &mut self,
         query: StoreQuery<S>,
     ) -> impl Future<Output = QueryResult<Vec<String>>> + Send;
+
+    /// Runs a replica's freshness probe (`authtoken_sql::FRESHNESS_PROBE`, PostgreSQL only):
+    /// whether it streams and has replayed all it received (`None` where it cannot tell).
+    #[doc(hidden)]
+    fn replica_is_fresh(&mut self) -> impl Future<Output = QueryResult<Option<bool>>> + Send;
 }
 
 impl<C, S> IdOn<S> for C
@@ -256,6 +261,7 @@ where
     Count: QueryableByName<C::Backend>,
     RefreshRowOf<S>: QueryableByName<C::Backend>,
     FamilyId: QueryableByName<C::Backend>,
+    Fresh: QueryableByName<C::Backend>,
 {
     fn run(&mut self, query: StoreQuery<S>) -> impl Future<Output = QueryResult<usize>> + Send {
         diesel_async::RunQueryDsl::execute(query, self)
@@ -288,5 +294,11 @@ where
     async fn family_ids(&mut self, query: StoreQuery<S>) -> QueryResult<Vec<String>> {
         let rows: Vec<FamilyId> = diesel_async::RunQueryDsl::load(query, self).await?;
         Ok(rows.into_iter().map(|row| row.family).collect())
+    }
+
+    async fn replica_is_fresh(&mut self) -> QueryResult<Option<bool>> {
+        let probe = StoreQuery::<S>::new(authtoken_sql::FRESHNESS_PROBE);
+        let rows: Vec<Fresh> = diesel_async::RunQueryDsl::load(probe, self).await?;
+        Ok(rows.into_iter().next().and_then(|row| row.authtoken_replica_fresh))
     }
 }

@@ -60,6 +60,16 @@ where
         if let Some(refusal) = self.joined_read_refusal() {
             return Err(Error::Config(refusal));
         }
+        if let Some(replicas) = &self.replicas {
+            let read = |pool| async move {
+                let Some(mut conn) = self.fresh_replica(pool).await? else { return Ok(None) };
+                let rows = T::load_with_user(&mut conn, token.to_owned(), false).await;
+                Ok::<_, Error>(rows.map_err(store_error)?.into_iter().next())
+            };
+            if let Some((row, user)) = replicas.read(read).await {
+                return Ok(Some((T::into_access_token(row), user)));
+            }
+        }
         let mut conn = self.conn().await?;
         let load = T::load_with_user(&mut conn, token.to_owned(), self.causal_reads());
         let rows = self.bounded(load).await?;

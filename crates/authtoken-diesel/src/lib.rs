@@ -51,6 +51,8 @@ pub mod migrations;
 mod pool;
 mod query;
 mod refresh;
+#[cfg(feature = "postgres")]
+mod replicas;
 mod row;
 pub mod sql_types;
 mod store;
@@ -59,6 +61,7 @@ mod table;
 mod tls;
 mod users;
 
+pub use authtoken_sql::ReplicaStats;
 pub use connection::{IdOn, StoreConnection};
 pub use diesel_async::pooled_connection::deadpool::Pool;
 pub use joined::JoinUsers;

@@ -114,3 +114,11 @@ pub struct FamilyId {
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub family: String,
 }
+
+/// The one row of a replica's freshness probe (`authtoken_sql::FRESHNESS_PROBE`).
+#[doc(hidden)]
+#[derive(QueryableByName)]
+pub struct Fresh {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    pub authtoken_replica_fresh: Option<bool>,
+}

@@ -10,7 +10,9 @@ use authtoken::store::{
     AccessToken, AccessTokenStore, ListTokens, PurgeExpired, TokenColumns, TokenUse,
 };
 use authtoken::{Error, Result};
-use authtoken_sql::{Bound, Dialect, SqlParam, Statements, quote, retrying_conflicts};
+use authtoken_sql::{
+    Bound, Dialect, ReplicaSet, ReplicaStats, SqlParam, Statements, quote, retrying_conflicts,
+};
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -49,6 +51,8 @@ pub struct DieselStore<T, C: StoreConnection> {
     timeout: Option<Duration>,
     custom_table: bool,
     causal_reads: bool,
+    /// PostgreSQL standbys the token reads go to ([`with_read_replicas`](Self::with_read_replicas)).
+    pub(crate) replicas: Option<Arc<ReplicaSet<C::Pool>>>,
     table: PhantomData<fn() -> T>,
 }
 
@@ -57,7 +61,8 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
     pub fn new(pool: C::Pool) -> Self {
         let sql = Arc::new(Statements::new(C::DIALECT, T::NAME, T::DETAILS));
         let (custom_table, causal_reads) = (false, false);
-        Self { pool, sql, timeout: None, custom_table, causal_reads, table: PhantomData }
+        let (timeout, replicas) = (None, None);
+        Self { pool, sql, timeout, custom_table, causal_reads, replicas, table: PhantomData }
     }
 
     /// The statements for `table`, with or without the API-token columns, causal if the store
@@ -160,6 +165,11 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         self
     }
 
+    /// The store's timeout, if it has one.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
     /// The pool the store runs on.
     pub fn pool(&self) -> &C::Pool {
         &self.pool
@@ -243,6 +253,24 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         outcome.map(|changed| changed as u64).map_err(store_error)
     }
 
+    /// A connection to the replica behind `pool` if it streams and has replayed all it
+    /// received (`authtoken_sql::FRESHNESS_PROBE`); the read that follows on it is a later
+    /// statement, whose snapshot is past every commit that returned before the probe.
+    pub(crate) async fn fresh_replica(&self, pool: &C::Pool) -> Result<Option<C::Pooled>>
+    where
+        C: IdOn<T::UserIdSql>,
+    {
+        let mut conn = C::take(pool).await?;
+        let fresh = IdOn::<T::UserIdSql>::replica_is_fresh(&mut *conn).await;
+        Ok((fresh.map_err(store_error)? == Some(true)).then_some(conn))
+    }
+
+    /// How many token reads the replicas answered, and how many went to the primary (a miss,
+    /// a replica behind, failing or slow); zero without replicas.
+    pub fn replica_stats(&self) -> ReplicaStats {
+        self.replicas.as_ref().map(|r| r.stats()).unwrap_or_default()
+    }
+
     /// Runs a query of token rows.
     async fn rows(&self, statement: StoreQuery<T::UserIdSql>) -> Result<Vec<AccessToken<IdOf<T>>>>
     where
@@ -319,6 +347,7 @@ impl<T, C: StoreConnection> Clone for DieselStore<T, C> {
             timeout: self.timeout,
             custom_table: self.custom_table,
             causal_reads: self.causal_reads,
+            replicas: self.replicas.clone(),
             table: PhantomData,
         }
     }
@@ -360,8 +389,18 @@ where
     type UserId = IdOf<T>;
 
     async fn get(&self, token: &str) -> Result<Option<AccessToken<IdOf<T>>>> {
-        let statement = self.statement(&self.sql.get, vec![SqlParam::Text(token.to_owned())]);
-        Ok(self.rows(statement).await?.into_iter().next())
+        let statement = || self.statement(&self.sql.get, vec![SqlParam::Text(token.to_owned())]);
+        if let Some(replicas) = &self.replicas {
+            let read = |pool| async move {
+                let Some(mut conn) = self.fresh_replica(pool).await? else { return Ok(None) };
+                let rows = conn.token_rows(statement()).await.map_err(store_error)?;
+                Ok::<_, Error>(rows.into_iter().next().map(|row| row.0))
+            };
+            if let Some(row) = replicas.read(read).await {
+                return Ok(Some(row));
+            }
+        }
+        Ok(self.rows(statement()).await?.into_iter().next())
     }
 
     // Expiry is the strategy's check on every read (a row's own `expires_at` included), and

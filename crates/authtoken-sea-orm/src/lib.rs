@@ -33,9 +33,9 @@ mod throttle;
 pub mod tls;
 mod users;
 
+pub use authtoken_sql::ReplicaStats;
 pub use entity::AccessTokenEntity;
 pub use refresh::SeaOrmRefreshStore;
-pub use replicas::ReplicaStats;
 pub use store::SeaOrmStore;
 pub use throttle::{DEFAULT_THROTTLE_TABLE, SeaOrmThrottle};
 pub use users::SeaOrmUsers;

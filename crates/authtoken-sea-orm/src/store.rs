@@ -13,7 +13,7 @@ use authtoken::store::{
     TokenColumns, TokenDetails, TokenUse,
 };
 use authtoken::{Error, Result, User};
-use authtoken_sql::retrying_conflicts;
+use authtoken_sql::{DEFAULT_REPLICA_TIMEOUT, ReplicaStats, retrying_conflicts};
 use chrono::{DateTime, Utc};
 use sea_orm::query::{SelectA, SelectB};
 use sea_orm::{
@@ -25,7 +25,7 @@ use sea_orm::{
 use crate::AccessTokenEntity;
 use crate::access_token;
 use crate::binds::{as_values, dialect};
-use crate::replicas::{self, DEFAULT_REPLICA_TIMEOUT, ReplicaStats, Replicas};
+use crate::replicas::{self, Replicas};
 use authtoken_sql::Statements;
 
 /// Token rows in the table of entity `E` (any entity
@@ -396,7 +396,8 @@ where
 
     async fn get(&self, token: &str) -> Result<Option<AccessToken<E::UserId>>> {
         if let Some(replicas) = &self.replicas
-            && let Some(row) = replicas.fresh_row(&self.sql.get, vec![token.into()]).await
+            && let Some(row) =
+                replicas::fresh_row(replicas, &self.sql.get, vec![token.into()]).await
         {
             return Ok(Some(self.decode(&row)?));
         }
@@ -546,7 +547,7 @@ where
         }
         let sql = self.joined_sql::<M>();
         let on_replica = match &self.replicas {
-            Some(replicas) => replicas.fresh_row(&sql, vec![token.into()]).await,
+            Some(replicas) => replicas::fresh_row(replicas, &sql, vec![token.into()]).await,
             None => None,
         };
         let row = match on_replica {

@@ -14,6 +14,7 @@
 
 mod dialect;
 mod refresh;
+mod replicas;
 mod retry;
 mod statements;
 
@@ -22,6 +23,10 @@ pub use dialect::{
     SQLITE_TIMESTAMP, SqlParam, join_scopes, quote, split_scopes,
 };
 pub use refresh::RefreshStatements;
+pub use replicas::{
+    DEFAULT_REPLICA_TIMEOUT, FRESH, FRESHNESS_PROBE, PRIMARY_SETTINGS, REPLICA_STATE, ReplicaCheck,
+    ReplicaSet, ReplicaStats, SYNCHRONOUS_STANDBYS, refuse_replicas,
+};
 pub use retry::{WRITE_RETRIES, retry_pause, retrying_conflicts};
 pub use statements::{Bound, Statements};
 

@@ -355,6 +355,25 @@ impl<I: Ids, C: EngineOf> DieselBackend<I, C> {
     }
 }
 
+impl<I: Ids> DieselBackend<I, authtoken_diesel::AsyncPgConnection>
+where
+    authtoken_diesel::AsyncPgConnection: authtoken_diesel::IdOn<I::Sql>,
+{
+    /// A fresh database on the replica set's primary, its token reads on the standbys
+    /// (`with_read_replicas`); `None` outside CI when no replica set is configured.
+    pub async fn setup_on_replicas() -> Option<Self> {
+        use authtoken_diesel::AsyncPgConnection as Pg;
+        let set = crate::sql::replicas::replica_set()?;
+        let db = set.create_db().await;
+        create_tables::<I>(&db, Pg::UP, Pg::DETAILS_UP).await;
+        let pool = authtoken_diesel::connect::<Pg>(&db.url, 8).await.expect("a Diesel pool");
+        let store = DieselStore::new(pool.clone());
+        let store = store.with_read_replicas(set.diesel_pools(&db).await).await;
+        let store = store.expect("the replicas");
+        Some(Self { db, store, users: DieselUsers::new(pool) })
+    }
+}
+
 /// The `users` table of `I`'s key and the shipped migration (`up`, its user id line set to the
 /// key's type), then the details migration (`details_up`) for a table declared with them.
 pub async fn create_tables<I: Ids>(db: &TestDb, up: &str, details_up: &str) {

@@ -216,8 +216,11 @@ impl TestDb {
             return;
         }
         let admin = connect(&self.server_url, 1).await;
+        // A pool a test dropped may still be closing its connections (deadpool closes them
+        // as their tasks end): PostgreSQL ends them rather than refuse.
+        let force = if self.engine == Engine::Postgres { " WITH (FORCE)" } else { "" };
         admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}", self.name))
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}{force}", self.name))
             .await
             .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
         admin.close().await.ok();

@@ -56,7 +56,22 @@ impl ReplicaSet {
         pools
     }
 
-    /// Runs `.ci/pg-replicas ACTION DIR STANDBY` (`kill`, `restart`).
+    /// Diesel pools on `db` through each standby, once the standby has replayed its creation.
+    pub async fn diesel_pools(
+        &self,
+        db: &TestDb,
+    ) -> Vec<authtoken_diesel::Pool<authtoken_diesel::AsyncPgConnection>> {
+        let mut pools = Vec::new();
+        for (server, seen) in self.replicas.iter().zip(self.replica_pools(db).await) {
+            seen.close().await.ok();
+            let url = db.url_through(server);
+            let pool = authtoken_diesel::connect::<authtoken_diesel::AsyncPgConnection>(&url, 8);
+            pools.push(pool.await.expect("a Diesel pool on a standby"));
+        }
+        pools
+    }
+
+    /// Runs `.ci/pg-replicas ACTION DIR NODE` (`kill`, `restart`; node 0 is the primary).
     pub fn script(&self, action: &str, standby: usize) {
         let dir = self.dir.as_deref().expect("AUTHTOKEN_TEST_PG_REPLICAS_DIR for kill and restart");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../.ci/pg-replicas");
