@@ -1,6 +1,7 @@
 //! Two OS processes, one database (PostgreSQL with LISTEN/NOTIFY; MariaDB with the polled
-//! revocation log, the fallback), the revocation channel of the second cut and stalled at
-//! random moments: random logins, reads, logouts, logs-out-everywhere and user deletes, 10,000
+//! revocation log, the fallback; SQLite with the log read when the file's change counter moves),
+//! the revocation channel of the second cut and stalled at random moments (on SQLite its log is
+//! taken away): random logins, reads, logouts, logs-out-everywhere and user deletes, 10,000
 //! operations. No read that starts later than a token's revocation plus the staleness bound
 //! accepts it; every live token is accepted for its own user. The hit rate while the channel is
 //! healthy is reported.
@@ -88,6 +89,11 @@ async fn postgres_two_processes_never_accept_a_token_past_its_revocation_plus_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_two_processes_never_accept_a_token_past_its_revocation_plus_the_bound() {
     two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(Engine::MySql).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_two_processes_never_accept_a_token_past_its_revocation_plus_the_bound() {
+    two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(Engine::Sqlite).await;
 }
 
 async fn two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(engine: Engine) {

@@ -17,6 +17,7 @@
 
 mod args;
 mod cached;
+mod channel_tap;
 mod chart;
 mod cross_node;
 mod database;

@@ -193,11 +193,15 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     }
     if args.revocations > 0 {
         eprintln!("revocation propagation to a second process, {} times", args.revocations);
-        let strategy = DatabaseStrategy::new(bench.strategy.store().clone(), Some(KEY_LIFETIME))?;
         let peer = [url.as_str(), &*bench.prefix];
-        let propagation =
-            crate::cached::revocation_propagation(strategy, &peer, args.users, args.revocations);
-        results.push(propagation.await?);
+        let store = bench.strategy.store().clone();
+        let propagation = crate::cached::propagation_idle_and_loaded(
+            || DatabaseStrategy::new(store.clone(), Some(KEY_LIFETIME)),
+            &peer,
+            args.users,
+            args.revocations,
+        );
+        results.extend(propagation.await?);
         bench.clean_up(0).await?;
     }
     Ok(results)

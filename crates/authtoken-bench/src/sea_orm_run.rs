@@ -51,13 +51,16 @@ pub async fn run(
     if args.revocations > 0 {
         eprintln!("revocation propagation to a second process, {} times", args.revocations);
         let store =
-            authtoken_sea_orm::SeaOrmStore::<schema::token::Entity>::new(fresh.pool(2).await?);
-        let strategy =
-            authtoken::DatabaseStrategy::new(store, Some(std::time::Duration::from_secs(3600)))?;
+            authtoken_sea_orm::SeaOrmStore::<schema::token::Entity>::new(fresh.pool(20).await?);
         let peer = [fresh.url.as_str()];
-        let propagation =
-            cached::revocation_propagation(strategy, &peer, args.users, args.revocations);
-        results.push(propagation.await?);
+        let hour = Some(std::time::Duration::from_secs(3600));
+        let propagation = cached::propagation_idle_and_loaded(
+            || authtoken::DatabaseStrategy::new(store.clone(), hour),
+            &peer,
+            args.users,
+            args.revocations,
+        );
+        results.extend(propagation.await?);
     }
 
     let widest = args.concurrency.iter().copied().max().unwrap_or(1);

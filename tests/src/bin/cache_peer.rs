@@ -1,7 +1,8 @@
 //! The second process of the cache's chaos test: a cache over the test's database (PostgreSQL:
-//! LISTEN/NOTIFY; MySQL/MariaDB: the polled revocation log) whose revocation channel runs
-//! through a proxy this process controls; its reads go to the database directly. Commands on stdin, one
-//! answer line each on stdout:
+//! LISTEN/NOTIFY; MySQL/MariaDB: the polled revocation log; SQLite: the log read when the file's
+//! change counter moves) whose revocation channel runs through a proxy this process controls
+//! (on SQLite, a file, the channel is stopped instead, and started again to pass); its reads go
+//! to the database directly. Commands on stdin, one answer line each on stdout:
 //!
 //! - `read TOKEN` → `ok USER START_µs HIT` or `none START_µs` (START: when the read began, µs
 //!   since the epoch; HIT: 1 if the cache answered)
@@ -27,13 +28,19 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let url = args.next().expect("the database URL");
     let bound_ms: u64 = args.next().expect("the bound in ms").parse().expect("a number");
-    let server = url::Url::parse(&url).expect("a URL");
-    let default_port = if url.starts_with("postgres") { 5432 } else { 3306 };
-    let port = server.port().unwrap_or(default_port);
-    let upstream = format!("{}:{port}", server.host_str().unwrap());
-    let proxy = FaultProxy::start(upstream).await;
     let db = sea_orm::Database::connect(&url).await.expect("the database");
-    let listen_via = sea_orm::Database::connect(proxy.url_for(&url)).await.expect("the proxy");
+    let sqlite = url.starts_with("sqlite");
+    let (proxy, listen_via) = if sqlite {
+        (None, db.clone())
+    } else {
+        let server = url::Url::parse(&url).expect("a URL");
+        let default_port = if url.starts_with("postgres") { 5432 } else { 3306 };
+        let port = server.port().unwrap_or(default_port);
+        let upstream = format!("{}:{port}", server.host_str().unwrap());
+        let proxy = FaultProxy::start(upstream).await;
+        let listen_via = sea_orm::Database::connect(proxy.url_for(&url)).await.expect("the proxy");
+        (Some(proxy), listen_via)
+    };
     let options = CacheOptions {
         staleness_bound: Duration::from_millis(bound_ms),
         ..CacheOptions::default()
@@ -43,6 +50,7 @@ async fn main() {
     let channel = Revocations::start(&listen_via, store.revocation_sink(), "access_token")
         .await
         .expect("the revocation channel");
+    let mut channel = Some(channel);
     let strategy =
         DatabaseStrategy::new(store.clone(), Some(Duration::from_secs(3600))).expect("strategy");
     let mut out = std::io::stdout();
@@ -66,11 +74,31 @@ async fn main() {
                 }
             }
             "cut" | "stall" | "pass" => {
-                proxy.set(match command {
-                    "cut" => Mode::Cut,
-                    "stall" => Mode::Stall,
-                    _ => Mode::Pass,
-                });
+                match &proxy {
+                    Some(proxy) => proxy.set(match command {
+                        "cut" => Mode::Cut,
+                        "stall" => Mode::Stall,
+                        _ => Mode::Pass,
+                    }),
+                    // SQLite: a cut or a stall stops the channel (its proof then runs out);
+                    // a pass starts a new one, which starts from nothing.
+                    None => match command {
+                        "pass" if channel.is_none() => {
+                            let started = Revocations::start(
+                                &listen_via,
+                                store.revocation_sink(),
+                                "access_token",
+                            );
+                            channel = Some(started.await.expect("the revocation channel"));
+                        }
+                        "cut" | "stall" => {
+                            if let Some(stopped) = channel.take() {
+                                stopped.stop().await;
+                            }
+                        }
+                        _ => {}
+                    },
+                }
                 writeln!(out, "done")
             }
             "stats" => {
@@ -81,5 +109,7 @@ async fn main() {
         }
         .expect("answering");
     }
-    channel.stop().await;
+    if let Some(channel) = channel {
+        channel.stop().await;
+    }
 }

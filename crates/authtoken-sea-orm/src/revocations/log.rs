@@ -10,6 +10,9 @@ use authtoken::{Error, Result};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement, Value};
 use tokio::task::JoinHandle;
 
+#[cfg(feature = "sqlite")]
+use super::sqlite_version::DataVersion;
+
 /// Rows per query: a poll pages through a backlog, then proves the cache current.
 const PAGE: i64 = 1000;
 /// An id missing below ids already seen belongs to a transaction still open, or to one rolled
@@ -28,11 +31,22 @@ const MAX_GAPS: usize = 10_000;
 const WIRING_RECHECK: Duration = Duration::from_secs(2);
 /// Ids just below the log's end at start that are checked for transactions still open.
 const START_WINDOW: i64 = 1000;
+/// How often log rows past the retention are deleted.
+const CLEANUP_EVERY: Duration = Duration::from_secs(300);
+/// How often SQLite's change counter is read (see [`DataVersion`]).
+#[cfg(feature = "sqlite")]
+const DOORBELL_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Polls the revocation log (from `authtoken_migration::CreateRevocationLog`) twice per
 /// staleness bound and proves the cache current after each complete poll; stops when dropped.
 /// The propagation bound is the poll interval plus one query, after the deleting transaction
 /// commits, however long it stayed open.
+///
+/// On SQLite (a database file) it reads the file's change counter, `PRAGMA data_version`, every
+/// millisecond instead, on a connection of its own, and reads the log only when the counter
+/// moved: each unchanged counter proves the cache current, and a revocation arrives within a
+/// millisecond or two of its commit. (An in-memory database, which that connection would not
+/// share, is polled as above.)
 ///
 /// The channel proves it is wired before it proves anything else: at start and every two
 /// seconds it finds the triggers that fill the log (on the token table, and the user table's
@@ -142,6 +156,9 @@ struct Poller {
     started: Option<Instant>,
     /// The prefix that makes a read causal on Galera; empty elsewhere.
     causal: &'static str,
+    /// SQLite's change counter, and its value before the last complete poll began.
+    #[cfg(feature = "sqlite")]
+    doorbell: Option<(DataVersion, Option<i64>)>,
 }
 
 /// A trigger: the table it is on and its statement.
@@ -183,7 +200,17 @@ impl Poller {
                 "DELETE FROM {table} WHERE revoked_at < strftime('%Y-%m-%d %H:%M:%f', 'now', '-{RETENTION_HOURS} hours')"
             ),
         };
-        let interval = (sink.staleness_bound() / 2).max(Duration::from_millis(1));
+        let mut interval = (sink.staleness_bound() / 2).max(Duration::from_millis(1));
+        #[cfg(feature = "sqlite")]
+        let doorbell = match backend {
+            DatabaseBackend::Sqlite => DataVersion::open(&db).await.map(|watcher| (watcher, None)),
+            _ => None,
+        };
+        #[cfg(feature = "sqlite")]
+        if let Some((watcher, _)) = &doorbell {
+            tracing::debug!(file = watcher.file(), "authtoken: watching SQLite's data_version");
+            interval = interval.min(DOORBELL_INTERVAL);
+        }
         let mut poller = Self {
             db,
             sink,
@@ -197,6 +224,8 @@ impl Poller {
             can_see_transactions: !galera,
             started: (!galera && backend == DatabaseBackend::MySql).then(Instant::now),
             causal,
+            #[cfg(feature = "sqlite")]
+            doorbell,
         };
         // Ids below the end that are not there yet may belong to transactions still open.
         poller.note_missing_below_end().await.map_err(Error::store)?;
@@ -256,7 +285,8 @@ impl Poller {
         let mut failing = false;
         let mut wired = true;
         let mut checked = Instant::now();
-        for round in 0u64.. {
+        let mut cleaned = Instant::now();
+        loop {
             ticks.tick().await;
             let started = Instant::now();
             if checked.elapsed() >= WIRING_RECHECK || !wired {
@@ -275,6 +305,11 @@ impl Poller {
                     self.sink.withdraw();
                     continue;
                 }
+            }
+            if !failing && self.quiet_since_last_poll().await {
+                // Nothing was committed since the last complete poll began: it read all there is.
+                self.sink.caught_up_to(started);
+                continue;
             }
             match self.poll().await {
                 Ok(()) => {
@@ -299,7 +334,8 @@ impl Poller {
                     failing = true;
                 }
             }
-            if round % 1000 == 999 {
+            if cleaned.elapsed() >= CLEANUP_EVERY {
+                cleaned = Instant::now();
                 let statement =
                     Statement::from_string(self.db.get_database_backend(), &self.cleanup);
                 if let Err(error) = self.db.execute_raw(statement).await {
@@ -307,6 +343,21 @@ impl Poller {
                 }
             }
         }
+    }
+
+    /// Whether SQLite's change counter has not moved since it was read before the last
+    /// complete poll (and no gap waits to be retired): then that poll read everything committed
+    /// up to now. Otherwise the counter is noted for the poll that follows. Always false without
+    /// the counter.
+    async fn quiet_since_last_poll(&mut self) -> bool {
+        #[cfg(feature = "sqlite")]
+        if let Some((watcher, seen)) = &mut self.doorbell {
+            let now = watcher.read().await.ok();
+            let quiet = now.is_some() && now == *seen && self.gaps.is_empty();
+            *seen = now;
+            return quiet;
+        }
+        false
     }
 
     /// Reads every row past `floor`, then the gaps, and applies what is new.

@@ -7,11 +7,13 @@
 //! - [`LogRevocations`] (any database, meant for MySQL/MariaDB and SQLite, which have no
 //!   notifications): triggers (`authtoken_migration::CreateRevocationLog`) append deleted keys
 //!   to a log table in the deleting transaction, and each process polls it twice per staleness
-//!   bound.
+//!   bound (on SQLite, whenever the file's change counter moves, read every millisecond).
 
 mod log;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite_version;
 
 pub use log::LogRevocations;
 

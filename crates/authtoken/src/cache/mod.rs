@@ -11,7 +11,11 @@
 //! Only found rows are cached. An unknown token is never cached: a login could create it a
 //! moment later (in another process) and the cached "unknown" would hide it; the store answers
 //! such reads, which are rare for real clients and cheap to refuse for garbage (the strategy
-//! rejects malformed tokens before any lookup).
+//! rejects malformed tokens before any lookup). A cached token that is revoked leaves a
+//! tombstone in its place: its next reads are refused from memory, at once and whatever the
+//! channel's state (a revoked key never comes back), instead of asking the store. (A deleted
+//! row put back by hand, from a backup, say, is refused by a process that saw it deleted until
+//! `max_age`; one written through this process's store is not.)
 //!
 //! ```
 //! use std::time::Duration;
@@ -27,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod counter;
 mod freshness;
 mod sink;
 #[cfg(test)]
@@ -35,7 +40,6 @@ mod tests;
 use std::any::Any;
 use std::fmt::Display;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -44,6 +48,7 @@ use crate::limit::LimitTokens;
 use crate::limit::{Liveness, TokenLimit};
 use crate::store::{AccessToken, AccessTokenStore, JoinedUserStore, ListTokens, PurgeExpired};
 use crate::{Result, User};
+use counter::Counter;
 use freshness::Freshness;
 use sink::Invalidate;
 pub use sink::{Revocation, RevocationPublisher, RevocationSink};
@@ -115,6 +120,22 @@ struct Entry<Id> {
     user: Option<Arc<dyn Any + Send + Sync>>,
 }
 
+/// What the cache holds for a key: a live token, or the tombstone of a revoked one.
+enum Slot<Id> {
+    Live(Entry<Id>),
+    Revoked,
+}
+
+/// What a read finds in the cache.
+enum Lookup<Id> {
+    /// A live entry, and the channel is current.
+    Live(Arc<Slot<Id>>),
+    /// A tombstone: the token was revoked.
+    Revoked,
+    /// Nothing usable: ask the store.
+    Ask,
+}
+
 /// How many reads the cache answered and how many went to the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -126,10 +147,13 @@ pub struct CacheStats {
 
 /// The cache and its proof of currency, shared by the store and the channel's sink.
 struct Shared<Id> {
-    entries: moka::sync::Cache<String, Arc<Entry<Id>>>,
+    entries: moka::sync::Cache<String, Arc<Slot<Id>>>,
+    /// Keys written again over their tombstone, for `max_age`: an announcement of their
+    /// deletion may still be on its way, and must not bury the new row.
+    rewritten: moka::sync::Cache<String, ()>,
     freshness: Freshness,
-    hits: AtomicU64,
-    misses: AtomicU64,
+    hits: Counter,
+    misses: Counter,
     /// Serves hits without a channel: only for a store no other process changes.
     always_current: bool,
 }
@@ -139,15 +163,23 @@ impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
         self.always_current || self.freshness.may_serve(Instant::now())
     }
 
-    /// The live entry for `key` when hits may be served.
-    /// (Its expiry is the strategy's check, on the row handed back.)
-    fn hit(&self, key: &str) -> Option<Arc<Entry<Id>>> {
-        self.may_serve().then(|| self.entries.get(key)).flatten()
+    /// What the cache says of `key`: its live entry when hits may be served, its tombstone
+    /// always (refusing a revoked token needs no proof of currency). (A live row's expiry is
+    /// the strategy's check, on the row handed back.)
+    fn lookup(&self, key: &str) -> Lookup<Id> {
+        match self.entries.get(key) {
+            Some(slot) => match &*slot {
+                Slot::Revoked => Lookup::Revoked,
+                Slot::Live(_) if self.may_serve() => Lookup::Live(slot),
+                Slot::Live(_) => Lookup::Ask,
+            },
+            None => Lookup::Ask,
+        }
     }
 
     fn count(&self, hit: bool) {
         let counter = if hit { &self.hits } else { &self.misses };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.add_one();
     }
 
     /// Keeps `entry` unless an invalidation ran since `generation` was read: the row may
@@ -156,7 +188,7 @@ impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
         if self.freshness.generation() != generation {
             return;
         }
-        self.entries.insert(key.to_owned(), Arc::new(entry));
+        self.entries.insert(key.to_owned(), Arc::new(Slot::Live(entry)));
         // An invalidation between the check and the insert may have missed the new entry.
         if self.freshness.generation() != generation {
             self.entries.invalidate(key);
@@ -170,11 +202,39 @@ impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
         }
     }
 
+    /// `keys` were deleted from the store: each one cached becomes a tombstone (a key not
+    /// cached is left out, so that a purge of a million rows evicts nothing).
+    fn revoke_keys(&self, keys: &[String]) {
+        self.freshness.bump();
+        for key in keys {
+            if self.rewritten.contains_key(key) {
+                self.entries.invalidate(key);
+            } else if self.entries.contains_key(key) {
+                self.entries.insert(key.clone(), Arc::new(Slot::Revoked));
+            }
+        }
+    }
+
+    /// `key` was just written to the store: a tombstone of it goes, and is not laid again by
+    /// a late announcement of the old row's deletion.
+    fn written(&self, key: &str) {
+        if let Some(slot) = self.entries.get(key)
+            && let Slot::Revoked = &*slot
+        {
+            self.rewritten.insert(key.to_owned(), ());
+            self.entries.invalidate(key);
+        }
+    }
+
     fn drop_user(&self, user: &str) {
         self.freshness.bump();
         let user = user.to_owned();
+        let of_user = move |_: &String, slot: &Arc<Slot<Id>>| match &**slot {
+            Slot::Live(entry) => entry.user_key == user,
+            Slot::Revoked => false,
+        };
         // Supported: the cache is built with invalidation closures.
-        if self.entries.invalidate_entries_if(move |_, entry| entry.user_key == user).is_err() {
+        if self.entries.invalidate_entries_if(of_user).is_err() {
             self.entries.invalidate_all();
         }
     }
@@ -188,7 +248,7 @@ impl<Id: Clone + Send + Sync + 'static> Shared<Id> {
 #[async_trait::async_trait]
 impl<Id: Clone + Send + Sync + 'static> Invalidate for Shared<Id> {
     async fn tokens(&self, keys: &[String]) {
-        self.drop_keys(keys);
+        self.revoke_keys(keys);
     }
 
     fn user(&self, user: &str) {
@@ -269,9 +329,14 @@ where
             .time_to_live(options.max_age)
             .support_invalidation_closures()
             .build();
+        let rewritten = moka::sync::Cache::builder()
+            .max_capacity(options.max_entries)
+            .time_to_live(options.max_age)
+            .build();
         let freshness = Freshness::new(options.staleness_bound);
-        let (hits, misses) = (AtomicU64::new(0), AtomicU64::new(0));
-        let shared = Arc::new(Shared { entries, freshness, hits, misses, always_current });
+        let (hits, misses) = (Counter::default(), Counter::default());
+        let shared =
+            Arc::new(Shared { entries, rewritten, freshness, hits, misses, always_current });
         Ok(Self { inner, shared, publisher: None })
     }
 
@@ -298,10 +363,7 @@ where
 
     /// Hits and misses so far.
     pub fn stats(&self) -> CacheStats {
-        CacheStats {
-            hits: self.shared.hits.load(Ordering::Relaxed),
-            misses: self.shared.misses.load(Ordering::Relaxed),
-        }
+        CacheStats { hits: self.shared.hits.sum(), misses: self.shared.misses.sum() }
     }
 
     /// Drops everything cached for `user`, here and, through the publisher, in every other
@@ -340,6 +402,7 @@ where
         live: Liveness,
     ) -> Result<Vec<String>> {
         let user = row.user_id.to_string();
+        let key = row.token.clone();
         let evicted = match self.inner.create_within_limit(row, expires_at, limit, live).await {
             Ok(evicted) => evicted,
             Err(error) => {
@@ -352,8 +415,9 @@ where
                 return Err(error);
             }
         };
+        self.shared.written(&key);
         if !evicted.is_empty() {
-            self.shared.drop_keys(&evicted);
+            self.shared.revoke_keys(&evicted);
             self.publish(Revocation::Tokens(evicted.clone())).await?;
         }
         Ok(evicted)
@@ -367,9 +431,18 @@ where
     type UserId = S::UserId;
 
     async fn get(&self, token: &str) -> Result<Option<AccessToken<S::UserId>>> {
-        if let Some(entry) = self.shared.hit(token) {
-            self.shared.count(true);
-            return Ok(Some(entry.row.clone()));
+        match self.shared.lookup(token) {
+            Lookup::Live(slot) => {
+                if let Slot::Live(entry) = &*slot {
+                    self.shared.count(true);
+                    return Ok(Some(entry.row.clone()));
+                }
+            }
+            Lookup::Revoked => {
+                self.shared.count(true);
+                return Ok(None);
+            }
+            Lookup::Ask => {}
         }
         self.shared.count(false);
         let generation = self.shared.freshness.generation();
@@ -385,13 +458,21 @@ where
         row: AccessToken<S::UserId>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<()> {
-        self.inner.create(row, expires_at).await
+        let key = row.token.clone();
+        self.inner.create(row, expires_at).await?;
+        // A key written again (a row put back by hand) must not stay behind its tombstone.
+        self.shared.written(&key);
+        Ok(())
     }
 
     async fn delete(&self, token: &str, owner: &S::UserId) -> Result<bool> {
         let deleted = self.inner.delete(token, owner).await?;
         let keys = vec![token.to_owned()];
-        self.shared.drop_keys(&keys);
+        // Not deleted (another user's token, or none): forget it here, but leave no tombstone.
+        match deleted {
+            true => self.shared.revoke_keys(&keys),
+            false => self.shared.drop_keys(&keys),
+        }
         if deleted {
             self.publish(Revocation::Tokens(keys)).await?;
         }
@@ -416,7 +497,9 @@ where
     async fn record_use(&self, token: &str, used: &crate::store::TokenUse) -> Result<()> {
         let generation = self.shared.freshness.generation();
         self.inner.record_use(token, used).await?;
-        if let Some(entry) = self.shared.entries.get(token) {
+        if let Some(slot) = self.shared.entries.get(token)
+            && let Slot::Live(entry) = &*slot
+        {
             let mut row = entry.row.clone();
             used.apply(&mut row.details);
             let updated = Entry { row, user_key: entry.user_key.clone(), user: entry.user.clone() };
@@ -436,11 +519,20 @@ where
         &self,
         token: &str,
     ) -> Result<Option<(AccessToken<S::UserId>, Option<U>)>> {
-        if let Some(entry) = self.shared.hit(token)
-            && let Some(user) = entry.user.as_ref().and_then(|u| u.downcast_ref::<U>())
-        {
-            self.shared.count(true);
-            return Ok(Some((entry.row.clone(), Some(user.clone()))));
+        match self.shared.lookup(token) {
+            Lookup::Live(slot) => {
+                if let Slot::Live(entry) = &*slot
+                    && let Some(user) = entry.user.as_ref().and_then(|u| u.downcast_ref::<U>())
+                {
+                    self.shared.count(true);
+                    return Ok(Some((entry.row.clone(), Some(user.clone()))));
+                }
+            }
+            Lookup::Revoked => {
+                self.shared.count(true);
+                return Ok(None);
+            }
+            Lookup::Ask => {}
         }
         self.shared.count(false);
         let generation = self.shared.freshness.generation();

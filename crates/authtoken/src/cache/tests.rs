@@ -160,3 +160,32 @@ fn out_of_range_options_are_configuration_errors() {
         assert!(CachedStore::local_only(MemoryStore::<u64>::new(), options).is_err());
     }
 }
+
+#[tokio::test]
+async fn a_revoked_cached_token_is_refused_from_memory_even_while_withdrawn() {
+    let store = store_with("a", 1).await;
+    let sink = store.revocation_sink();
+    sink.caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    // Another process deleted it (the channel says so), and the store lost the row.
+    sink.apply(&Revocation::Tokens(vec!["a".into(), "never-cached".into()])).await;
+    store.inner().delete("a", &1).await.unwrap();
+    sink.withdraw();
+    let before = store.stats();
+    assert_eq!(store.get("a").await.unwrap(), None);
+    assert_eq!(store.stats().hits, before.hits + 1, "refused from the tombstone");
+    // A key that was not cached left no tombstone: the store is asked.
+    assert_eq!(store.get("never-cached").await.unwrap(), None);
+    assert_eq!(store.stats().misses, before.misses + 1);
+}
+
+#[tokio::test]
+async fn a_logout_with_the_wrong_owner_leaves_no_tombstone() {
+    let store = store_with("a", 1).await;
+    store.revocation_sink().caught_up_to(Instant::now());
+    read_twice(&store, "a").await;
+    assert!(!store.delete("a", &2).await.unwrap(), "another user's token was deleted");
+    assert_eq!(read_twice(&store, "a").await, Some(1), "the owner's token was refused");
+    assert!(store.delete("a", &1).await.unwrap());
+    assert_eq!(store.get("a").await.unwrap(), None);
+}
