@@ -197,6 +197,7 @@ macro_rules! spec_group {
             refresh_tokens_expire_idle_and_families_at_their_lifetime,
             logout_ends_the_family_and_garbage_is_unknown,
             ending_sessions_ends_their_families,
+            refresh_rows_planted_without_the_key_mint_nothing,
         }
     };
     (purging; $setup:expr) => {

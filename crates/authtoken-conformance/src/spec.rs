@@ -89,6 +89,14 @@ pub fn sha256_base64url(text: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
 }
 
+/// base64url(HMAC-SHA-256(key, text)), computed here rather than by the code under test.
+pub fn hmac_base64url(key: &[u8], text: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
+    mac.update(text.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
 /// A token as another program (fastapi-users) would mint it: 32 random bytes, base64url.
 pub fn foreign_token() -> String {
     let mut bytes = [0u8; 32];

@@ -32,6 +32,7 @@ macro_rules! sql_suite {
             token_for_a_missing_user_is_refused_by_the_foreign_key,
             check_table_names_a_missing_table_and_a_wrong_id_type,
             store_runs_inside_a_callers_transaction,
+            refresh_rows_rewritten_with_sql_mint_nothing,
         }
     };
 }
@@ -412,4 +413,70 @@ pub async fn store_runs_inside_a_callers_transaction<S: UserSchema>(b: &SqlBacke
         let seen = b.store().list_of_user(user.id()).await.unwrap().len();
         assert_eq!(seen, usize::from(commit), "commit = {commit}");
     }
+}
+
+/// With a server key, a refresh token whose rows are rewritten with SQL from another connection
+/// mints nothing: its family moved to another user (to become them), or the token moved into
+/// another family; an untouched login still refreshes, as its own user.
+pub async fn refresh_rows_rewritten_with_sql_mint_nothing<S: UserSchema>(b: &SqlBackend<S>)
+where
+    S::Id: Into<sea_orm::Value> + sea_orm::TryGetable,
+{
+    use authtoken::refresh::{RefreshPolicy, RefreshRefusal, RefreshStrategy, Refreshed};
+    use authtoken_conformance::RefreshBackend;
+    authtoken_migration::CreateRefreshTokenTables::new(super::USER_TABLE, "id", S::ID_TYPE)
+        .up(&SchemaManager::new(&b.db.conn))
+        .await
+        .expect("the refresh-token tables");
+    let keys = authtoken::HashKeys::new(&[8u8; 32]).unwrap();
+    let access = DatabaseStrategy::new(b.store(), Some(Duration::from_secs(900))).unwrap();
+    let tokens = RefreshStrategy::new(
+        access.with_hash_keys(keys),
+        b.refresh_store(),
+        RefreshPolicy::default(),
+    )
+    .unwrap();
+    let (victim, attacker) = (b.create_user(true).await, b.create_user(true).await);
+    let other = Database::connect(b.db.url.as_str()).await.expect("a connection of its own");
+    let p = |n: usize| match b.db.engine {
+        Engine::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let spare = tokens.login(&attacker).await.unwrap();
+    let rewrites = [
+        (
+            "moved to another user",
+            format!("UPDATE refresh_token SET user_id = {} WHERE family = {}", p(1), p(2)),
+            Some(victim.id().clone()),
+        ),
+        (
+            "moved into another family",
+            format!("UPDATE refresh_token SET family = {} WHERE family = {}", p(1), p(2)),
+            None,
+        ),
+    ];
+    for (what, sql, to_user) in rewrites {
+        let login = tokens.login(&attacker).await.unwrap();
+        let values: Vec<sea_orm::Value> = match to_user {
+            Some(user) => vec![user.into(), login.family.clone().into()],
+            None => vec![spare.family.clone().into(), login.family.clone().into()],
+        };
+        let statement =
+            Statement::from_sql_and_values(b.db.conn.get_database_backend(), &sql, values);
+        let changed = other.execute_raw(statement).await.expect(what).rows_affected();
+        assert!(changed > 0, "{what}: the rewrite changed nothing");
+        match tokens.refresh(login.refresh_token.expose_secret()).await.unwrap() {
+            Refreshed::Refused(why) => assert_eq!(why, RefreshRefusal::Unknown, "{what}"),
+            Refreshed::Rotated(pair) => panic!("{what}: rotated, family {}", pair.family),
+        }
+    }
+    let honest = tokens.login(&attacker).await.unwrap();
+    let Refreshed::Rotated(next) =
+        tokens.refresh(honest.refresh_token.expose_secret()).await.unwrap()
+    else {
+        panic!("an untouched login was refused");
+    };
+    let found = tokens.access().read_token(next.access_token.expose_secret(), b.users()).await;
+    assert_eq!(found.unwrap().map(|(user, _)| user.id().clone()), Some(attacker.id().clone()));
+    other.close().await.ok();
 }

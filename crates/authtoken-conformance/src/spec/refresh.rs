@@ -27,11 +27,21 @@ struct Setup<B: RefreshBackend> {
 
 /// Access tokens of 15 minutes; refresh tokens idle out after an hour, families after three.
 fn refreshing<B: RefreshBackend>(b: &B) -> Setup<B> {
+    refreshing_with(b, None)
+}
+
+/// [`refreshing`], with the server key `key` (if any) on the access strategy, and so on the
+/// refresh rows.
+fn refreshing_with<B: RefreshBackend>(b: &B, key: Option<&[u8; 32]>) -> Setup<B> {
     let access = harness(b, Some(Duration::from_secs(900)), authtoken::StorageMode::Hashed);
+    let strategy = match key {
+        Some(key) => access.strategy.with_hash_keys(authtoken::HashKeys::new(key).expect("a key")),
+        None => access.strategy,
+    };
     let policy = RefreshPolicy::new(Duration::from_secs(3600), Duration::from_secs(3 * 3600))
         .expect("a valid policy");
-    let tokens = RefreshStrategy::new(access.strategy, b.refresh_store(), policy)
-        .expect("a valid configuration");
+    let tokens =
+        RefreshStrategy::new(strategy, b.refresh_store(), policy).expect("a valid configuration");
     Setup { tokens, clock: access.clock, probe: access.probe }
 }
 
@@ -287,4 +297,33 @@ pub async fn the_refresh_store_rotates_a_token_once<B: RefreshBackend>(b: &B) {
     assert_eq!(store.get(&late.key).await.unwrap(), None);
     assert!(store.end_family("family-1").await.unwrap().is_empty());
     assert!(store.user_rows(alice.id()).await.unwrap().is_empty(), "an ended family's rows");
+}
+
+/// With a server key, refresh rows are as safe from the table's writers as access rows: a row
+/// planted without the key (keyed by the bare SHA-256 of a token of the planter's choosing, for
+/// the victim) is never found; honest tokens rotate and authenticate their owner. (A row
+/// rewritten in place, which the store's contract cannot do, is refused by its token's tag:
+/// the SQL tests rewrite one with SQL.)
+pub async fn refresh_rows_planted_without_the_key_mint_nothing<B: RefreshBackend>(b: &B) {
+    let key = [6u8; 32];
+    let Setup { tokens, .. } = refreshing_with(b, Some(&key));
+    let (victim, attacker) = (b.create_user(true).await, b.create_user(true).await);
+    let at = super::start_time();
+    let chosen = super::foreign_token();
+    let planted = RefreshRow {
+        key: super::sha256_base64url(&chosen),
+        family: "planted-family".to_owned(),
+        user_id: victim.id().clone(),
+        family_started_at: at,
+        issued_at: at,
+        access_key: super::sha256_base64url("no access token"),
+        spent_at: None,
+    };
+    b.refresh_store().start_family(planted).await.unwrap();
+    assert_eq!(refused(tokens.refresh(&chosen).await.unwrap()), RefreshRefusal::Unknown);
+
+    let honest = tokens.login(&attacker).await.unwrap();
+    let next = rotated(tokens.refresh(honest.refresh_token.expose_secret()).await.unwrap());
+    let access = next.access_token.expose_secret();
+    assert_eq!(reader(b, &tokens, access).await, Some(attacker.id().clone()));
 }

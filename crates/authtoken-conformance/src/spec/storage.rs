@@ -7,7 +7,8 @@ use authtoken::{Error, StorageMode, User};
 use chrono::TimeDelta;
 
 use super::{
-    LIFETIME, foreign_token, harness, hashed, login, reader, sha256_base64url, start_time,
+    LIFETIME, foreign_token, harness, hashed, hmac_base64url, login, reader, sha256_base64url,
+    start_time,
 };
 use crate::Backend;
 
@@ -126,15 +127,6 @@ fn keyed<S: AccessTokenStore>(
         ring = ring.with_previous(*key).expect("a 32-byte key");
     }
     crate::spec::Harness { strategy: h.strategy.with_hash_keys(ring), ..h }
-}
-
-/// base64url(HMAC-SHA-256(key, text)), computed here rather than by the code under test.
-fn hmac_base64url(key: &[u8], text: &str) -> String {
-    use base64::Engine;
-    use hmac::{KeyInit, Mac};
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key length");
-    mac.update(text.as_bytes());
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Keyed mode: the row holds HMAC-SHA-256 under the current key; after a rotation tokens under

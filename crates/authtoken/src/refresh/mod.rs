@@ -6,6 +6,7 @@
 //! with a [`RefreshStore`]; [`MemoryRefreshStore`] keeps the refresh tokens in memory;
 //! [`RefreshTokens`] is what the web layer's `POST /refresh` holds.
 
+mod keys;
 mod memory;
 mod store;
 mod strategy;

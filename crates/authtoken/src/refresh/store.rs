@@ -6,10 +6,12 @@ use chrono::{DateTime, Utc};
 
 use crate::{Result, UserId};
 
-/// One refresh token as its store keeps it (never the token itself: its SHA-256).
+/// One refresh token as its store keeps it (never the token itself: its SHA-256, or with server
+/// keys its HMAC).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RefreshRow<Id> {
-    /// base64url(SHA-256(refresh token)): what the row is found by.
+    /// base64url(SHA-256(refresh token)), or with server keys base64url(HMAC-SHA-256(key,
+    /// refresh token)): what the row is found by.
     pub key: String,
     /// The family (one login) the token belongs to: every token rotated from that login's.
     pub family: String,

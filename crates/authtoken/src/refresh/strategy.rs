@@ -151,8 +151,8 @@ pub enum Refreshed {
 /// # Ok(()) }
 /// ```
 pub struct RefreshStrategy<S: AccessTokenStore, R> {
-    access: DatabaseStrategy<S>,
-    refresh: R,
+    pub(super) access: DatabaseStrategy<S>,
+    pub(super) refresh: R,
     policy: RefreshPolicy,
 }
 
@@ -202,10 +202,9 @@ where
         let family = new_family_id()?;
         let options = self.access_options(options);
         let (access_token, access_key) = self.access.issue_keyed(user.id(), &options).await?;
-        let refresh_token = PlaintextToken::generate()?;
-        let now = self.access.now();
-        let first = RefreshRow {
-            key: refresh_key(refresh_token.expose_secret()),
+        let now = self.row_time(self.access.now());
+        let mut first = RefreshRow {
+            key: String::new(),
             family: family.clone(),
             user_id: user.id().clone(),
             family_started_at: now,
@@ -213,6 +212,7 @@ where
             access_key: access_key.clone(),
             spent_at: None,
         };
+        let refresh_token = self.mint_refresh(&mut first)?;
         if let Err(error) = self.refresh.start_family(first).await {
             // No family, no login: the access token goes too (best effort; it expires anyway).
             let _ = self.access.store().delete(&access_key, user.id()).await;
@@ -236,8 +236,7 @@ where
         if !is_well_formed(presented) {
             return Ok(Refreshed::Refused(RefreshRefusal::Unknown));
         }
-        let key = refresh_key(presented);
-        let Some(row) = self.refresh.get(&key).await? else {
+        let Some((key, row)) = self.find_refresh(presented).await? else {
             return Ok(Refreshed::Refused(RefreshRefusal::Unknown));
         };
         let now = self.access.now();
@@ -251,16 +250,16 @@ where
         // moment after the rotation finds it among the family's rows.
         let options = self.access_options(options);
         let (access_token, access_key) = self.access.issue_keyed(&row.user_id, &options).await?;
-        let refresh_token = PlaintextToken::generate()?;
-        let next = RefreshRow {
-            key: refresh_key(refresh_token.expose_secret()),
+        let mut next = RefreshRow {
+            key: String::new(),
             family: row.family.clone(),
             user_id: row.user_id.clone(),
             family_started_at: row.family_started_at,
-            issued_at: now,
+            issued_at: self.row_time(now),
             access_key: access_key.clone(),
             spent_at: None,
         };
+        let refresh_token = self.mint_refresh(&mut next)?;
         let rotated = self.refresh.rotate(&key, now, next).await;
         if !matches!(rotated, Ok(true)) {
             // Never handed out: another request spent the token first, the family ended, or
@@ -419,11 +418,6 @@ impl<S: AccessTokenStore, R> std::fmt::Debug for RefreshStrategy<S, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RefreshStrategy").field("policy", &self.policy).finish_non_exhaustive()
     }
-}
-
-/// base64url(SHA-256(refresh token)): what a refresh row is keyed by.
-fn refresh_key(token: &str) -> String {
-    crate::token::StoredKey::hash_of(token).as_str().to_owned()
 }
 
 /// A new family id: 16 random bytes, base64url (22 characters).

@@ -16,6 +16,18 @@ impl<S: AccessTokenStore> DatabaseStrategy<S> {
         self.hash_keys.as_ref().filter(|_| self.bound_rows && self.mode == StorageMode::Hashed)
     }
 
+    /// The server keys, if any: refresh rows are keyed by them whatever the storage mode (a
+    /// refresh token is never stored in plain).
+    pub(crate) fn hash_key_ring(&self) -> Option<&HashKeys> {
+        self.hash_keys.as_ref()
+    }
+
+    /// The keys refresh tokens are bound to their rows with: the server keys, unless bound rows
+    /// are turned off.
+    pub(crate) fn refresh_binding_keys(&self) -> Option<&HashKeys> {
+        self.hash_keys.as_ref().filter(|_| self.bound_rows)
+    }
+
     /// Whether `token`'s tag binds a sliding expiry (a session issued under sliding expiry) under
     /// any of the keys: the one kind of bound token whose expiry may move.
     pub(super) fn is_bound_as_sliding(
