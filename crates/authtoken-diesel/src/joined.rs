@@ -62,11 +62,11 @@ where
         }
         if let Some(replicas) = &self.replicas {
             let read = |pool| async move {
-                let Some(mut conn) = self.fresh_replica(pool).await? else { return Ok(None) };
+                let mut conn = C::take(pool).await?;
                 let rows = T::load_with_user(&mut conn, token.to_owned(), false).await;
                 Ok::<_, Error>(rows.map_err(store_error)?.into_iter().next())
             };
-            if let Some((row, user)) = replicas.read(read).await {
+            if let Some((row, user)) = replicas.read(|pool| self.replica_probe(pool), read).await {
                 return Ok(Some((T::into_access_token(row), user)));
             }
         }

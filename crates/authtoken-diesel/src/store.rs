@@ -253,16 +253,14 @@ impl<T: AccessTokenTable, C: StoreConnection> DieselStore<T, C> {
         outcome.map(|changed| changed as u64).map_err(store_error)
     }
 
-    /// A connection to the replica behind `pool` if it streams and has replayed all it
-    /// received (`authtoken_sql::FRESHNESS_PROBE`); the read that follows on it is a later
-    /// statement, whose snapshot is past every commit that returned before the probe.
-    pub(crate) async fn fresh_replica(&self, pool: &C::Pool) -> Result<Option<C::Pooled>>
+    /// The freshness probe (`authtoken_sql::FRESHNESS_PROBE`) on the replica behind `pool`:
+    /// whether it streams and has replayed all it received.
+    pub(crate) async fn replica_probe(&self, pool: &C::Pool) -> Result<Option<bool>>
     where
         C: IdOn<T::UserIdSql>,
     {
         let mut conn = C::take(pool).await?;
-        let fresh = IdOn::<T::UserIdSql>::replica_is_fresh(&mut *conn).await;
-        Ok((fresh.map_err(store_error)? == Some(true)).then_some(conn))
+        IdOn::<T::UserIdSql>::replica_is_fresh(&mut *conn).await.map_err(store_error)
     }
 
     /// How many token reads the replicas answered, and how many went to the primary (a miss,
@@ -392,11 +390,11 @@ where
         let statement = || self.statement(&self.sql.get, vec![SqlParam::Text(token.to_owned())]);
         if let Some(replicas) = &self.replicas {
             let read = |pool| async move {
-                let Some(mut conn) = self.fresh_replica(pool).await? else { return Ok(None) };
+                let mut conn = C::take(pool).await?;
                 let rows = conn.token_rows(statement()).await.map_err(store_error)?;
                 Ok::<_, Error>(rows.into_iter().next().map(|row| row.0))
             };
-            if let Some(row) = replicas.read(read).await {
+            if let Some(row) = replicas.read(|pool| self.replica_probe(pool), read).await {
                 return Ok(Some(row));
             }
         }

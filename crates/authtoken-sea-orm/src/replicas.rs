@@ -20,22 +20,21 @@ pub(crate) async fn fresh_row(
     sql: &str,
     values: Vec<Value>,
 ) -> Option<QueryResult> {
+    // First whether it has replayed all it has received (a probe shared with the reads that
+    // arrive meanwhile), then the row, in a later statement: the row is read from a snapshot
+    // taken after the replay the probe saw, which is past every commit that returned before
+    // this read began (each was applied here first). In one statement the snapshot would come
+    // first and the check after, and a revoke replayed in between would pass unseen.
+    let probe = Statement::from_string(DatabaseBackend::Postgres, FRESHNESS_PROBE);
+    let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
     replicas
-        .read(|conn| async move {
-            // First whether it has replayed all it has received, then the row, in a later
-            // statement: the row is read from a snapshot taken after the replay seen here,
-            // which is past every commit that returned before this read began (each was
-            // applied here first). In one statement the snapshot would come first and the
-            // check after, and a revoke replayed in between would pass unseen.
-            let probe = Statement::from_string(DatabaseBackend::Postgres, FRESHNESS_PROBE);
-            let fresh = conn.query_one_raw(probe).await?;
-            let fresh = fresh.and_then(|row| row.try_get::<Option<bool>>("", FRESH).ok().flatten());
-            if fresh != Some(true) {
-                return Ok(None);
-            }
-            let statement = Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values);
-            conn.query_one_raw(statement).await
-        })
+        .read(
+            |conn| async move {
+                let row = conn.query_one_raw(probe).await?;
+                Ok(row.and_then(|row| row.try_get::<Option<bool>>("", FRESH).ok().flatten()))
+            },
+            |conn| conn.query_one_raw(statement),
+        )
         .await
 }
 

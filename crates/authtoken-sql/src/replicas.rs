@@ -78,6 +78,11 @@ const MAX_PAUSE: Duration = Duration::from_secs(30);
 /// One replica, and until when it is left alone after failing.
 struct Replica<C> {
     conn: C,
+    /// Held by the read whose freshness probe is in flight: the reads that arrive meanwhile wait
+    /// for the next probe and share it, rather than each asking.
+    probing: tokio::sync::Mutex<()>,
+    /// When the last probe was sent, and what it found.
+    last_probe: std::sync::Mutex<Option<(Instant, bool)>>,
     /// Milliseconds since [`ReplicaSet::epoch`] before which no read goes to it.
     resting_until: AtomicU64,
     /// The pause its next failure earns, in milliseconds (0: it has not failed lately).
@@ -101,6 +106,8 @@ impl<C> ReplicaSet<C> {
             .into_iter()
             .map(|conn| Replica {
                 conn,
+                probing: tokio::sync::Mutex::new(()),
+                last_probe: std::sync::Mutex::new(None),
                 resting_until: AtomicU64::new(0),
                 next_pause: AtomicU64::new(0),
             })
@@ -127,13 +134,17 @@ impl<C> ReplicaSet<C> {
             .find(|(_, replica)| replica.resting_until.load(Ordering::Relaxed) <= now)
     }
 
-    /// What `read` finds on the next replica; `None` sends the read to the primary. `read` must
-    /// run [`FRESHNESS_PROBE`] first and answer `Ok(None)` unless it says `true`, then read the
-    /// row in a later statement (`Ok(None)` for a miss). A replica whose read fails or does not
-    /// answer within the timeout rests (1 s, doubling up to 30 s) so that the reads after it do
-    /// not wait on it too.
-    pub async fn read<'a, R, E, F, Fut>(&'a self, read: F) -> Option<R>
+    /// What `read` finds on the next replica, if `probe` (which runs [`FRESHNESS_PROBE`] and
+    /// answers its [`FRESH`] column) found the replica caught up; `None` sends the read to the
+    /// primary (`read` answers `Ok(None)` for a miss). The probe is shared: the reads that arrive
+    /// while one is in flight wait for the next one, which starts after they arrived, and use its
+    /// answer; each row is read after its probe answered, in a later statement. A replica that
+    /// fails or does not answer within the timeout rests (1 s, doubling up to 30 s) so that the
+    /// reads after it do not wait on it too.
+    pub async fn read<'a, R, E, P, ProbeFut, F, Fut>(&'a self, probe: P, read: F) -> Option<R>
     where
+        P: FnOnce(&'a C) -> ProbeFut,
+        ProbeFut: Future<Output = std::result::Result<Option<bool>, E>>,
         F: FnOnce(&'a C) -> Fut,
         Fut: Future<Output = std::result::Result<Option<R>, E>>,
         E: Display,
@@ -142,7 +153,13 @@ impl<C> ReplicaSet<C> {
             self.to_primary.fetch_add(1, Ordering::Relaxed);
             return None;
         };
-        let found = match tokio::time::timeout(self.timeout, read(&replica.conn)).await {
+        let work = async {
+            match Self::fresh(replica, probe).await? {
+                true => read(&replica.conn).await,
+                false => Ok(None),
+            }
+        };
+        let found = match tokio::time::timeout(self.timeout, work).await {
             Ok(Ok(found)) => {
                 replica.next_pause.store(0, Ordering::Relaxed);
                 found
@@ -161,6 +178,32 @@ impl<C> ReplicaSet<C> {
         let counter = if found.is_some() { &self.served } else { &self.to_primary };
         counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// Whether `replica` was caught up at some moment after this call began: the answer of a
+    /// probe sent after that moment, this call's own or one another read sent meanwhile.
+    async fn fresh<'a, E, P, ProbeFut>(
+        replica: &'a Replica<C>,
+        probe: P,
+    ) -> std::result::Result<bool, E>
+    where
+        P: FnOnce(&'a C) -> ProbeFut,
+        ProbeFut: Future<Output = std::result::Result<Option<bool>, E>>,
+    {
+        let arrived = Instant::now();
+        // Waits for the probe in flight, if any: it started before this read, and proves
+        // nothing of the commits that returned between its start and this read's.
+        let _turn = replica.probing.lock().await;
+        let last = *replica.last_probe.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((sent, fresh)) = last
+            && sent > arrived
+        {
+            return Ok(fresh);
+        }
+        let sent = Instant::now();
+        let fresh = probe(&replica.conn).await? == Some(true);
+        *replica.last_probe.lock().unwrap_or_else(|e| e.into_inner()) = Some((sent, fresh));
+        Ok(fresh)
     }
 
     /// Leaves `replica` alone for its next pause, and doubles the one after.
@@ -343,16 +386,58 @@ mod tests {
     #[tokio::test]
     async fn a_failing_replica_rests_and_the_others_answer() {
         let set = ReplicaSet::new(vec![0, 1], Duration::from_secs(1));
-        let fail_first = |conn: &i32| {
+        let probe = |conn: &i32| {
             let conn = *conn;
-            async move { if conn == 0 { Err("down") } else { Ok(Some(conn)) } }
+            async move { if conn == 0 { Err("down") } else { Ok(Some(true)) } }
         };
-        let answers = [set.read(fail_first).await, set.read(fail_first).await];
+        let row = |conn: &i32| {
+            let conn = *conn;
+            async move { Ok::<_, &str>(Some(conn)) }
+        };
+        let answers = [set.read(probe, row).await, set.read(probe, row).await];
         // Replica 0 failed once and rests: every read after goes to replica 1.
         assert!(answers.contains(&None));
         for _ in 0..4 {
-            assert_eq!(set.read(fail_first).await, Some(1));
+            assert_eq!(set.read(probe, row).await, Some(1));
         }
         assert_eq!(set.stats().to_primary, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_reads_share_probes_sent_after_they_arrived() {
+        use std::sync::Arc;
+        let set = Arc::new(ReplicaSet::new(vec![()], Duration::from_secs(5)));
+        let probes = Arc::new(AtomicUsize::new(0));
+        // The first probe is slow and finds the replica behind; every later one, caught up.
+        let probe = {
+            let probes = Arc::clone(&probes);
+            move |_: &()| {
+                let n = probes.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(Duration::from_millis(if n == 0 { 200 } else { 20 })).await;
+                    Ok::<_, &str>(Some(n > 0))
+                }
+            }
+        };
+        let row = |_: &()| async { Ok::<_, &str>(Some(())) };
+        let first = {
+            let (set, probe) = (Arc::clone(&set), probe.clone());
+            tokio::spawn(async move { set.read(probe, row).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Sixteen reads arrive while the first probe is in flight: none may use its answer.
+        let later: Vec<_> = (0..16)
+            .map(|_| {
+                let (set, probe) = (Arc::clone(&set), probe.clone());
+                tokio::spawn(async move { set.read(probe, row).await })
+            })
+            .collect();
+        assert_eq!(first.await.unwrap(), None, "the first probe found the replica behind");
+        for read in later {
+            assert_eq!(read.await.unwrap(), Some(()), "a later read used an earlier probe");
+        }
+        // The sixteen shared one probe (or two, if one of them arrived during the second).
+        let sent = probes.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&sent), "{sent} probes for 17 reads");
     }
 }
