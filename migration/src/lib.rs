@@ -12,6 +12,7 @@ mod identifiers;
 mod login_throttle;
 mod refresh_tokens;
 mod revocation_log;
+mod revocation_publication;
 mod revocation_trigger;
 mod token_details;
 
@@ -20,6 +21,7 @@ pub use create_access_token::{CreateAccessTokenTable, UserIdType};
 pub use login_throttle::CreateLoginThrottleTable;
 pub use refresh_tokens::CreateRefreshTokenTables;
 pub use revocation_log::{CreateRevocationLog, revocation_log_table};
+pub use revocation_publication::CreateRevocationPublication;
 pub use revocation_trigger::{CreateRevocationTrigger, default_revocation_channel};
 pub use token_details::AddTokenDetails;
 

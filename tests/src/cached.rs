@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use authtoken::cache::{CacheOptions, CachedStore};
 use authtoken::memory::MemoryStore;
-use authtoken_migration::{CreateRevocationLog, CreateRevocationTrigger};
+use authtoken_migration::{
+    CreateRevocationLog, CreateRevocationPublication, CreateRevocationTrigger,
+};
 use authtoken_sea_orm::revocations::Revocations;
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -67,6 +69,20 @@ where
             .await
             .expect("the revocation log");
         let (store, channel) = Self::cache(&sql).await;
+        Some(Self { sql, store, channel })
+    }
+
+    /// A fresh database on the private PostgreSQL (`wal_level = logical`) with the revocation
+    /// publication and no trigger, and a cache that is serving on the logical channel (what
+    /// [`Revocations::start`] chooses there).
+    pub async fn setup_logical() -> Option<Self> {
+        let sql = SqlBackend::<S>::setup_on_private_postgres().await?;
+        CreateRevocationPublication::new("access_token")
+            .up(&SchemaManager::new(&sql.db.conn))
+            .await
+            .expect("the publication");
+        let (store, channel) = Self::cache(&sql).await;
+        assert!(matches!(channel, Revocations::Logical(_)), "the logical channel was not chosen");
         Some(Self { sql, store, channel })
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use authtoken::DatabaseStrategy;
 use authtoken::cache::CachedStore;
-use authtoken_sea_orm::revocations::PgRevocations;
+use authtoken_sea_orm::revocations::{PgLogicalRevocations, PgRevocations, Revocations};
 use authtoken_sea_orm::{SeaOrmStore, access_token};
 use authtoken_tests::Backend;
 use authtoken_tests::cached::{BOUND, CachedSqlBackend, options, until_serving};
@@ -47,6 +47,17 @@ mod postgres_cached_i64 {
     use super::*;
     authtoken_tests::conformance_suite!(
         CachedSqlBackend::<I64Users>::setup(Engine::Postgres),
+        listing,
+        sessions,
+        purging,
+        limiting
+    );
+}
+
+mod postgres_logical_cached_i64 {
+    use super::*;
+    authtoken_tests::conformance_suite!(
+        CachedSqlBackend::<I64Users>::setup_logical(),
         listing,
         sessions,
         purging,
@@ -117,6 +128,12 @@ async fn postgres_every_way_a_token_dies_reaches_the_other_process() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_logical_every_way_a_token_dies_reaches_the_other_process() {
+    let Some(a) = CachedSqlBackend::<I64Users>::setup_logical().await else { return };
+    every_way_a_token_dies(a, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mysql_every_way_a_token_dies_reaches_the_other_process() {
     every_way_a_token_dies_reaches_the_other_process(Engine::MySql).await;
 }
@@ -128,6 +145,10 @@ async fn sqlite_every_way_a_token_dies_reaches_the_other_process() {
 
 async fn every_way_a_token_dies_reaches_the_other_process(engine: Engine) {
     let Some(a) = CachedSqlBackend::<I64Users>::setup(engine).await else { return };
+    every_way_a_token_dies(a, engine == Engine::Postgres).await;
+}
+
+async fn every_way_a_token_dies(a: CachedSqlBackend<I64Users>, truncate: bool) {
     let (b_store, b_channel) = CachedSqlBackend::cache(&a.sql).await;
     let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();
     let reader = DatabaseStrategy::new(b_store.clone(), HOUR).unwrap();
@@ -155,7 +176,7 @@ async fn every_way_a_token_dies_reaches_the_other_process(engine: Engine) {
     assert!(purged.unwrap() >= 1);
     refused_after_the_bound(&reader, &a, &token, "purge").await;
 
-    if engine == Engine::Postgres {
+    if truncate {
         let (_, token) = cached_token(&a, &writer, &reader, &b_store).await;
         a.sql.db.conn.execute_unprepared("TRUNCATE access_token").await.unwrap();
         refused_after_the_bound(&reader, &a, &token, "TRUNCATE").await;
@@ -175,14 +196,30 @@ async fn every_way_a_token_dies_reaches_the_other_process(engine: Engine) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cut_or_stalled_channel_serves_no_hits_and_recovers() {
     let Some(a) = CachedSqlBackend::<I64Users>::setup(Engine::Postgres).await else { return };
+    cut_or_stalled_channel(a, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_or_stalled_logical_channel_serves_no_hits_and_recovers() {
+    let Some(a) = CachedSqlBackend::<I64Users>::setup_logical().await else { return };
+    cut_or_stalled_channel(a, true).await;
+}
+
+async fn cut_or_stalled_channel(a: CachedSqlBackend<I64Users>, logical: bool) {
     // Process B listens through a proxy; its reads and A's writes go straight to the server.
     let server = url::Url::parse(&a.sql.db.url).unwrap();
     let upstream = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap_or(5432));
     let proxy = FaultProxy::start(upstream).await;
     let listen_via = sea_orm::Database::connect(proxy.url_for(&a.sql.db.url)).await.unwrap();
     let b_store = CachedStore::new(a.sql.db_store(), options()).unwrap();
-    let b_channel =
-        PgRevocations::start(&listen_via, b_store.revocation_sink(), "access_token").await.unwrap();
+    let sink = b_store.revocation_sink();
+    let b_channel = if logical {
+        Revocations::Logical(
+            PgLogicalRevocations::start(&listen_via, sink, "access_token").await.unwrap(),
+        )
+    } else {
+        Revocations::Notify(PgRevocations::start(&listen_via, sink, "access_token").await.unwrap())
+    };
     until_serving(&b_store).await;
     let writer = DatabaseStrategy::new(a.store(), HOUR).unwrap();
     let reader = DatabaseStrategy::new(b_store.clone(), HOUR).unwrap();

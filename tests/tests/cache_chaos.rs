@@ -1,4 +1,5 @@
-//! Two OS processes, one database (PostgreSQL with LISTEN/NOTIFY; MariaDB with the polled
+//! Two OS processes, one database (PostgreSQL with LISTEN/NOTIFY, and with logical decoding;
+//! MariaDB with the polled
 //! revocation log, the fallback; SQLite with the log read when the file's change counter moves),
 //! the revocation channel of the second cut and stalled at random moments (on SQLite its log is
 //! taken away): random logins, reads, logouts, logs-out-everywhere and user deletes, 10,000
@@ -96,13 +97,25 @@ async fn sqlite_two_processes_never_accept_a_token_past_its_revocation_plus_the_
     two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(Engine::Sqlite).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_logical_two_processes_never_accept_a_token_past_its_revocation_plus_the_bound() {
+    // Both caches on the logical channel (the private server decodes its WAL; the publication,
+    // no trigger): the peer's replication connection goes through its proxy.
+    let Some(a) = CachedSqlBackend::<I64Users>::setup_logical().await else { return };
+    chaos(a, "PostgreSQL, logical decoding").await;
+}
+
 async fn two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(engine: Engine) {
     let Some(a) = CachedSqlBackend::<I64Users>::setup(engine).await else { return };
+    chaos(a, &format!("{engine:?}")).await;
+}
+
+async fn chaos(a: CachedSqlBackend<I64Users>, engine: &str) {
     let mut peer = Peer::start(&a.sql.db.url);
     let strategy = DatabaseStrategy::new(a.store(), Some(Duration::from_secs(3600))).unwrap();
     let seed = now_micros() as u64 | 1;
     let mut random = Random(seed);
-    let _ = writeln!(std::io::stderr(), "cache chaos on {engine:?}: seed {seed}");
+    let _ = writeln!(std::io::stderr(), "cache chaos on {engine}: seed {seed}");
 
     let mut users: Vec<user::Model> = Vec::new();
     for _ in 0..20 {
@@ -209,7 +222,7 @@ async fn two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(e
     let rate = healthy_hits as f64 / healthy_reads.max(1) as f64;
     let _ = writeln!(
         std::io::stderr(),
-        "cache chaos on {engine:?}: {OPERATIONS} operations, {checked_dead} reads of revoked tokens past the \
+        "cache chaos on {engine}: {OPERATIONS} operations, {checked_dead} reads of revoked tokens past the \
          bound (all refused), {checked_down} reads while the channel was down (no hits), hit \
          rate while healthy {:.1}% of {healthy_reads} reads; peer hits/misses {stats}",
         rate * 100.0

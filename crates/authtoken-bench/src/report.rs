@@ -15,6 +15,7 @@ fn floor_of(op: &str) -> Option<String> {
         // A logout deletes what a login inserted: the bare INSERT is the write it is held to.
         "destroy_token" => Some("floor_insert".to_owned()),
         "revocation_propagation" => Some("channel_floor".to_owned()),
+        "revocation_propagation_paced" => Some("channel_floor_paced".to_owned()),
         // read_token@N is compared with the floor at the same table size.
         op if op.starts_with("read_token@") => Some(op.replacen("read_token", "floor_select", 1)),
         op if op.starts_with("read_token") => Some("floor_select".to_owned()),
@@ -79,7 +80,7 @@ pub fn table(backend: &str, results: &[Measurement], purge: Option<&PurgeReport>
         let mut ratio = floor_measurement(results, m)
             .map(|f| match m.op.as_str() {
                 // A latency beside a latency: what the cache adds to the channel's own time.
-                "revocation_propagation" => format!(
+                "revocation_propagation" | "revocation_propagation_paced" => format!(
                     "p50 +{:.1} µs, p99 +{:.1} µs over {}",
                     m.p50_us - f.p50_us,
                     m.p99_us - f.p99_us,

@@ -1,8 +1,8 @@
 //! The benchmark's own tables: `bench_user` (i64 ids) and the token table, by the real migration.
 
 use authtoken_migration::{
-    CreateAccessTokenTable, CreateRefreshTokenTables, CreateRevocationLog, CreateRevocationTrigger,
-    UserIdType,
+    CreateAccessTokenTable, CreateRefreshTokenTables, CreateRevocationLog,
+    CreateRevocationPublication, CreateRevocationTrigger, UserIdType,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, Schema};
 use sea_orm_migration::{MigrationTrait, SchemaManager};
@@ -58,9 +58,14 @@ pub async fn create(db: &DatabaseConnection, users: usize) -> anyhow::Result<()>
     CreateAccessTokenTable::new("bench_user", "id", UserIdType::Int64)
         .up(&SchemaManager::new(db))
         .await?;
-    // What the cache's revocation channel needs: the NOTIFY trigger on PostgreSQL, the
-    // revocation log elsewhere (each migration does nothing on the other databases).
-    CreateRevocationTrigger::new("access_token").up(&SchemaManager::new(db)).await?;
+    // What the cache's revocation channel needs: on PostgreSQL the publication where the
+    // server decodes its WAL logically, the NOTIFY trigger where it does not; the revocation
+    // log elsewhere (each migration does nothing on the other databases).
+    if decodes_logically(db).await? {
+        CreateRevocationPublication::new("access_token").up(&SchemaManager::new(db)).await?;
+    } else {
+        CreateRevocationTrigger::new("access_token").up(&SchemaManager::new(db)).await?;
+    }
     CreateRefreshTokenTables::new("bench_user", "id", UserIdType::Int64)
         .up(&SchemaManager::new(db))
         .await?;
@@ -77,4 +82,18 @@ pub async fn create(db: &DatabaseConnection, users: usize) -> anyhow::Result<()>
         .await?;
     }
     Ok(())
+}
+
+/// Whether `db` is a PostgreSQL server with `wal_level = logical`: the bench then measures the
+/// logical revocation channel (the publication, no trigger).
+pub async fn decodes_logically(db: &DatabaseConnection) -> anyhow::Result<bool> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(false);
+    }
+    let row = db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Postgres,
+        "SELECT current_setting('wal_level') = 'logical'",
+    ));
+    let row = row.await?.ok_or_else(|| anyhow::anyhow!("no wal_level"))?;
+    Ok(row.try_get_by_index::<bool>(0)?)
 }

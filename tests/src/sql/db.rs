@@ -219,10 +219,27 @@ impl TestDb {
         // A pool a test dropped may still be closing its connections (deadpool closes them
         // as their tasks end): PostgreSQL ends them rather than refuse.
         let force = if self.engine == Engine::Postgres { " WITH (FORCE)" } else { "" };
-        admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {}{force}", self.name))
-            .await
-            .unwrap_or_else(|e| panic!("DROP DATABASE {}: {e}", self.name));
+        let drop = format!("DROP DATABASE IF EXISTS {}{force}", self.name);
+        // FORCE does not end the WAL senders of a logical revocation channel a test dropped
+        // without stopping: end them, and wait for the server to drop their temporary slots.
+        let mut tries = 0;
+        while let Err(error) = admin.execute_unprepared(&drop).await {
+            tries += 1;
+            assert!(
+                error.to_string().contains("replication slot") && tries < 100,
+                "DROP DATABASE {}: {error}",
+                self.name
+            );
+            admin
+                .execute_unprepared(&format!(
+                    "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                     WHERE database = '{}' AND active_pid IS NOT NULL",
+                    self.name
+                ))
+                .await
+                .ok();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         admin.close().await.ok();
     }
 }

@@ -46,6 +46,13 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(backend)
     }
 
+    /// A database on the private PostgreSQL (`.ci/private-servers`: `wal_level = logical`);
+    /// `None` outside CI when it is not configured.
+    pub async fn setup_on_private_postgres() -> Option<Self> {
+        let server = crate::restarts::PrivateServers::from_env()?.postgres;
+        Some(Self::with_tables(TestDb::create_at(Engine::Postgres, server, None).await).await)
+    }
+
     /// `db` with `S`'s user table and the token table, and the store and users on it.
     async fn with_tables(db: TestDb) -> Self {
         let schema = Schema::new(db.conn.get_database_backend());

@@ -1,5 +1,9 @@
 //! Revocation channels for [`authtoken::cache::CachedStore`] over SQL (feature `cache`).
 //!
+//! - [`PgLogicalRevocations`] (with `postgres`): logical decoding of the token table's deletes
+//!   from PostgreSQL's write-ahead log (`wal_level = logical` and
+//!   `authtoken_migration::CreateRevocationPublication`): every way a token dies, announced
+//!   after it commits, at no cost to the deleting transaction.
 //! - [`PgRevocations`] (with `postgres`): LISTEN/NOTIFY. A trigger on the token table
 //!   (`authtoken_migration::CreateRevocationTrigger`) notifies in the deleting transaction, so
 //!   every way a token dies is announced: logout, log out everywhere, an operator's `revoke` or
@@ -11,12 +15,16 @@
 
 mod log;
 #[cfg(feature = "postgres")]
+mod pg_logical;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite_version;
 
 pub use log::LogRevocations;
 
+#[cfg(feature = "postgres")]
+pub use pg_logical::PgLogicalRevocations;
 #[cfg(feature = "postgres")]
 pub use postgres::{PgRevocations, default_channel};
 
@@ -28,8 +36,9 @@ use authtoken::cache::{RevocationPublisher, RevocationSink};
 use sea_orm::DatabaseBackend;
 use sea_orm::DatabaseConnection;
 
-/// The channel that suits the database: LISTEN/NOTIFY on PostgreSQL (with `postgres`), the
-/// polled log elsewhere. Stops when dropped.
+/// The channel that suits the database: on PostgreSQL (with `postgres`) logical decoding where
+/// the server and the publication allow it, LISTEN/NOTIFY otherwise; the polled log elsewhere.
+/// Stops when dropped.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -47,6 +56,9 @@ use sea_orm::DatabaseConnection;
 /// ```
 #[derive(Debug)]
 pub enum Revocations {
+    /// PostgreSQL logical decoding.
+    #[cfg(feature = "postgres")]
+    Logical(PgLogicalRevocations),
     /// PostgreSQL LISTEN/NOTIFY.
     #[cfg(feature = "postgres")]
     Notify(PgRevocations),
@@ -55,8 +67,11 @@ pub enum Revocations {
 }
 
 impl Revocations {
-    /// Starts the channel for `db`'s database, for the token table `token_table` (its trigger
-    /// or log must be installed: `CreateRevocationTrigger` or `CreateRevocationLog`).
+    /// Starts the channel for `db`'s database, for the token table `token_table`. What must be
+    /// installed: on PostgreSQL `CreateRevocationPublication` (with `wal_level = logical`:
+    /// [`PgLogicalRevocations`], whose replication login takes `PGPASSWORD` if the server asks
+    /// for a password) or `CreateRevocationTrigger` ([`PgRevocations`]); elsewhere
+    /// `CreateRevocationLog`.
     pub async fn start(
         db: &DatabaseConnection,
         sink: RevocationSink,
@@ -64,6 +79,11 @@ impl Revocations {
     ) -> Result<Self> {
         #[cfg(feature = "postgres")]
         if db.get_database_backend() == DatabaseBackend::Postgres {
+            // A catalog that cannot say (an older server) leaves the trigger's channel.
+            if pg_logical::publication_wired(db, token_table).await.unwrap_or(false) {
+                let channel = PgLogicalRevocations::start(db, sink, token_table).await?;
+                return Ok(Revocations::Logical(channel));
+            }
             return Ok(Revocations::Notify(PgRevocations::start(db, sink, token_table).await?));
         }
         Ok(Revocations::Log(LogRevocations::start(db, sink, token_table).await?))
@@ -73,6 +93,8 @@ impl Revocations {
     pub fn publisher(&self) -> Arc<dyn RevocationPublisher> {
         match self {
             #[cfg(feature = "postgres")]
+            Revocations::Logical(channel) => channel.publisher(),
+            #[cfg(feature = "postgres")]
             Revocations::Notify(channel) => channel.publisher(),
             Revocations::Log(channel) => channel.publisher(),
         }
@@ -81,6 +103,8 @@ impl Revocations {
     /// Stops it and closes the connections it holds of its own.
     pub async fn stop(self) {
         match self {
+            #[cfg(feature = "postgres")]
+            Revocations::Logical(channel) => channel.stop().await,
             #[cfg(feature = "postgres")]
             Revocations::Notify(channel) => channel.stop().await,
             Revocations::Log(channel) => drop(channel),

@@ -36,7 +36,17 @@ pub fn default_channel(token_table: &str) -> String {
 }
 
 /// Heartbeats in flight: sequence number and when each was sent.
-type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
+pub(super) type Pending = Arc<Mutex<VecDeque<(u64, Instant)>>>;
+
+/// When the heartbeat `payload` (its sequence number) was sent, if it is still in flight; it and
+/// every older one leave `pending`.
+pub(super) fn heartbeat_arrived(pending: &Pending, payload: &str) -> Option<Instant> {
+    let sequence = payload.parse::<u64>().ok()?;
+    let mut pending = pending.lock().unwrap_or_else(|e| e.into_inner());
+    let sent = pending.iter().find(|(s, _)| *s == sequence).map(|(_, at)| *at);
+    pending.retain(|(s, _)| *s > sequence);
+    sent
+}
 
 /// Listens for revocations on PostgreSQL and proves the cache current with heartbeats; stops
 /// when dropped. It holds two connections of its own (one listening, one for heartbeats and
@@ -98,7 +108,14 @@ impl PgRevocations {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with((*options).clone());
-        let wiring = Wiring::new(pool.clone(), token_table, channel);
+        let wiring = Wiring::new(
+            pool.clone(),
+            TRIGGER_WIRING,
+            [
+                authtoken_sql::quote(authtoken_sql::Dialect::Postgres, token_table),
+                format!("pg_notify('{channel}'"),
+            ],
+        );
         if !wiring.check().await? {
             return Err(Error::Config(
                 "no revocation trigger announces this token table's deletes on the channel: run \
@@ -121,8 +138,16 @@ impl PgRevocations {
             // Heartbeats come back every interval: this much silence means a dead connection.
             silence: bound.max(interval * 4),
         };
-        let heartbeat =
-            Heartbeat { pool: pool.clone(), ping_channel, pending, interval, bound, wiring, sink };
+        let heartbeat = Heartbeat {
+            pool: pool.clone(),
+            send: "SELECT pg_notify($1, $2)",
+            ping_channel,
+            pending,
+            interval,
+            bound,
+            wiring,
+            sink,
+        };
         let tasks = vec![tokio::spawn(listener.run()), tokio::spawn(heartbeat.run())];
         let publisher = Arc::new(PgPublisher { pool, channel: channel.to_owned() });
         Ok(Self { publisher, tasks })
@@ -155,42 +180,43 @@ impl Drop for PgRevocations {
     }
 }
 
-/// The proof that the channel is wired: the token table's triggers notify it.
+/// The proof that the channel is wired: a catalog query that answers whether the database
+/// announces every delete of the token table on it.
 #[derive(Clone)]
-struct Wiring {
+pub(super) struct Wiring {
     pool: PgPool,
-    /// The table as a quoted name for `to_regclass`.
-    table: String,
-    /// What the trigger function's body must contain: `pg_notify('{channel}'`.
-    call: String,
+    /// Answers one boolean, from the two arguments.
+    query: &'static str,
+    arguments: Arc<[String; 2]>,
     /// The last check's answer; heartbeats prove nothing while it is false.
     wired: Arc<AtomicBool>,
 }
 
-/// Whether `table` has enabled triggers for `DELETE` and `TRUNCATE` (bits 3 and 5 of
-/// `tgtype`) whose functions notify the channel. `tgenabled` `O` or `A`: `D` is disabled, `R`
-/// fires only on replicas.
-const WIRING_CHECK: &str = "SELECT COALESCE(bool_or(t.tgtype & 8 <> 0), false) \
+/// Whether `$1` (a table) has enabled triggers for `DELETE` and `TRUNCATE` (bits 3 and 5 of
+/// `tgtype`) whose functions contain `$2` (`pg_notify('{channel}'`). `tgenabled` `O` or `A`: `D`
+/// is disabled, `R` fires only on replicas.
+const TRIGGER_WIRING: &str = "SELECT COALESCE(bool_or(t.tgtype & 8 <> 0), false) \
     AND COALESCE(bool_or(t.tgtype & 32 <> 0), false) \
     FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid \
     WHERE t.tgrelid = to_regclass($1) AND NOT t.tgisinternal AND t.tgenabled IN ('O', 'A') \
     AND position($2 in p.prosrc) > 0";
 
 impl Wiring {
-    fn new(pool: PgPool, table: &str, channel: &str) -> Self {
+    pub(super) fn new(pool: PgPool, query: &'static str, arguments: [String; 2]) -> Self {
         Self {
             pool,
-            table: authtoken_sql::quote(authtoken_sql::Dialect::Postgres, table),
-            call: format!("pg_notify('{channel}'"),
+            query,
+            arguments: Arc::new(arguments),
             wired: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// Reads the catalog and records the answer.
-    async fn check(&self) -> Result<bool> {
-        let wired: bool = sea_orm::sqlx::query_scalar(WIRING_CHECK)
-            .bind(&self.table)
-            .bind(&self.call)
+    pub(super) async fn check(&self) -> Result<bool> {
+        let [first, second] = &*self.arguments;
+        let wired: bool = sea_orm::sqlx::query_scalar(self.query)
+            .bind(first)
+            .bind(second)
             .fetch_one(&self.pool)
             .await
             .map_err(Error::store)?;
@@ -198,7 +224,7 @@ impl Wiring {
         Ok(wired)
     }
 
-    fn is_wired(&self) -> bool {
+    pub(super) fn is_wired(&self) -> bool {
         self.wired.load(Ordering::SeqCst)
     }
 }
@@ -271,14 +297,7 @@ impl Listener {
 
     async fn handle(&self, channel: &str, payload: &str) {
         if channel == self.ping_channel {
-            let Ok(sequence) = payload.parse::<u64>() else { return };
-            let sent = {
-                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-                let sent = pending.iter().find(|(s, _)| *s == sequence).map(|(_, at)| *at);
-                pending.retain(|(s, _)| *s > sequence);
-                sent
-            };
-            if let Some(sent) = sent
+            if let Some(sent) = heartbeat_arrived(&self.pending, payload)
                 && self.wiring.is_wired()
             {
                 self.sink.caught_up_to(sent);
@@ -289,21 +308,24 @@ impl Listener {
     }
 }
 
-struct Heartbeat {
-    pool: PgPool,
-    ping_channel: String,
-    pending: Pending,
-    interval: Duration,
-    bound: Duration,
-    wiring: Wiring,
-    sink: RevocationSink,
+/// Sends a heartbeat every `interval` down the channel (`send`, given the ping channel and the
+/// sequence number) and checks the wiring every few seconds.
+pub(super) struct Heartbeat {
+    pub(super) pool: PgPool,
+    pub(super) send: &'static str,
+    pub(super) ping_channel: String,
+    pub(super) pending: Pending,
+    pub(super) interval: Duration,
+    pub(super) bound: Duration,
+    pub(super) wiring: Wiring,
+    pub(super) sink: RevocationSink,
 }
 
 /// How often the heartbeat looks for the trigger again.
 const WIRING_RECHECK: Duration = Duration::from_secs(2);
 
 impl Heartbeat {
-    async fn run(self) {
+    pub(super) async fn run(self) {
         let mut ticks = tokio::time::interval(self.interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut sequence = 0u64;
@@ -323,7 +345,7 @@ impl Heartbeat {
                     self.wiring.wired.store(false, Ordering::SeqCst);
                     self.sink.withdraw();
                     tracing::warn!(
-                        "authtoken: the revocation trigger is gone; the cache serves no hits"
+                        "authtoken: the revocation trigger or publication is gone; the cache serves no hits"
                     );
                     continue;
                 }
@@ -336,7 +358,7 @@ impl Heartbeat {
                 pending.retain(|(_, at)| sent.duration_since(*at) <= self.bound);
                 pending.push_back((sequence, sent));
             }
-            let sent_ok = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+            let sent_ok = sea_orm::sqlx::query(self.send)
                 .bind(&self.ping_channel)
                 .bind(sequence.to_string())
                 .execute(&self.pool)
@@ -348,11 +370,12 @@ impl Heartbeat {
     }
 }
 
-/// Publishes user-wide and flush-everything revocations; token deletes need nothing (the
-/// trigger notifies in the deleting transaction).
-struct PgPublisher {
-    pool: PgPool,
-    channel: String,
+/// Publishes user-wide and flush-everything revocations as a notification (for the processes on
+/// the trigger's channel) and a logical message (for those on the logical one), in one
+/// transaction; token deletes need nothing (the trigger notifies, or the stream carries them).
+pub(super) struct PgPublisher {
+    pub(super) pool: PgPool,
+    pub(super) channel: String,
 }
 
 #[async_trait::async_trait]
@@ -361,7 +384,9 @@ impl RevocationPublisher for PgPublisher {
         if let Revocation::Tokens(_) = revocation {
             return Ok(());
         }
-        sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+        // The logical message reaches the processes on the logical channel (which shares the
+        // channel's name as its prefix), if any.
+        sea_orm::sqlx::query("SELECT pg_notify($1, $2), pg_logical_emit_message(true, $1, $2)")
             .bind(&self.channel)
             .bind(revocation.to_message())
             .execute(&self.pool)
