@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use authtoken::cache::CachedStore;
 use authtoken::{AccessTokenStore, DatabaseStrategy, User, UserLoader};
-use authtoken_migration::{CreateRevocationLog, CreateRevocationTrigger};
+use authtoken_migration::{
+    CreateRevocationLog, CreateRevocationPublication, CreateRevocationTrigger,
+};
 use authtoken_redis::{RedisRevocations, RedisStore};
 use authtoken_sea_orm::revocations::Revocations;
 use authtoken_sea_orm::{SeaOrmStore, SeaOrmUsers, access_token};
@@ -734,6 +736,16 @@ impl SqlCleanup {
 /// log on MariaDB); a writer on the database's pool; a reader on a pool of its own (another
 /// process), behind a cache whose channel is serving.
 pub async fn sql_setup(server: Server, url: &str) -> (SqlRig, SqlCleanup) {
+    sql_setup_with(server, url, false).await
+}
+
+/// [`sql_setup`] on the private PostgreSQL with the revocation publication in place of the
+/// trigger: the reader's cache on the logical channel (the server decodes its WAL logically).
+pub async fn pg_logical_setup(url: &str) -> (SqlRig, SqlCleanup) {
+    sql_setup_with(Server::Postgres, url, true).await
+}
+
+async fn sql_setup_with(server: Server, url: &str, logical: bool) -> (SqlRig, SqlCleanup) {
     let engine = match server {
         Server::Postgres => Engine::Postgres,
         Server::MariaDb => Engine::MySql,
@@ -745,7 +757,9 @@ pub async fn sql_setup(server: Server, url: &str) -> (SqlRig, SqlCleanup) {
     db.conn.execute(&create_users).await.expect("creating the user table");
     let manager = SchemaManager::new(&db.conn);
     token_migration::<I64Users>().up(&manager).await.expect("the token migration");
-    if engine == Engine::Postgres {
+    if logical {
+        CreateRevocationPublication::new("access_token").up(&manager).await.expect("publication");
+    } else if engine == Engine::Postgres {
         CreateRevocationTrigger::new("access_token").up(&manager).await.expect("the trigger");
     } else {
         CreateRevocationLog::new("access_token", USER_TABLE, "id")
@@ -765,6 +779,7 @@ pub async fn sql_setup(server: Server, url: &str) -> (SqlRig, SqlCleanup) {
     let channel = Revocations::start(&reader_pool, cache.revocation_sink(), "access_token")
         .await
         .expect("the revocation channel");
+    assert_eq!(matches!(channel, Revocations::Logical(_)), logical, "the channel chosen");
     let cache = cache.with_publisher(channel.publisher());
     until_serving(&cache).await;
     let reader = DatabaseStrategy::new(cache.clone(), HOUR).expect("a strategy");

@@ -1,5 +1,5 @@
 //! Restarting the real servers mid-load, the cache in front and readers running: PostgreSQL (the
-//! postmaster killed with SIGKILL), MariaDB and Redis (each SIGKILLed), each restarted three
+//! postmaster killed with SIGKILL; the cache on the NOTIFY trigger, then on logical decoding), MariaDB and Redis (each SIGKILLed), each restarted three
 //! seconds later (past the clients' 2 s call timeout) on the same port and data. Throughout, no revoked token is accepted past the cache's
 //! staleness bound, no live token is refused, every read is an answer or an error within 10 s,
 //! the cache serves no hits while its server is dead; after the restart logins work again and
@@ -18,7 +18,7 @@
 //! kills only its own server, so they may run in parallel; no other suite uses these servers.
 
 use authtoken_tests::restarts::{
-    PrivateServers, Server, bounded, crash_mid_load, redis_setup, sql_setup,
+    PrivateServers, Server, bounded, crash_mid_load, pg_logical_setup, redis_setup, sql_setup,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,6 +26,14 @@ async fn postgres_killed_mid_load_recovers_without_accepting_a_revoked_token() {
     let Some(servers) = PrivateServers::from_env() else { return };
     bounded("postgres restart", async {
         let (rig, cleanup) = sql_setup(Server::Postgres, &servers.postgres).await;
+        crash_mid_load(&servers, rig).await;
+        cleanup.run().await;
+    })
+    .await;
+    // The same server, the reader's cache on the logical channel: after the same test, not
+    // beside it (both kill this server).
+    bounded("postgres restart, logical channel", async {
+        let (rig, cleanup) = pg_logical_setup(&servers.postgres).await;
         crash_mid_load(&servers, rig).await;
         cleanup.run().await;
     })
