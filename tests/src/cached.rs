@@ -86,6 +86,18 @@ where
         Some(Self { sql, store, channel })
     }
 
+    /// A fresh database on the private MariaDB (its binary log on, in row format) with the
+    /// revocation log, and a cache that is serving: the log's poller woken by the binary log.
+    pub async fn setup_binlog() -> Option<Self> {
+        let sql = SqlBackend::<S>::setup_on_private_mariadb().await?;
+        CreateRevocationLog::new("access_token", USER_TABLE, "id")
+            .up(&SchemaManager::new(&sql.db.conn))
+            .await
+            .expect("the revocation log");
+        let (store, channel) = Self::cache(&sql).await;
+        Some(Self { sql, store, channel })
+    }
+
     /// Another process's view: a cache of its own over the same database, with its own
     /// channel, already serving.
     pub async fn cache(

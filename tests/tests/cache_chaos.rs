@@ -105,6 +105,14 @@ async fn postgres_logical_two_processes_never_accept_a_token_past_its_revocation
     chaos(a, "PostgreSQL, logical decoding").await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_binlog_two_processes_never_accept_a_token_past_its_revocation_plus_the_bound() {
+    // The private MariaDB keeps a binary log: both pollers are woken by it; the peer's
+    // replication connection goes through its proxy.
+    let Some(a) = CachedSqlBackend::<I64Users>::setup_binlog().await else { return };
+    chaos(a, "MariaDB, binary log").await;
+}
+
 async fn two_processes_never_accept_a_token_past_its_revocation_plus_the_bound(engine: Engine) {
     let Some(a) = CachedSqlBackend::<I64Users>::setup(engine).await else { return };
     chaos(a, &format!("{engine:?}")).await;

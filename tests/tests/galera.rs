@@ -101,3 +101,57 @@ async fn logins_race_logout_everywhere_and_purges_across_nodes() {
     third_pool.close().await.ok();
     backend.cleanup().await;
 }
+
+/// A cache on the second node, its revocation log's poller woken by that node's binary log
+/// (which holds the writes replicated from the first node too): logouts, logs-out-everywhere and
+/// a user's cascade through the first node reach it within 3 s, with a bound of a minute (a poll
+/// every 30 s would let at most one or two of the six through in time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_on_another_node_hears_revocations_from_its_binary_log() {
+    use authtoken::cache::{CacheOptions, CachedStore};
+    use authtoken_migration::CreateRevocationLog;
+    use authtoken_sea_orm::revocations::Revocations;
+    use authtoken_sea_orm::{SeaOrmStore, access_token};
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+    const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
+    let Some(a) = GaleraBackend::<I64Users>::setup().await else { return };
+    let log = CreateRevocationLog::new("access_token", authtoken_tests::sql::USER_TABLE, "id");
+    log.up(&SchemaManager::new(&a.db.conn)).await.unwrap();
+    let slow = CacheOptions {
+        staleness_bound: Duration::from_secs(60),
+        ..authtoken_tests::cached::options()
+    };
+    let reader_store: SeaOrmStore<access_token::Entity<i64>> =
+        SeaOrmStore::new(a.second.clone()).detect_galera().await.unwrap();
+    let cache = CachedStore::new(reader_store, slow).unwrap();
+    let channel = Revocations::start(&a.second, cache.revocation_sink(), "access_token");
+    let channel = channel.await.unwrap();
+    authtoken_tests::cached::until_serving(&cache).await;
+    let writer = DatabaseStrategy::new(a.store().writer.clone(), HOUR).unwrap();
+    let reader = DatabaseStrategy::new(cache.clone(), HOUR).unwrap();
+    for round in 0..6 {
+        let user = a.create_user(true).await;
+        let token = writer.write_token(&user).await.unwrap().into_secret();
+        for _ in 0..2 {
+            assert!(reader.read_token(&token, a.users()).await.unwrap().is_some());
+        }
+        match round % 3 {
+            0 => assert!(writer.destroy_token(&token, &user).await.unwrap()),
+            1 => {
+                writer.destroy_all_tokens(&user).await.unwrap();
+            }
+            _ => a.delete_user(&user).await,
+        }
+        let revoked = std::time::Instant::now();
+        while reader.read_token(&token, a.users()).await.unwrap().is_some() {
+            assert!(
+                revoked.elapsed() < Duration::from_secs(3),
+                "round {round}: the revocation through the other node waited for the poll"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    channel.stop().await;
+    a.cleanup().await;
+}

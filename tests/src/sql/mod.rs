@@ -53,6 +53,13 @@ impl<S: UserSchema> SqlBackend<S> {
         Some(Self::with_tables(TestDb::create_at(Engine::Postgres, server, None).await).await)
     }
 
+    /// A database on the private MariaDB (`.ci/private-servers`: a binary log in row format);
+    /// `None` outside CI when it is not configured.
+    pub async fn setup_on_private_mariadb() -> Option<Self> {
+        let server = crate::restarts::PrivateServers::from_env()?.mariadb;
+        Some(Self::with_tables(TestDb::create_at(Engine::MySql, server, None).await).await)
+    }
+
     /// `db` with `S`'s user table and the token table, and the store and users on it.
     async fn with_tables(db: TestDb) -> Self {
         let schema = Schema::new(db.conn.get_database_backend());

@@ -13,6 +13,8 @@
 //!   to a log table in the deleting transaction, and each process polls it twice per staleness
 //!   bound (on SQLite, whenever the file's change counter moves, read every millisecond).
 
+#[cfg(feature = "mysql-binlog")]
+mod binlog_doorbell;
 mod log;
 #[cfg(feature = "postgres")]
 mod pg_logical;
