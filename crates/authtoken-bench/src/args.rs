@@ -29,6 +29,11 @@ pub struct Args {
     /// token (0 skips the measurement).
     #[arg(long, default_value_t = 1000)]
     pub revocations: usize,
+    /// Time revocations without the second process's bare listener beside its cache (on
+    /// PostgreSQL's logical decoding that listener is a second WAL decoder, competing for the
+    /// cores with the one measured).
+    #[arg(long)]
+    pub no_channel_floor: bool,
     /// A second node of the same MariaDB Galera cluster: writes go through `--database-url`,
     /// reads through this one (the floor the same way), and stale reads are counted.
     #[arg(long)]

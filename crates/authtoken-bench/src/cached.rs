@@ -36,6 +36,9 @@ const LOGOUT_LOAD: usize = 16;
 /// machine's cores, and then measures the scheduler as much as the channel.
 const PACED_LOGOUTS_PER_SEC: u32 = 2_000;
 
+/// The peer's argument that leaves the bare listener out (`--no-channel-floor`).
+pub const NO_TAP: &str = "--no-tap";
+
 /// The argument that makes the binary the second process of `revocation_propagation`.
 pub const PEER_FLAG: &str = "--revocation-peer";
 
@@ -326,8 +329,9 @@ pub async fn peer_main(args: &[String]) -> anyhow::Result<()> {
         channel.stop().await;
     } else {
         let db = sea_orm::Database::connect(url.as_str()).await?;
+        let tapped = args.get(1).map(String::as_str) != Some(NO_TAP);
         let tap = match db.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => {
+            sea_orm::DatabaseBackend::Postgres if tapped => {
                 let channel = authtoken_sea_orm::revocations::default_channel("access_token");
                 if crate::schema::decodes_logically(&db).await? {
                     Some(ChannelTap::logical(url, &channel).await?)

@@ -64,7 +64,23 @@ impl FreshDatabase {
             return Ok(());
         }
         let admin = connect(&self.server_url, 1).await?;
-        admin.execute_unprepared(&format!("DROP DATABASE {}", self.name)).await?;
+        let drop = format!("DROP DATABASE {}", self.name);
+        // A logical revocation channel's slot lives as long as its connection, which a peer
+        // process that just exited may still be closing: end it, and wait for the slot to go.
+        let mut tries = 0;
+        while let Err(error) = admin.execute_unprepared(&drop).await {
+            tries += 1;
+            if !error.to_string().contains("replication slot") || tries >= 100 {
+                return Err(error.into());
+            }
+            let terminate = format!(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                 WHERE database = '{}' AND active_pid IS NOT NULL",
+                self.name
+            );
+            admin.execute_unprepared(&terminate).await.ok();
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         Ok(())
     }
 }

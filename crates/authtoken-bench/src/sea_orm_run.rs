@@ -52,7 +52,10 @@ pub async fn run(
         eprintln!("revocation propagation to a second process, {} times", args.revocations);
         let store =
             authtoken_sea_orm::SeaOrmStore::<schema::token::Entity>::new(fresh.pool(20).await?);
-        let peer = [fresh.url.as_str()];
+        let mut peer = vec![fresh.url.as_str()];
+        if args.no_channel_floor {
+            peer.push(cached::NO_TAP);
+        }
         let hour = Some(std::time::Duration::from_secs(3600));
         let propagation = cached::propagation_idle_and_loaded(
             || authtoken::DatabaseStrategy::new(store.clone(), hour),
