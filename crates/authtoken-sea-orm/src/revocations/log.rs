@@ -53,6 +53,12 @@ const DOORBELL_INTERVAL: Duration = Duration::from_millis(1);
 /// millisecond or two of its commit. (An in-memory database, which that connection would not
 /// share, is polled as above.)
 ///
+/// On MySQL/MariaDB with the feature `mysql-binlog`, where the server keeps a binary log in row
+/// format, it also streams that log over a replication connection (the pool's host, port and
+/// user, `MYSQL_PWD`'s password): the rows each committed transaction wrote to the log are
+/// applied as they arrive, and the log is read at once. While the stream is down the log is
+/// polled as above.
+///
 /// The channel proves it is wired before it proves anything else: at start and every two
 /// seconds it finds the triggers that fill the log (on the token table, and the user table's
 /// cascade) in the catalog. Without them [`start`](Self::start) is an error, and a poller whose

@@ -11,7 +11,9 @@
 //! - [`LogRevocations`] (any database, meant for MySQL/MariaDB and SQLite, which have no
 //!   notifications): triggers (`authtoken_migration::CreateRevocationLog`) append deleted keys
 //!   to a log table in the deleting transaction, and each process polls it twice per staleness
-//!   bound (on SQLite, whenever the file's change counter moves, read every millisecond).
+//!   bound (on SQLite, whenever the file's change counter moves, read every millisecond; on
+//!   MySQL/MariaDB with feature `mysql-binlog` and a row-format binary log, the log's rows are
+//!   read from the binary log as their transactions commit, and the log at once after them).
 
 #[cfg(feature = "mysql-binlog")]
 mod binlog_doorbell;
