@@ -33,11 +33,9 @@ const WIRING_RECHECK: Duration = Duration::from_secs(2);
 const START_WINDOW: i64 = 1000;
 /// How often log rows past the retention are deleted.
 const CLEANUP_EVERY: Duration = Duration::from_secs(300);
-/// After a ring whose row was not visible yet: this many polls, this far apart.
+/// The shortest time between two polls the binary log rings for.
 #[cfg(feature = "mysql-binlog")]
-const RECHECKS: u8 = 5;
-#[cfg(feature = "mysql-binlog")]
-const RECHECK_AFTER: Duration = Duration::from_millis(1);
+const RUNG_POLL_SPACING: Duration = Duration::from_millis(1);
 /// How often SQLite's change counter is read (see [`DataVersion`]).
 #[cfg(feature = "sqlite")]
 const DOORBELL_INTERVAL: Duration = Duration::from_millis(1);
@@ -173,25 +171,9 @@ struct Poller {
     /// MySQL/MariaDB's binary log, ringing when a write to the log commits.
     #[cfg(feature = "mysql-binlog")]
     bell: Option<super::binlog_doorbell::BinlogDoorbell>,
-    /// Quick polls left after a ring whose row was not visible yet.
-    #[cfg(feature = "mysql-binlog")]
-    rechecks: u8,
     /// When the last rung poll began.
     #[cfg(feature = "mysql-binlog")]
     rung_poll_at: tokio::time::Instant,
-}
-
-/// What woke the poller.
-#[derive(Clone, Copy)]
-enum Wake {
-    /// Its interval.
-    Tick,
-    /// The binary log: a write to the log committed.
-    #[cfg_attr(not(feature = "mysql-binlog"), allow(dead_code))]
-    Rung,
-    /// A quick poll after a ring whose row was not visible yet.
-    #[cfg_attr(not(feature = "mysql-binlog"), allow(dead_code))]
-    Recheck,
 }
 
 /// A trigger: the table it is on and its statement.
@@ -269,8 +251,6 @@ impl Poller {
             #[cfg(feature = "mysql-binlog")]
             bell,
             #[cfg(feature = "mysql-binlog")]
-            rechecks: 0,
-            #[cfg(feature = "mysql-binlog")]
             rung_poll_at: tokio::time::Instant::now(),
         };
         // Ids below the end that are not there yet may belong to transactions still open.
@@ -333,8 +313,7 @@ impl Poller {
         let mut checked = Instant::now();
         let mut cleaned = Instant::now();
         loop {
-            let wake = self.next_tick(&mut ticks).await;
-            let floor = self.floor;
+            self.next_tick(&mut ticks).await;
             let started = Instant::now();
             if checked.elapsed() >= WIRING_RECHECK || !wired {
                 checked = started;
@@ -360,7 +339,6 @@ impl Poller {
             }
             match self.poll().await {
                 Ok(()) => {
-                    self.after_poll(wake, floor);
                     if failing {
                         // Nothing in the log was lost, but the log may have been cleaned
                         // past us while we failed: start from nothing.
@@ -393,43 +371,24 @@ impl Poller {
         }
     }
 
-    /// Waits for the next tick, or (with the binary log's doorbell) for a ring or a quick
-    /// recheck, whichever comes first.
-    async fn next_tick(&mut self, ticks: &mut tokio::time::Interval) -> Wake {
+    /// Waits for the next tick or (with the binary log's stream, which has applied the rows
+    /// already) a ring, whichever comes first: the poll that follows proves the cache current.
+    async fn next_tick(&mut self, ticks: &mut tokio::time::Interval) {
         #[cfg(feature = "mysql-binlog")]
         if let Some(bell) = &self.bell {
-            if self.rechecks > 0 {
-                self.rechecks -= 1;
-                tokio::time::sleep(RECHECK_AFTER).await;
-                return Wake::Recheck;
-            }
-            let wake = tokio::select! {
-                _ = ticks.tick() => Wake::Tick,
-                _ = bell.rung() => Wake::Rung,
+            let rung = tokio::select! {
+                _ = ticks.tick() => false,
+                _ = bell.rung() => true,
             };
-            // Under a storm of logouts every commit rings: at most one rung poll per
-            // RECHECK_AFTER (the rings meanwhile are read by that poll).
-            if let Wake::Rung = wake {
-                tokio::time::sleep_until(self.rung_poll_at + RECHECK_AFTER).await;
+            // Under a storm of logouts every commit rings: at most one rung poll per spacing
+            // (the rings meanwhile are read by that poll).
+            if rung {
+                tokio::time::sleep_until(self.rung_poll_at + RUNG_POLL_SPACING).await;
                 self.rung_poll_at = tokio::time::Instant::now();
             }
-            return wake;
+            return;
         }
         ticks.tick().await;
-        Wake::Tick
-    }
-
-    /// After a poll: one that was rung for and found nothing new (the binary log can be sent
-    /// a moment before the commit is visible to readers) is followed by a few quick ones.
-    fn after_poll(&mut self, wake: Wake, floor_before: i64) {
-        #[cfg(feature = "mysql-binlog")]
-        match wake {
-            Wake::Rung if self.floor == floor_before => self.rechecks = RECHECKS,
-            Wake::Recheck if self.floor == floor_before => {}
-            _ => self.rechecks = 0,
-        }
-        #[cfg(not(feature = "mysql-binlog"))]
-        let _ = (wake, floor_before);
     }
 
     /// Whether SQLite's change counter has not moved since it was read before the last
